@@ -1,0 +1,82 @@
+"""``deconvviz``: with no subcommand, the app; with one, a headless command.
+
+Each subcommand lives in its own module here, which defines ``add_parser(subparsers)``; the parser it adds
+sets ``run(args) -> int``. Add a module's name to COMMANDS to make it a subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import DeconvvizError
+
+COMMANDS = ["layers", "project"]
+
+
+def _subcommand_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deconvviz",
+        description="Look inside a convolutional network (Zeiler & Fergus 2014). "
+                    "Run with no subcommand to open the app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name.replace('-', '_')}").add_parser(sub)
+    return parser
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deconvviz",
+        description="Open the deconvviz app. Headless subcommands: " + ", ".join(COMMANDS)
+                    + " (deconvviz COMMAND --help).",
+    )
+    parser.add_argument("--model", help="model name (default: the last one used, else efficientnet-lite0)")
+    parser.add_argument("--weights", help="weights file for the model")
+    parser.add_argument("--image", help="image file to open")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app or a subcommand and return the process exit code (2 for bad input)."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] in COMMANDS + ["-h", "--help"]:
+            args = _subcommand_parser().parse_args(argv)
+            args.argv = argv
+            return args.run(args) or 0
+        args = _app_parser().parse_args(argv)
+        from ..gui.app import run_app
+
+        return run_app(model=args.model, weights=args.weights, image=args.image)
+    except DeconvvizError as exc:
+        print(f"deconvviz: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deconvviz: interrupted", file=sys.stderr)
+        return 130
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """Add ``--model`` and ``--weights`` (every command that loads a model takes both)."""
+    parser.add_argument("--model", required=required, help="model name, torchvision:NAME or file.py:factory")
+    parser.add_argument("--weights", help="weights file (.safetensors, or a state_dict .pth/.pt)")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+
+
+def parse_position(text: str) -> tuple[int, int]:
+    """Return (row, col) from "R,C"; raise DeconvvizError otherwise."""
+    try:
+        row, col = (int(v) for v in text.split(","))
+    except ValueError:
+        raise DeconvvizError(f"position must be ROW,COL (two integers), got {text!r}") from None
+    return row, col
+
+
+def shell_command(argv: list[str]) -> str:
+    """Return the deconvviz command line that reproduces a run, quoted for a POSIX shell."""
+    import shlex
+
+    return "deconvviz " + " ".join(shlex.quote(a) for a in argv)

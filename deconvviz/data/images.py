@@ -1,0 +1,69 @@
+"""Opening image files the user names, safely: bounded size, correct orientation, clear messages."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import DeconvvizError
+from ..paths import PHOTOS
+
+# Far beyond any photo a person inspects (a 100-megapixel camera), far below what exhausts memory.
+MAX_PIXELS = 120_000_000
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Return the image at ``path`` as an RGB or L PIL image, upright per its EXIF orientation.
+
+    Raises DeconvvizError for a missing file, a file that is not a readable image (truncated, corrupt,
+    unknown format) or one that declares more than MAX_PIXELS pixels (a decompression bomb).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DeconvvizError(f"image not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise DeconvvizError(
+                        f"{path.name} declares {width}x{height} pixels, more than deconvviz opens "
+                        f"({MAX_PIXELS:,}); scale it down first"
+                    )
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                return _to_display_mode(image)
+    except DeconvvizError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DeconvvizError(f"{path.name} is not an image deconvviz can read ({exc})") from None
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, MemoryError) as exc:
+        raise DeconvvizError(f"{path.name} could not be read as an image (truncated or corrupt?): {exc}") from None
+
+
+def _to_display_mode(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale the full range to 8 bits rather than clipping at 255.
+        import numpy as np
+
+        pixels = np.asarray(image, dtype=np.float64)
+        top = pixels.max() or 1.0
+        return Image.fromarray((pixels / top * 255).round().astype("uint8"), "L")
+    if image.mode in ("LA", "La"):
+        return image.convert("L")
+    return image.convert("RGB")
+
+
+def sample_photos() -> list[Path]:
+    """Return the bundled photos (see resources/photos/LICENSES.md)."""
+    return sorted(p for p in PHOTOS.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+
+
+def default_photo() -> Path:
+    """Return the photo the app opens first."""
+    return PHOTOS / "coffee.png"

@@ -1,0 +1,103 @@
+"""Project activations back to pixel space: the deconvnet of Zeiler & Fergus (2014), section 2.1.
+
+One activation (or a whole feature map, or each of a channel's top-k activations) is kept with its own
+value, every other activation of the layer is set to zero, and the signal is sent down the network:
+unpooled through the max-pool switches (contributions add where pooling windows overlap), rectified,
+filtered with the transposed filters, with no bias and no normalisation. :mod:`.rules` explains how this
+is autograd with the rule at each rectifier replaced, which makes it work on any graph (skip connections,
+depthwise convolutions, ReLU6) and lets ``mode`` pick the two neighbours, guided backprop and backprop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import DeconvvizError
+from .layers import capture, run_until
+from .rules import MODES, backward_rules
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Projections in the model's input space, shape (K, C, H, W), one per projected activation.
+
+    ``positions[i]`` is the (row, col) of activation i in the layer's output (None for a whole map or a
+    non-spatial layer) and ``values[i]`` its value (for a whole map: the map's sum).
+    """
+
+    images: torch.Tensor
+    positions: list[tuple[int, int] | None]
+    values: list[float]
+    layer: str
+    channel: int
+    mode: str
+
+
+def project(
+    net: nn.Module,
+    x: torch.Tensor,
+    layer: str,
+    channel: int,
+    position: tuple[int, int] | None = None,
+    mode: str = "deconvnet",
+    whole_map: bool = False,
+    top_k: int | None = None,
+) -> Projection:
+    """Return the Projection of ``layer``'s activation(s) in ``channel`` for input ``x`` (1, C, H, W).
+
+    ``position=None`` (and neither ``whole_map`` nor ``top_k``) projects the channel's strongest activation.
+    ``top_k=K`` projects each of the K strongest separately, in one batched backward pass.
+    """
+    if mode not in MODES:
+        raise DeconvvizError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad(), backward_rules(mode), capture(net, layer) as box:
+        act = run_until(net, x, box, layer)
+    channels = act.shape[1]
+    if not 0 <= channel < channels:
+        raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{channels - 1}")
+    seeds, positions, values = _seeds(act, channel, position, whole_map, top_k, layer)
+    (images,) = torch.autograd.grad(act, x, grad_outputs=seeds, is_grads_batched=True)
+    return Projection(images[:, 0].detach(), positions, values, layer, channel, mode)
+
+
+def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, int], float]]:
+    """Return the k largest entries of a 2-D map as ((row, col), value), strongest first; ties by index."""
+    flat = feature_map.reshape(-1)
+    k = min(k, flat.numel())
+    values, idx = torch.topk(flat, k)
+    width = feature_map.shape[-1]
+    return [((int(i) // width, int(i) % width), float(v)) for v, i in zip(values, idx)]
+
+
+def _seeds(act, channel, position, whole_map, top_k, layer):
+    """Return (seeds (K, *act.shape), positions, values): each seed keeps only the chosen activation(s)."""
+    fmap = act[0, channel].detach()
+    if fmap.dim() == 0:  # a fully connected layer: the channel is the unit
+        seed = torch.zeros((1,) + tuple(act.shape), dtype=act.dtype, device=act.device)
+        seed[0, 0, channel] = fmap
+        return seed, [None], [float(fmap)]
+    if whole_map:
+        seed = torch.zeros((1,) + tuple(act.shape), dtype=act.dtype, device=act.device)
+        seed[0, 0, channel] = fmap
+        return seed, [None], [float(fmap.sum())]
+    if position is not None:
+        row, col = position
+        height, width = fmap.shape
+        if not (0 <= row < height and 0 <= col < width):
+            raise DeconvvizError(
+                f"position ({row}, {col}) outside layer {layer!r}'s {height}x{width} maps: "
+                f"valid rows 0..{height - 1}, cols 0..{width - 1}"
+            )
+        chosen = [((row, col), float(fmap[row, col]))]
+    else:
+        chosen = top_positions(fmap, top_k or 1)
+    seeds = torch.zeros((len(chosen),) + tuple(act.shape), dtype=act.dtype, device=act.device)
+    for i, ((row, col), value) in enumerate(chosen):
+        seeds[i, 0, channel, row, col] = value
+    return seeds, [p for p, _ in chosen], [v for _, v in chosen]

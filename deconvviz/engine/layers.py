@@ -1,0 +1,67 @@
+"""Finding a layer by name and capturing its output during a forward pass."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+
+import torch
+from torch import nn
+
+from ..errors import DeconvvizError
+from .probe import split_call_name
+
+
+class _StopForward(Exception):
+    """Raised from a hook to skip the rest of the network once the wanted output is captured."""
+
+
+def resolve_layer(net: nn.Module, layer: str) -> tuple[nn.Module, int]:
+    """Return (module, call index) for a layer name, or raise DeconvvizError naming close valid names."""
+    name, call = split_call_name(layer)
+    modules = dict(net.named_modules())
+    if not name or name not in modules:
+        valid = [n for n in modules if n]
+        close = difflib.get_close_matches(name, valid, n=5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise DeconvvizError(
+            f"unknown layer {layer!r}{hint} (valid: {', '.join(valid[:12])}{', ...' if len(valid) > 12 else ''}; "
+            f"`deconvviz layers` lists them all)"
+        )
+    return modules[name], call
+
+
+@contextlib.contextmanager
+def capture(net: nn.Module, layer: str, stop: bool = True):
+    """Yield a dict whose ``"output"`` is set to ``layer``'s output during the forward run inside the block.
+
+    With ``stop``, the forward pass ends right after that output (the rest of the network is skipped);
+    run the forward through :func:`run_until`. The hook is removed on leaving the block, error or not.
+    """
+    module, wanted_call = resolve_layer(net, layer)
+    box: dict = {"calls": 0}
+
+    def hook(_module, _inputs, output):
+        call = box["calls"]
+        box["calls"] += 1
+        if call == wanted_call:
+            box["output"] = output if isinstance(output, torch.Tensor) else output[0]
+            if stop:
+                raise _StopForward
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield box
+    finally:
+        handle.remove()
+
+
+def run_until(net: nn.Module, x: torch.Tensor, box: dict, layer: str) -> torch.Tensor:
+    """Run ``net(x)`` inside a :func:`capture` block and return the captured output of ``layer``."""
+    try:
+        net(x)
+    except _StopForward:
+        pass
+    if "output" not in box:
+        raise DeconvvizError(f"layer {layer!r} was not called during the forward pass (it has {box['calls']} calls)")
+    return box["output"]

@@ -1,0 +1,103 @@
+"""The box of input pixels an activation can see (its theoretical receptive field), for any graph.
+
+Rather than walking the architecture, the network is run once more with every operation replaced by a
+positive stand-in of the same geometry (convolutions and linear maps with positive weights, max-pools as
+average pools, rectifiers and normalisations as identities). The gradient of one output position with
+respect to the input is then positive exactly on the pixels that position depends on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from .layers import capture, run_until
+
+
+@dataclass(frozen=True)
+class Box:
+    """Input pixel rows ``top:bottom`` and columns ``left:right`` (end exclusive), clipped to the image."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def height(self) -> int:
+        """Return the number of rows."""
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        """Return the number of columns."""
+        return self.right - self.left
+
+
+class _PositiveStandIns(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func is F.conv2d:
+            x, w = args[0], args[1]
+            rest = list(args[3:])
+            return F.conv2d(x, torch.full_like(w, 1.0 / w[0].numel()), None, *rest, **{k: v for k, v in kwargs.items() if k != "bias"})
+        if func is F.linear:
+            x, w = args[0], args[1]
+            return F.linear(x, torch.full_like(w, 1.0 / w.shape[1]))
+        if func is F.max_pool2d:
+            return _avg_like_max(*args, **kwargs)
+        if func in (F.relu, torch.relu, torch.relu_, F.relu6, F.hardtanh, F.hardtanh_, F.local_response_norm,
+                    F.batch_norm, F.dropout, torch.Tensor.relu, torch.Tensor.relu_, F.silu, F.gelu,
+                    torch.sigmoid, torch.Tensor.sigmoid):
+            return args[0] if func not in (torch.sigmoid, torch.Tensor.sigmoid) else args[0] * 0 + 0.5
+        return func(*args, **kwargs)
+
+
+def _avg_like_max(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return F.avg_pool2d(x, kernel_size, stride or kernel_size, padding, ceil_mode=ceil_mode, count_include_pad=True)
+
+
+def receptive_fields(net: nn.Module, input_shape: tuple[int, ...], layer: str,
+                     positions: list[tuple[int, int]]) -> list[Box]:
+    """Return, for each (row, col) of ``layer``'s output, the box of input pixels it depends on.
+
+    ``input_shape`` is the model's input (1, C, H, W). The result holds for every channel of the layer.
+    """
+    if not positions:
+        return []
+    n = len(positions)
+    x = torch.ones((1,) + tuple(input_shape[1:]), dtype=torch.float64, requires_grad=True)
+    # Only the geometry matters; float64 keeps the tiny positive weights of deep nets from underflowing.
+    state = {k: (v.to("cpu", torch.float64) if v.is_floating_point() else v.cpu())
+             for k, v in {**dict(net.named_parameters()), **dict(net.named_buffers())}.items()}
+    with torch.enable_grad(), _PositiveStandIns(), capture(net, layer) as box:
+        act = run_until(_Stateless(net, state), x, box, layer)
+    seeds = torch.zeros((n,) + tuple(act.shape), dtype=act.dtype)
+    for i, (row, col) in enumerate(positions):
+        seeds[i, 0, :, row, col] = 1.0
+    (grads,) = torch.autograd.grad(act, x, grad_outputs=seeds, is_grads_batched=True)
+    boxes = []
+    for g in grads[:, 0].sum(1):
+        rows = torch.nonzero(g.sum(1) > 0).flatten()
+        cols = torch.nonzero(g.sum(0) > 0).flatten()
+        boxes.append(Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
+    return boxes
+
+
+def receptive_field(net: nn.Module, input_shape: tuple[int, ...], layer: str, position: tuple[int, int]) -> Box:
+    """Return the input-pixel Box that ``layer``'s output at ``position`` (row, col) depends on."""
+    return receptive_fields(net, input_shape, layer, [position])[0]
+
+
+class _Stateless:
+    """Calls ``net`` with other parameters and buffers, leaving the module itself untouched."""
+
+    def __init__(self, net: nn.Module, state: dict) -> None:
+        self.net, self.state = net, state
+
+    def __call__(self, x):
+        return torch.func.functional_call(self.net, self.state, (x,))

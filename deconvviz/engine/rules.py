@@ -1,0 +1,115 @@
+"""The backward rule at each rectifier, which is all that tells the deconvnet from its two neighbours.
+
+Running a network inside :func:`backward_rules` makes autograd compute, instead of the gradient:
+
+* ``"deconvnet"`` (Zeiler & Fergus): at every ReLU the signal coming down is itself rectified,
+  ``relu(g)``, ignoring where the forward pass was positive;
+* ``"guided"`` (Springenberg et al.): both, ``relu(g) * [x > 0]``;
+* ``"backprop"``: the plain gradient, ``g * [x > 0]``.
+
+Everything else already is the deconvnet: autograd's backward of a max-pool puts each value back at its
+switch and adds contributions where windows overlap (unpooling); the backward of a convolution is the
+transposed convolution with the same filters and no bias; a linear layer's is its transpose. Contrast
+normalisation (local response norm) is passed through untouched, as the paper uses no normalisation on
+the way down. BatchNorm in eval mode is a per-channel affine map whose backward multiplies by
+``weight / sqrt(running_var + eps)``: the same as projecting through the convolution with BatchNorm
+folded into its filters, and the shift (like a bias) is dropped.
+
+The rules are applied through a ``TorchFunctionMode``, so functional ``F.relu`` calls, in-place ReLUs and
+an activation module reused at several call sites are all handled, call by call. ReLU6 (``hardtanh`` with
+``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+MODES = ("deconvnet", "guided", "backprop")
+
+
+class _Rectifier(torch.autograd.Function):
+    """Forward: clamp to [low, high]. Backward: the chosen mode's rule."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, low, high, mode):
+        return x.clamp(low, high) if high is not None else x.clamp_min(low)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, low, high, mode = inputs
+        ctx.mode = mode
+        if mode != "deconvnet":
+            passed = x > low if high is None else (x > low) & (x < high)
+            ctx.save_for_backward(passed)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.mode == "deconvnet":
+            return grad.clamp_min(0), None, None, None
+        (passed,) = ctx.saved_tensors
+        if ctx.mode == "guided":
+            grad = grad.clamp_min(0)
+        return grad * passed, None, None, None
+
+
+class _UnnormalisedBackward(torch.autograd.Function):
+    """Forward: local response normalisation. Backward: identity (no normalisation on the way down)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, size, alpha, beta, k):
+        return F.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None, None, None
+
+
+_RELU = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_}
+_HARDTANH = {F.hardtanh, F.hardtanh_, F.relu6}
+
+
+class backward_rules(TorchFunctionMode):
+    """Context manager: inside it, rectifiers and contrast normalisation backpropagate by ``mode``'s rule."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        self.mode = mode
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _RELU:
+            return _Rectifier.apply(args[0], 0.0, None, self.mode)
+        if func in _HARDTANH:
+            low, high = _hardtanh_bounds(func, args, kwargs)
+            if low == 0.0:
+                return _Rectifier.apply(args[0], 0.0, high, self.mode)
+        if func is F.local_response_norm:
+            return _UnnormalisedBackward.apply(*_lrn_args(args, kwargs))
+        return func(*args, **kwargs)
+
+
+def _hardtanh_bounds(func, args, kwargs) -> tuple[float, float]:
+    if func is F.relu6:
+        return 0.0, 6.0
+    low = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
+    high = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
+    return float(low), float(high)
+
+
+def _lrn_args(args, kwargs) -> tuple:
+    names = ("input", "size", "alpha", "beta", "k")
+    defaults = {"alpha": 1e-4, "beta": 0.75, "k": 1.0}
+    bound = dict(zip(names, args), **kwargs)
+    return tuple(bound.get(n, defaults.get(n)) for n in names)

@@ -1,0 +1,113 @@
+"""What can be inspected: model names, architectures, safe weight loading, preprocessing, class names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+
+from ..errors import DeconvvizError
+from .preprocessing import Preprocessing
+from .registry import ModelSpec, get_spec, list_models, register_model
+from .weights import load_into, read_weights
+
+__all__ = ["LoadedModel", "ModelSpec", "Preprocessing", "get_spec", "list_models", "load_model", "register_model"]
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inspection: in eval mode, with its preprocessing and class names.
+
+    ``weights`` says where the parameters came from; ``meta`` is the training snapshot's description
+    (architecture, epoch, metrics, ...) when the weights came from a deconvviz snapshot, else ``{}``.
+    """
+
+    name: str
+    net: nn.Module
+    preprocessing: Preprocessing
+    class_names: list[str]
+    weights: str
+    meta: dict = field(default_factory=dict)
+    _layers: list | None = field(default=None, repr=False)
+
+    @property
+    def trained(self) -> bool:
+        """Return whether the parameters came from a weights file rather than random initialisation."""
+        return self.weights != "random initialisation"
+
+    @property
+    def device(self) -> torch.device:
+        """Return the device the network's parameters live on."""
+        return next(self.net.parameters()).device
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """Return the image as the model's normalised input tensor (1, C, H, W) on the model's device."""
+        return self.preprocessing(image).to(self.device)
+
+    def class_name(self, index: int) -> str:
+        """Return the name of class ``index`` (``"class N"`` when the model has no names)."""
+        return self.class_names[index] if index < len(self.class_names) else f"class {index}"
+
+    def blank_input(self) -> torch.Tensor:
+        """Return an all-mean input (1, C, H, W): zeros after normalisation."""
+        h, w = self.preprocessing.size
+        return torch.zeros(1, self.preprocessing.channels, h, w, device=self.device)
+
+    def layers(self) -> list:
+        """Return the layer tree's rows (:class:`deconvviz.engine.probe.LayerRecord`) in call order."""
+        if self._layers is None:
+            from ..engine.probe import probe  # lazy: the engine builds on models, not the other way round
+
+            self._layers = probe(self.net, self.blank_input(), keep=()).records
+        return self._layers
+
+    def to(self, device: str | torch.device) -> "LoadedModel":
+        """Move the network to ``device`` and return self."""
+        self.net.to(device)
+        return self
+
+
+def load_model(name: str, weights: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
+    """Return the model registered as ``name`` with ``weights`` (a file) or its default weights, in eval mode.
+
+    ``name`` may also be a deconvviz snapshot file (``.safetensors``), which names its own architecture.
+    Raises DeconvvizError for an unknown name or a weights file that cannot be read or does not fit.
+    """
+    meta: dict = {}
+    state = None
+    if weights is None and str(name).endswith(".safetensors") and Path(name).is_file():
+        weights = name
+    if weights is not None:
+        state, meta = read_weights(weights)
+        if weights == name:
+            if "architecture" not in meta:
+                raise DeconvvizError(f"{name} is not a deconvviz snapshot; give --model NAME --weights {name}")
+            name = meta["architecture"]
+    spec = get_spec(name)
+    prep = Preprocessing.from_dict(meta["preprocessing"]) if "preprocessing" in meta else spec.preprocessing
+    class_names = list(meta.get("class_names") or spec.class_names)
+    build_kwargs = {}
+    if class_names and len(class_names) != len(spec.class_names):
+        build_kwargs["num_classes"] = len(class_names)
+    if prep.channels != spec.preprocessing.channels:
+        build_kwargs["in_channels"] = prep.channels
+    net = spec.build(**build_kwargs)
+    source = "random initialisation"
+    if state is None:
+        default = spec.default_weights()
+        if default is not None:
+            state, meta2 = read_weights(default)
+            meta = meta or meta2
+            source = spec.weights_note
+    else:
+        source = str(weights)
+    if state is not None:
+        load_into(net, state, source)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    model = LoadedModel(spec.name, net, prep, class_names, source, meta)
+    return model.to(device)
