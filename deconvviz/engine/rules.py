@@ -17,7 +17,8 @@ folded into its filters, and the shift (like a bias) is dropped.
 
 The rules are applied through a ``TorchFunctionMode``, so functional ``F.relu`` calls, in-place ReLUs and
 an activation module reused at several call sites are all handled, call by call. ReLU6 (``hardtanh`` with
-``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``.
+``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``: so in the guided and
+backprop modes an activation saturated at 6 projects to zero, as its gradient is zero.
 """
 
 from __future__ import annotations
