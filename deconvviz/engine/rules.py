@@ -33,8 +33,6 @@ MODES = ("deconvnet", "guided", "backprop")
 class _Rectifier(torch.autograd.Function):
     """Forward: clamp to [low, high]. Backward: the chosen mode's rule."""
 
-    generate_vmap_rule = True
-
     @staticmethod
     def forward(x, low, high, mode):
         return x.clamp(low, high) if high is not None else x.clamp_min(low)
@@ -59,8 +57,6 @@ class _Rectifier(torch.autograd.Function):
 
 class _UnnormalisedBackward(torch.autograd.Function):
     """Forward: local response normalisation. Backward: identity (no normalisation on the way down)."""
-
-    generate_vmap_rule = True
 
     @staticmethod
     def forward(x, size, alpha, beta, k):
