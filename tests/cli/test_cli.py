@@ -37,6 +37,7 @@ def test_project_writes_png_and_npy(tmp_path, capsys):
     (["--layer", "features.6", "--channel", "64"], "channel 64 out of range for layer 'features.6': valid 0..63"),
     (["--layer", "features.6", "--channel", "0", "--position", "30,1"], "position (30, 1) outside"),
     (["--layer", "features.6", "--channel", "0", "--position", "a,b"], "position must be ROW,COL"),
+    (["--layer", "features.6", "--channel", "0", "--top-k", "0"], "top_k must be between 1 and 64"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, args, message):
     out = tmp_path / "never.png"
