@@ -19,14 +19,17 @@ from deconvviz.engine.deconv import project
 from deconvviz.engine.probe import probe
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def _median_times(candidates: dict, repeats: int) -> dict:
+    """Return each candidate's median time; candidates run in turn within each repeat, so load drifts hit all."""
+    for fn in candidates.values():
+        fn()  # warm-up
+    times = {name: [] for name in candidates}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _forward_backward(net, x):
@@ -43,10 +46,13 @@ def bench_model(name: str, layer: str, repeats: int) -> None:
     channel = int(act[0].flatten(1).amax(1).argmax())
     positions = [p for p, _ in deconvviz.engine.deconv.top_positions(act[0, channel], 9)]
 
-    fb = _median_time(lambda: _forward_backward(m.net, x), repeats)
-    one = _median_time(lambda: project(m.net, x, layer, channel), repeats)
-    top9 = _median_time(lambda: project(m.net, x, layer, channel, top_k=9), repeats)
-    nine = _median_time(lambda: [project(m.net, x, layer, channel, position=p) for p in positions], repeats)
+    t = _median_times({
+        "fb": lambda: _forward_backward(m.net, x),
+        "one": lambda: project(m.net, x, layer, channel),
+        "top9": lambda: project(m.net, x, layer, channel, top_k=9),
+        "nine": lambda: [project(m.net, x, layer, channel, position=p) for p in positions],
+    }, repeats)
+    fb, one, top9, nine = t["fb"], t["one"], t["top9"], t["nine"]
     print(f"{name:<20} {layer:<14} fwd+bwd {fb * 1e3:7.1f} ms | projection {one * 1e3:7.1f} ms "
           f"= {one / fb:.2f}x fwd+bwd | top-9 {top9 * 1e3:7.1f} ms vs 9 singles {nine * 1e3:7.1f} ms "
           f"= {top9 / nine:.2f}x")
