@@ -12,7 +12,7 @@ import sys
 
 from ..errors import DeconvvizError
 
-COMMANDS = ["layers", "project", "topk", "invariance", "correspondence", "saliency", "actmax"]
+COMMANDS = ["layers", "project", "topk", "invariance", "correspondence", "saliency", "actmax", "filters", "evolution"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:

@@ -14,9 +14,9 @@ def font() -> ImageFont.ImageFont:
 
 
 def with_title(pixels: np.ndarray, title: str, height: int = 16) -> np.ndarray:
-    """Return ``pixels`` with ``title`` written in a white strip above them."""
+    """Return ``pixels`` with ``title`` written in a white strip above them (widened to fit the title)."""
     h, w = pixels.shape[:2]
-    canvas = Image.new("RGB", (w, h + height), "white")
+    canvas = Image.new("RGB", (max(w, len(title) * CHAR_W + 6), h + height), "white")
     canvas.paste(Image.fromarray(pixels), (0, height))
     ImageDraw.Draw(canvas).text((3, 2), title, fill="black", font=font())
     return np.asarray(canvas)
@@ -43,3 +43,13 @@ def labelled_grid(cells: list[list[np.ndarray]], row_labels: list[str], col_labe
         for j, cell in enumerate(row):
             canvas.paste(Image.fromarray(cell), (left + j * (cw + gap), y))
     return np.asarray(canvas)
+
+
+def pad_to_width(pixels: np.ndarray, width: int) -> np.ndarray:
+    """Return ``pixels`` padded with white on the right to at least ``width`` (room for the caption)."""
+    h, w = pixels.shape[:2]
+    if w >= width:
+        return pixels
+    out = np.full((h, width, 3), 255, np.uint8)
+    out[:, :w] = pixels
+    return out
