@@ -25,6 +25,24 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import DeconvvizError
+
+    if args.k < 1:
+        raise DeconvvizError(f"--k must be at least 1, got {args.k}")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _run(args, 0, 1)
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    try:
+        return _run(args, dist.get_rank(), world)
+    finally:
+        dist.destroy_process_group()
+
+
+def _run(args, rank: int, world: int) -> int:
+    """Index this process's share, merge the shares on rank 0, and write the index and PNGs there."""
     import signal
 
     from ..analyses.topk import gather, topk_index
@@ -37,15 +55,6 @@ def run(args) -> int:
     from ..models import load_model
     from ._args import progress_printer
 
-    if args.k < 1:
-        raise DeconvvizError(f"--k must be at least 1, got {args.k}")
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = 0
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.init_process_group("gloo")
-        rank = dist.get_rank()
     out = Path(args.out)
     model = load_model(args.model, args.weights, args.device)
     source = open_images(args.data, args.limit)
