@@ -28,13 +28,15 @@ def topk_index(
     checkpoint_every: int = 20,
     rank: int = 0,
     world: int = 1,
+    distinct: bool = True,
 ) -> TopKIndex:
     """Return the TopKIndex of ``layer`` over ``data`` (this process's share when ``world`` > 1).
 
     The data set is cut into batches of ``batch_size``; process ``rank`` of ``world`` takes batches rank,
     rank + world, ... so that every batch is the same as in a single process. With ``checkpoint`` (a file),
     the state is saved every ``checkpoint_every`` batches and on cancel, and a later call with the same
-    arguments resumes from it. Raises DeconvvizError for a bad layer, channel or data set.
+    arguments resumes from it. ``distinct``: at most one activation per image and channel (see
+    :mod:`deconvviz.engine.topk`). Raises DeconvvizError for a bad layer, channel or data set.
     """
     source = _source(data)
     first = model.preprocess(source.image(0))
@@ -47,8 +49,8 @@ def topk_index(
     all_batches = [list(range(s, min(s + batch_size, n))) for s in range(0, n, max(1, batch_size))]
     mine = all_batches[rank::world]
     run = {"model": model.name, "weights": model.weights, "data": str(getattr(source, "name", data)), "images": n,
-           "layer": layer, "k": k, "channels": channels, "batch_size": batch_size, "rank": rank, "world": world}
-    index, done = empty_index(layer, channels, k, {"run": run}), 0
+           "layer": layer, "k": k, "channels": channels, "batch_size": batch_size, "rank": rank, "world": world, "distinct": distinct}
+    index, done = empty_index(layer, channels, k, {"run": run}, distinct), 0
     if checkpoint is not None and Path(checkpoint).is_file():
         saved = load_index(checkpoint)
         if saved.meta.get("run") == run:

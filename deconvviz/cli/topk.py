@@ -18,6 +18,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--channels", type=parse_int_list,
                         help="channels to index, e.g. 0,3,5-8 (default: all; the first 8 are rendered)")
     parser.add_argument("--k", type=int, default=9, help="activations kept per channel (default 9)")
+    parser.add_argument("--all-positions", action="store_true",
+                        help="let one image fill several of a channel's k slots (default: its strongest only)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=int, help="use only the first N images of the data set")
     parser.add_argument("--out", required=True, help="folder for index.npz, overview.png and channel-NNNN.png")
@@ -64,7 +66,8 @@ def _run(args, rank: int, world: int) -> int:
     try:
         index = topk_index(model, source, args.layer, args.channels, args.k, args.batch_size,
                            progress_printer(f"rank {rank}: images" if world > 1 else "images"),
-                           lambda: stop["now"], checkpoint, rank=rank, world=world)
+                           lambda: stop["now"], checkpoint, rank=rank, world=world,
+                           distinct=not args.all_positions)
     except Cancelled:
         print(f"\ninterrupted; the state is in {checkpoint}: run the same command again to resume")
         return 130

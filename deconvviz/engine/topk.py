@@ -4,6 +4,10 @@ a whole data set, with the image index and position of each.
 The data set is streamed once in batches; memory is O(k x channels). Order is total and deterministic:
 by value (largest first), then image index, row, column (smallest first), so an index merged from shards
 (:func:`merge`) equals the index of one process over all images, whatever the split.
+
+By default an index is ``distinct``: each image contributes at most one activation per channel (its
+strongest), so the k entries show k different images, as in the paper's figure. Without it, neighbouring
+positions of one image may fill several slots.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class TopKIndex:
     col: np.ndarray  # (C, k) int64
     n_images: int = 0
     meta: dict = field(default_factory=dict)
+    distinct: bool = True
 
     def entries(self, channel: int) -> list[tuple[int, int, int, float]]:
         """Return the filled (image index, row, col, value) of layer channel ``channel``, strongest first."""
@@ -59,14 +64,15 @@ def _ranges(channels: np.ndarray) -> str:
     return f"{int(channels.min())}..{int(channels.max())}" if len(channels) else "none"
 
 
-def empty_index(layer: str, channels: Sequence[int], k: int, meta: dict | None = None) -> TopKIndex:
-    """Return an index with no activations yet, for ``channels`` of ``layer``."""
+def empty_index(layer: str, channels: Sequence[int], k: int, meta: dict | None = None,
+                distinct: bool = True) -> TopKIndex:
+    """Return an index with no activations yet, for ``channels`` of ``layer`` (see the module for ``distinct``)."""
     if k < 1:
         raise DeconvvizError(f"k must be at least 1, got {k}")
     n = len(channels)
     return TopKIndex(layer, k, np.asarray(channels, np.int64), np.full((n, k), -np.inf, np.float32),
                      np.full((n, k), -1, np.int64), np.full((n, k), -1, np.int64), np.full((n, k), -1, np.int64),
-                     0, dict(meta or {}))
+                     0, dict(meta or {}), distinct)
 
 
 def batch_candidates(act: torch.Tensor, image: torch.Tensor, k: int):
@@ -110,8 +116,18 @@ def update(index: TopKIndex, act: torch.Tensor, image: torch.Tensor) -> TopKInde
     if act.dim() != 4:
         raise DeconvvizError(f"layer {index.layer!r} has no spatial maps (output shape {tuple(act.shape[1:])}); "
                              f"the top-k index needs a convolutional layer")
-    sel = act[:, torch.as_tensor(index.channels, device=act.device)]
-    return _absorb(index, *batch_candidates(sel, image.to(act.device), index.k), int(act.shape[0]))
+    sel = act[:, torch.as_tensor(index.channels, device=act.device)].detach()
+    image = image.to(act.device)
+    if not index.distinct:
+        return _absorb(index, *batch_candidates(sel, image, index.k), int(act.shape[0]))
+    b, c, h, w = sel.shape
+    best, where = sel.reshape(b, c, h * w).max(dim=2)  # the first maximum: smallest (row, col) among ties
+    values, img, _, _ = batch_candidates(best[:, :, None, None], image, index.k)
+    ids = image.cpu().numpy()
+    order = np.argsort(ids, kind="stable")
+    batch_row = order[np.searchsorted(ids[order], img)]
+    flat = where.cpu().numpy()[batch_row, np.arange(c)[:, None]]
+    return _absorb(index, values, img, flat // w, flat % w, b)
 
 
 def merge(indices: Sequence[TopKIndex]) -> TopKIndex:
@@ -120,9 +136,10 @@ def merge(indices: Sequence[TopKIndex]) -> TopKIndex:
         raise ValueError("nothing to merge")
     first = indices[0]
     for other in indices[1:]:
-        if other.layer != first.layer or other.k != first.k or not np.array_equal(other.channels, first.channels):
-            raise DeconvvizError("cannot merge top-k indices of different layers, k or channels")
-    merged = empty_index(first.layer, first.channels, first.k, first.meta)
+        if (other.layer != first.layer or other.k != first.k or other.distinct != first.distinct
+                or not np.array_equal(other.channels, first.channels)):
+            raise DeconvvizError("cannot merge top-k indices of different layers, k, channels or distinctness")
+    merged = empty_index(first.layer, first.channels, first.k, first.meta, first.distinct)
     for ix in indices:
         merged = _absorb(merged, ix.values, ix.image, ix.row, ix.col, ix.n_images)
     return merged
@@ -167,7 +184,8 @@ def build_index(
 def save_index(index: TopKIndex, path: str | Path) -> Path:
     """Write ``index`` to ``path`` as ``.npz`` (arrays plus a JSON description), atomically; return the path."""
     path = Path(path)
-    info = {"format": FORMAT, "layer": index.layer, "k": index.k, "n_images": index.n_images, "meta": index.meta}
+    info = {"format": FORMAT, "layer": index.layer, "k": index.k, "n_images": index.n_images, "meta": index.meta,
+            "distinct": index.distinct}
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, channels=index.channels, values=index.values, image=index.image, row=index.row,
@@ -191,4 +209,4 @@ def load_index(path: str | Path) -> TopKIndex:
     return TopKIndex(info["layer"], int(info["k"]), arrays["channels"].astype(np.int64),
                      arrays["values"].astype(np.float32), arrays["image"].astype(np.int64),
                      arrays["row"].astype(np.int64), arrays["col"].astype(np.int64), int(info["n_images"]),
-                     info.get("meta", {}))
+                     info.get("meta", {}), bool(info.get("distinct", True)))

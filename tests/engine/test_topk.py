@@ -18,8 +18,19 @@ def _brute(maps: np.ndarray, k: int, channels):
     return out
 
 
-def _stream(maps, k, channels, batch, order=None):
-    index = topk.empty_index("L", channels, k)
+def _brute_distinct(maps: np.ndarray, k: int, channels):
+    """Each image's strongest (first in row-major order on ties), then a full sort."""
+    out = {}
+    n, _, h, w = maps.shape
+    for c in channels:
+        best = [min((-float(maps[i, c, r, q]), r, q) for r in range(h) for q in range(w)) for i in range(n)]
+        entries = sorted((v, i, r, q) for i, (v, r, q) in enumerate(best))
+        out[c] = [(i, r, q, -v) for v, i, r, q in entries[:k]]
+    return out
+
+
+def _stream(maps, k, channels, batch, order=None, distinct=False):
+    index = topk.empty_index("L", channels, k, distinct=distinct)
     order = np.arange(len(maps)) if order is None else order
     for s in range(0, len(order), batch):
         ids = order[s:s + batch]
@@ -39,12 +50,24 @@ def test_streamed_index_equals_full_sort_with_ties(batch):
     assert index.n_images == 11
 
 
-def test_merge_of_shards_equals_single_pass_for_any_split():
+@pytest.mark.parametrize("batch", [1, 4])
+def test_distinct_index_takes_each_images_strongest_once(batch):
+    rng = np.random.default_rng(3)
+    maps = rng.integers(0, 3, size=(9, 3, 3, 3)).astype(np.float32)
+    index = _stream(maps, 5, [0, 1, 2], batch, distinct=True)
+    expected = _brute_distinct(maps, 5, [0, 1, 2])
+    for c in (0, 1, 2):
+        assert index.entries(c) == expected[c]
+        assert len({e[0] for e in index.entries(c)}) == 5
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_merge_of_shards_equals_single_pass_for_any_split(distinct):
     rng = np.random.default_rng(1)
     maps = rng.integers(0, 3, size=(13, 4, 2, 3)).astype(np.float32)
-    whole = _stream(maps, 5, range(4), 4)
+    whole = _stream(maps, 5, range(4), 4, distinct=distinct)
     ids = np.arange(13)
-    shards = [_stream(maps, 5, range(4), 2, order=ids[r::3]) for r in range(3)]
+    shards = [_stream(maps, 5, range(4), 2, order=ids[r::3], distinct=distinct) for r in range(3)]
     merged = topk.merge(shards[::-1])
     for name in ("values", "image", "row", "col"):
         np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
@@ -77,7 +100,7 @@ def test_build_index_runs_the_net_and_rejects_flat_layers():
     x = torch.randn(5, 1, 6, 6)
     batches = [(torch.arange(s, min(s + 2, 5)), x[s:s + 2]) for s in range(0, 5, 2)]
     seen = []
-    index = topk.build_index(net, batches, topk.empty_index("1", [0, 1, 2], 4), total=5,
+    index = topk.build_index(net, batches, topk.empty_index("1", [0, 1, 2], 4, distinct=False), total=5,
                              progress=lambda d, t: seen.append(d))
     maps = net[1](net[0](x)).detach().numpy()
     assert index.entries(1) == _brute(maps, 4, [1])[1]
