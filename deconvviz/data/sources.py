@@ -86,7 +86,8 @@ class ArrayImages:
 
 
 def open_images(spec: str | Path, limit: int | None = None) -> ImageSource:
-    """Return the data set at ``spec``: a folder of class sub-folders, a folder of images, or an IDX images file.
+    """Return the data set at ``spec``: a folder of class sub-folders, a folder of images, an IDX images file,
+    or a folder holding IDX files (its t10k/test images file first).
 
     ``limit`` keeps only the first ``limit`` images. Raises DeconvvizError for a missing, empty or unreadable
     data set.
@@ -123,7 +124,10 @@ def _is_image(p: Path) -> bool:
     return p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
 
 
-def _folder(path: Path) -> FileImages:
+def _folder(path: Path) -> ImageSource:
+    idx = sorted(path.glob("*images-idx3-ubyte*"), key=lambda p: ("t10k" not in p.name and "test" not in p.name, p.name))
+    if idx:  # a Fashion-MNIST style folder: its test images (t10k) when there, else the first IDX images file
+        return _idx_images(idx[0])
     classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     class_files = [(c, sorted(p for p in (path / c).iterdir() if _is_image(p))) for c in classes]
     class_files = [(c, files) for c, files in class_files if files]

@@ -45,6 +45,8 @@ def test_idx_images_with_labels(tmp_path):
     _idx(tmp_path / "t-labels-idx1-ubyte.gz", np.array([7, 8, 9]))
     source = open_images(tmp_path / "t-images-idx3-ubyte.gz")
     assert len(source) == 3 and source.label(2) == 9
+    _idx(tmp_path / "t10k-images-idx3-ubyte.gz", pixels[:2])
+    assert len(open_images(tmp_path)) == 2  # a folder of IDX files: its test images
     np.testing.assert_array_equal(np.asarray(source.image(1)), pixels[1])
 
 
