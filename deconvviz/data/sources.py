@@ -1,5 +1,6 @@
 """Image data sets as indexable sources: an image folder (one sub-folder per class), a flat folder of
-images, or Fashion-MNIST style IDX files.
+images, or Fashion-MNIST style IDX files (read by :mod:`.idx`), e.g. the bundled subset
+``resources/fashion-mnist-subset``.
 
 :func:`open_images` is the one adapter the analyses call; every format is read lazily, one image at a time,
 so a data set is streamed, never held in memory.
@@ -7,7 +8,6 @@ so a data set is streamed, never held in memory.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from ..errors import DeconvvizError
+from .idx import read_idx
 from .images import load_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -139,35 +140,14 @@ def _folder(path: Path) -> ImageSource:
     return FileImages(path.name, sorted(p for p in path.iterdir() if _is_image(p)))
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Return the array stored in an IDX file (optionally gzipped): uint8 data only, as Fashion-MNIST uses."""
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as exc:
-        raise DeconvvizError(f"{path.name} could not be read as an IDX file: {exc}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise DeconvvizError(f"{path.name} is not an IDX file of unsigned bytes (bad magic number)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if ndim < 1 or len(data) < header:
-        raise DeconvvizError(f"{path.name} is not a valid IDX file (truncated header)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    count = int(np.prod(shape))
-    if len(data) - header < count:
-        raise DeconvvizError(f"{path.name} is truncated: header says {shape}, file holds {len(data) - header} bytes")
-    return np.frombuffer(data, np.uint8, count, header).reshape(shape)
-
-
 def _idx_images(path: Path) -> ArrayImages:
-    pixels = _read_idx(path)
+    pixels = read_idx(path)
     if pixels.ndim != 3:
         raise DeconvvizError(f"{path.name} holds an array of shape {pixels.shape}, not images (N, H, W)")
     labels = None
     label_path = path.with_name(path.name.replace("images-idx3", "labels-idx1"))
     if label_path != path and label_path.is_file():
-        labels = _read_idx(label_path)
+        labels = read_idx(label_path)
         if labels.shape != (len(pixels),):
             labels = None
     return ArrayImages(path.name, pixels, labels)
