@@ -45,11 +45,16 @@ def filter_grid(weight: torch.Tensor, columns: int | None = None, size: int = 36
     return tile(filter_tiles(weight, size), min(columns, len(weight)), gap=2, background=255)
 
 
-def _title(model: LoadedModel, layer: str, weight: torch.Tensor) -> str:
+def _title(model: LoadedModel, layer: str, weight: torch.Tensor) -> tuple[str, str]:
+    from pathlib import Path
+
+    source = Path(model.weights)
+    where = "/".join(source.parts[-3:]) if source.suffix else model.weights
     epoch = model.meta.get("epoch")
-    where = f"epoch {epoch}" if epoch is not None else (model.weights.rsplit("/", 1)[-1] or model.weights)
+    if epoch is not None:
+        where += f" (epoch {epoch})"
     o, i, kh, kw = weight.shape
-    return f"{model.name} · {layer} · {o} filters {kh}x{kw}x{i} · {where}"
+    return f"{model.name} · {layer} · {o} filters {kh}x{kw}x{i}", where
 
 
 def filters_panel(model: LoadedModel, other: LoadedModel | None = None, command: str = "") -> Panel:
@@ -57,7 +62,8 @@ def filters_panel(model: LoadedModel, other: LoadedModel | None = None, command:
     grids, facts = [], {"command": command}
     for i, m in enumerate([model] + ([other] if other is not None else [])):
         layer, weight = first_conv(m)
-        grids.append(with_title(filter_grid(weight), _title(m, layer, weight)))
+        first, second = _title(m, layer, weight)
+        grids.append(with_title(with_title(filter_grid(weight, size=48), second, 14), first, 14))
         facts[f"model {i + 1}"] = f"{m.name} ({m.weights})"
     caption = "first-layer filters" + (" · left vs right" if other is not None else f" · {model.name}")
     return Panel(side_by_side(grids, 16), caption, facts)
