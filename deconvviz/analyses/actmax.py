@@ -28,13 +28,13 @@ def pixel_bounds(model: LoadedModel) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def start_input(model: LoadedModel, start: str = "noise", seed: int = 0) -> torch.Tensor:
-    """Return the ascent's start: "noise" (small Gaussian noise around the mean image), "mean" (the mean
+    """Return the ascent's start: "noise" (Gaussian noise, std 0.5 in normalised units, around the mean image), "mean" (the mean
     image, all zeros after normalisation) or an image file."""
     if start == "mean":
         return model.blank_input()
     if start == "noise":
         g = torch.Generator().manual_seed(seed)
-        return (0.1 * torch.randn(model.blank_input().shape, generator=g)).to(model.device)
+        return (0.5 * torch.randn(model.blank_input().shape, generator=g)).to(model.device)
     if Path(start).is_file():
         return model.preprocess(load_image(start))
     raise DeconvvizError(f"start must be noise, mean or an image file, got {start!r}")
