@@ -106,6 +106,6 @@ def invariance(net: nn.Module, x: torch.Tensor, kind: str, amounts: list[float],
     distances = {}
     for name in layers:
         feats = result.activations[name].flatten(1).double()
-        distances[name] = (feats[1:] - feats[:1]).norm(dim=1).float().numpy()
+        distances[name] = (feats[1:] - feats[:1]).norm(dim=1).float().cpu().numpy()
     return InvarianceCurves(kind, np.asarray(amounts, np.float32), distances,
-                            probs[1:, true_class].float().numpy(), true_class, probs[1:].argmax(1).numpy())
+                            probs[1:, true_class].float().cpu().numpy(), true_class, probs[1:].argmax(1).cpu().numpy())

@@ -35,3 +35,10 @@ def test_ascent_refuses_bad_targets():
         maximise(_conv_net(), torch.zeros(1, 1, 8, 8), Target("1", 9), steps=1)
     with pytest.raises(DeconvvizError):
         maximise(_conv_net(), torch.zeros(1, 1, 8, 8), Target(), steps=1)
+
+
+def test_no_hooks_remain_after_an_error():
+    net = _conv_net()
+    with pytest.raises(DeconvvizError):
+        maximise(net, torch.zeros(1, 1, 8, 8), Target("1", 9), steps=2)
+    assert all(not m._forward_hooks for m in net.modules())
