@@ -128,7 +128,9 @@ def _is_image(p: Path) -> bool:
 def _folder(path: Path) -> ImageSource:
     idx = sorted(path.glob("*images-idx3-ubyte*"), key=lambda p: ("t10k" not in p.name and "test" not in p.name, p.name))
     if idx:  # a Fashion-MNIST style folder: its test images (t10k) when there, else the first IDX images file
-        return _idx_images(idx[0])
+        source = _idx_images(idx[0])
+        source.name = f"{path.name}/{idx[0].name}"
+        return source
     classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     class_files = [(c, sorted(p for p in (path / c).iterdir() if _is_image(p))) for c in classes]
     class_files = [(c, files) for c, files in class_files if files]
