@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -68,8 +66,3 @@ def filters_panel(model: LoadedModel, other: LoadedModel | None = None, command:
     caption = "first-layer filters" + (" · left vs right" if other is not None else f" · {model.name}")
     return Panel(side_by_side(grids, 16), caption, facts)
 
-
-def grid_shape(n: int, columns: int) -> tuple[int, int]:
-    """Return (rows, columns) of a grid of ``n`` tiles."""
-    columns = min(columns, n)
-    return math.ceil(n / columns), columns

@@ -8,7 +8,6 @@ from PIL import Image, ImageDraw
 
 from ..engine.receptive_field import Box
 from ..models import LoadedModel
-from .labels import font
 from .plots import PALETTE, legend, stacked
 from .png import Panel, tile
 
