@@ -12,7 +12,8 @@ import sys
 
 from ..errors import DeconvvizError
 
-COMMANDS = ["layers", "project"]
+COMMANDS = ["layers", "project", "train", "evaluate", "topk", "invariance", "correspondence", "saliency", "actmax",
+            "filters", "evolution"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
