@@ -165,33 +165,42 @@ class _Run:
                 f"validating on {len(self.val_data):,}; {ranks.world} process(es) on {ranks.device}; "
                 f"renorm {c.renorm if c.renorm is not None else 'off'}, crops pad {self.pad}, "
                 f"flips {'on' if self.flip else 'off'}")
+        if ranks.main and start == 0:
+            # Epoch 0 state, so that a run stopped in its first epoch can be resumed too.
+            self._write(lambda: write_resume(self.out / RESUME_FILE, self._resume_state(net, optimizer, scheduler, 0)))
         began = time.perf_counter()
+        completed = start
         for epoch in range(start + 1, c.epochs + 1):
-            seconds = time.perf_counter()
             try:
-                train_loss, train_top1, images = self._epoch(model, net, optimizer, batches, epoch)
+                self._train_epoch(model, net, optimizer, scheduler, batches, val_batches, epoch)
             except KeyboardInterrupt:
-                raise TrainingInterrupted(self._save_interrupted(net, optimizer, scheduler, epoch - 1)) from None
-            train_seconds = time.perf_counter() - seconds
-            val = evaluate_net(net, val_batches, self.prep, ranks)
-            scheduler.step(val["loss"])
-            row = {"epoch": epoch, "train_loss": train_loss, "train_top1": train_top1, "val_loss": val["loss"],
-                   "val_top1": val["top1"], "val_top5": val["top5"], "lr": optimizer.param_groups[0]["lr"],
-                   "seconds": time.perf_counter() - seconds, "images_per_s": images / train_seconds}
-            self.rows.append(row)
-            self.progress.line(
-                f"epoch {epoch}/{c.epochs}: train loss {train_loss:.4f} top-1 {train_top1:.2%} | val loss "
-                f"{val['loss']:.4f} top-1 {val['top1']:.2%} top-5 {val['top5']:.2%} | next lr {row['lr']:.3g} | "
-                f"{row['seconds']:.1f} s ({row['images_per_s']:,.0f} images/s)")
-            if ranks.main:
-                self._save_epoch(net, optimizer, scheduler, epoch)
-            distributed.barrier(ranks)
+                raise TrainingInterrupted(self._save_interrupted(net, completed)) from None
+            completed = epoch
         final = None
         if ranks.main:
             final = self.out / final_name(self.spec.name)
             self._write(lambda: write_snapshot(final, net, self._meta(self.rows[-1]["epoch"] if self.rows else start)))
             self.progress.line(f"final weights: {final}")
         return TrainResult(self.rows, final, self.snapshots, time.perf_counter() - began)
+
+    def _train_epoch(self, model, net, optimizer, scheduler, batches: Batches, val_batches: Batches, epoch: int) -> None:
+        c, ranks = self.config, self.ranks
+        seconds = time.perf_counter()
+        train_loss, train_top1, images = self._epoch(model, net, optimizer, batches, epoch)
+        train_seconds = time.perf_counter() - seconds
+        val = evaluate_net(net, val_batches, self.prep, ranks)
+        scheduler.step(val["loss"])
+        row = {"epoch": epoch, "train_loss": train_loss, "train_top1": train_top1, "val_loss": val["loss"],
+               "val_top1": val["top1"], "val_top5": val["top5"], "lr": optimizer.param_groups[0]["lr"],
+               "seconds": time.perf_counter() - seconds, "images_per_s": images / train_seconds}
+        self.rows.append(row)
+        self.progress.line(
+            f"epoch {epoch}/{c.epochs}: train loss {train_loss:.4f} top-1 {train_top1:.2%} | val loss "
+            f"{val['loss']:.4f} top-1 {val['top1']:.2%} top-5 {val['top5']:.2%} | next lr {row['lr']:.3g} | "
+            f"{row['seconds']:.1f} s ({row['images_per_s']:,.0f} images/s)")
+        if ranks.main:
+            self._save_epoch(net, optimizer, scheduler, epoch)
+        distributed.barrier(ranks)
 
     def _epoch(self, model, net, optimizer, batches: Batches, epoch: int) -> tuple[float, float, int]:
         c, ranks = self.config, self.ranks
@@ -261,14 +270,15 @@ class _Run:
         self._write(lambda: write_metrics(self.out / METRICS_FILE, self.rows))
         self._write(lambda: write_resume(self.out / RESUME_FILE, self._resume_state(net, optimizer, scheduler, epoch)))
 
-    def _save_interrupted(self, net, optimizer, scheduler, completed: int) -> list[Path]:
+    def _save_interrupted(self, net, completed: int) -> list[Path]:
+        # resume.pt stays at the last completed epoch, so --resume repeats the interrupted epoch and ends
+        # with the very weights an uninterrupted run would have.
         if not self.ranks.main:
             return []
         snapshot = self.out / "interrupted.safetensors"
         self._write(lambda: write_snapshot(snapshot, net, self._meta(completed, {"interrupted_in_epoch": completed + 1})))
-        self._write(lambda: write_resume(self.out / RESUME_FILE, self._resume_state(net, optimizer, scheduler, completed)))
-        self.progress.line(f"interrupted in epoch {completed + 1}: saved {snapshot} and {self.out / RESUME_FILE}; "
-                           f"continue with --resume (epoch {completed + 1} restarts from its beginning)")
+        self.progress.line(f"interrupted in epoch {completed + 1}: saved the current weights to {snapshot}; "
+                           f"--resume continues from the end of epoch {completed} ({self.out / RESUME_FILE})")
         return [snapshot, self.out / RESUME_FILE]
 
     def _resume(self, net, optimizer, scheduler) -> int:
