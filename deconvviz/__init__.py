@@ -10,9 +10,12 @@ The public Python API::
 from __future__ import annotations
 
 from .api import project
+from .data.datasets import bundled_subset, open_dataset
 from .data.images import load_image
 from .errors import DeconvvizError
 from .models import LoadedModel, list_models, load_model
+from .train.history import list_snapshots
 
-__all__ = ["DeconvvizError", "LoadedModel", "list_models", "load_image", "load_model", "project"]
+__all__ = ["DeconvvizError", "LoadedModel", "bundled_subset", "list_models", "list_snapshots", "load_image", "load_model",
+           "open_dataset", "project"]
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ def test_terminal_bar_and_plain_lines():
     p.step(5, 0.5)
     p.line("epoch 1/3: done")
     text = tty.getvalue()
-    assert "epoch 1/3 [############------------] 5/10 loss 0.5000" in text and "ETA" in text
+    assert "epoch 1/3 [############------------] 5/10 loss 0.5000" in text and "ETA" in text and "(run 0:" in text
     assert text.endswith("\r\033[Kepoch 1/3: done\n")
 
     plain = io.StringIO()
