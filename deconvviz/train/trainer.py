@@ -107,7 +107,9 @@ class _Run:
         self.progress = Progress(config.epochs, quiet=config.quiet or not ranks.main)
         self.train_data, self.val_data = self._open_data()
         self.class_names = self.train_data.class_names
-        self.pad = config.crop_pad if config.crop_pad is not None else max(2, round(min(self.prep.size) / 10))
+        # Crops happen on the images as stored (IDX images keep their size until to_model_input resizes them).
+        stored = self.train_data.images.shape[2:] if self.train_data.in_memory else self.prep.size
+        self.pad = config.crop_pad if config.crop_pad is not None else max(2, round(min(stored) / 10))
         self.flip = config.flip if config.flip is not None else self.class_names != DIGITS
         self.last_snapshot: Path | None = None
         self.snapshots: list[Path] = []
