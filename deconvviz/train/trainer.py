@@ -98,6 +98,16 @@ def _check(config: TrainConfig) -> None:
         raise DeconvvizError(f"--limit must be at least 1, got {config.limit}")
 
 
+@torch.no_grad()
+def _outputs(net: nn.Module, prep) -> int:
+    was_training = net.training
+    net.eval()
+    try:
+        return net(torch.zeros(1, prep.channels, *prep.size)).shape[1]
+    finally:
+        net.train(was_training)
+
+
 class _Run:
     def __init__(self, config: TrainConfig, ranks: distributed.Ranks, step_hook) -> None:
         self.config, self.ranks, self.step_hook = config, ranks, step_hook
@@ -138,6 +148,14 @@ class _Run:
         torch.manual_seed(self.config.seed)
         net = self.spec.build(num_classes=len(self.class_names), in_channels=self.prep.channels)
         init_weights(net, self.config.init)
+        try:
+            outputs = _outputs(net, self.prep)
+        except RuntimeError as exc:  # a user's model that does not take this input
+            raise DeconvvizError(f"{self.spec.name} does not run on its input size {tuple(self.prep.size)} x "
+                                 f"{self.prep.channels} channels: {str(exc).splitlines()[0]}") from None
+        if outputs != len(self.class_names):
+            raise DeconvvizError(f"{self.spec.name} has {outputs} outputs but the data has {len(self.class_names)} "
+                                 f"classes; give a model whose last layer fits the data")
         if self.config.renorm is not None:
             renormalise_filters(net, self.config.renorm)
         return net.to(self.ranks.device)

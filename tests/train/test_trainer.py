@@ -133,3 +133,13 @@ def test_image_folder_training_holds_out_validation(tmp_path):
     assert model.class_names == ["dark", "light"]
     assert model.net.classifier[-1].out_features == 2
     assert 0 < result.rows[0]["val_top1"] <= 1
+
+
+def test_model_that_does_not_fit_the_classes(tiny_config, tmp_path):
+    factory = tmp_path / "mine.py"
+    factory.write_text("import torch\ndef net():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 3))\n")
+    with pytest.raises(DeconvvizError, match="does not run on its input size .224, 224. x 3 channels"):
+        train(dataclasses.replace(tiny_config, model=f"{factory}:net"))
+    factory.write_text(factory.read_text() + "PREPROCESSING = dict(size=[28, 28], mode='L', mean=[0.5], std=[0.5])\n")
+    with pytest.raises(DeconvvizError, match="has 3 outputs but the data has 10 classes"):
+        train(dataclasses.replace(tiny_config, model=f"{factory}:net"))
