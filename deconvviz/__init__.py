@@ -17,6 +17,7 @@ from .analyses.evolution import feature_evolution, history_snapshots
 from .analyses.invariance import invariance_curves
 from .analyses.topk import topk_index
 from .api import project
+from .data.datasets import bundled_subset, open_dataset
 from .engine.actmax import Target
 from .engine.topk import load_index as load_topk_index
 from .figures.filters import first_conv as first_layer_filters
@@ -25,6 +26,7 @@ from .errors import DeconvvizError
 from .models import LoadedModel, list_models, load_model
 
 __all__ = ["DeconvvizError", "LoadedModel", "list_models", "load_image", "load_model", "project",
-           "Target", "activation_maximisation", "class_saliency", "correspondence_table", "feature_evolution",
-           "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index", "topk_index"]
+           "Target", "activation_maximisation", "bundled_subset", "class_saliency", "correspondence_table",
+           "feature_evolution", "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index",
+           "open_dataset", "topk_index"]
 __version__ = "0.1.0"

@@ -3,7 +3,6 @@ over a data set at each snapshot of a training history, projected to pixel space
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,28 +18,16 @@ from .topk import topk_index
 
 
 def history_snapshots(folder: str | Path) -> list[tuple[int, Path]]:
-    """Return (epoch, file) of every ``.safetensors`` snapshot in ``folder``, by epoch.
+    """Return (epoch, file) of every ``epoch-NNN.safetensors`` snapshot of a run, by epoch.
 
-    The epoch is the snapshot's ``meta["epoch"]``, else the last number in its file name.
+    ``folder`` is a training run's folder or its ``history/`` folder. Raises DeconvvizError when it holds none.
     """
-    from ..models.weights import read_weights
+    from ..train.history import list_snapshots
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DeconvvizError(f"history folder not found: {folder}")
-    found = []
-    for path in sorted(folder.glob("*.safetensors")):
-        _, meta = read_weights(path)
-        epoch = meta.get("epoch")
-        if epoch is None:
-            numbers = re.findall(r"\d+", path.stem)
-            if not numbers:
-                raise DeconvvizError(f"{path.name}: no epoch in its metadata or its name")
-            epoch = numbers[-1]
-        found.append((int(epoch), path))
+    found = list_snapshots(folder)
     if not found:
-        raise DeconvvizError(f"{folder} holds no .safetensors snapshots (expected e.g. epoch-1.safetensors)")
-    return sorted(found)
+        raise DeconvvizError(f"{folder} holds no training snapshots (epoch-NNN.safetensors, as `deconvviz train` writes)")
+    return found
 
 
 @dataclass(frozen=True)

@@ -97,10 +97,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Return the TrainConfig that parsed arguments describe."""
     names = TrainConfig.__dataclass_fields__
-    values = {k: v for k, v in vars(args).items() if k in names and v is not None or k in ("renorm", "flip")}
+    # None means "not given" except for the two options whose None is a setting (no renorm, automatic flips).
+    values = {k: v for k, v in vars(args).items() if k in names and (v is not None or k in ("renorm", "flip"))}
     if args.out is None:
         values["out"] = "runs/" + "".join(c if c.isalnum() or c in "-_." else "-" for c in args.model)
-    return TrainConfig(**{k: v for k, v in values.items() if k in names})
+    return TrainConfig(**values)
 
 
 def _epochs(text: str) -> tuple[int, ...]:

@@ -16,10 +16,14 @@ class Progress:
         self._last = 0.0
         self._started = 0.0
         self._steps = 1
+        self._run_started: float | None = None
+        self._first = 1
 
     def start_epoch(self, epoch: int, steps: int) -> None:
         """Begin the bar for ``epoch`` of ``steps`` mini-batches."""
         self.epoch, self._steps, self._started, self._last = epoch, max(steps, 1), time.perf_counter(), 0.0
+        if self._run_started is None:
+            self._run_started, self._first = self._started, epoch
 
     def wants_update(self) -> bool:
         """Return whether :meth:`step` would draw now (so the caller syncs a loss value only when it is shown)."""
@@ -31,10 +35,12 @@ class Progress:
         self._last = now
         elapsed = now - self._started
         eta = elapsed / max(done, 1) * (self._steps - done)
+        share = (self.epoch - self._first + done / self._steps) / max(self.epochs - self._first + 1, 1)
+        run_eta = (now - self._run_started) / max(share, 1e-9) * (1 - share)
         filled = int(24 * done / self._steps)
         bar = "#" * filled + "-" * (24 - filled)
         self.stream.write(f"\repoch {self.epoch}/{self.epochs} [{bar}] {done}/{self._steps} "
-                          f"loss {loss:.4f}  {elapsed:.0f} s, ETA {eta:.0f} s ")
+                          f"loss {loss:.4f}  {elapsed:.0f} s, ETA {eta:.0f} s (run {_duration(run_eta)}) ")
         self.stream.flush()
 
     def line(self, text: str) -> None:
@@ -45,3 +51,8 @@ class Progress:
             self.stream.write("\r\033[K")
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"

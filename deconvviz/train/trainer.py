@@ -47,8 +47,8 @@ class TrainResult:
 def init_weights(net: nn.Module, kind: str) -> None:
     """Initialise ``net`` in place: "paper" N(0, 0.01) weights, "kaiming" He-normal, "pytorch" as built.
 
-    "paper" and "kaiming" set biases to 0. The paper's N(0, 0.01) leaves zf-fmnist's loss flat at
-    ln 10 for thousands of steps (the signal shrinks about tenfold per layer), hence "kaiming" by default.
+    "paper" and "kaiming" set biases to 0. The paper's N(0, 0.01) leaves zf-fmnist's loss flat at ln 10
+    for at least 3 epochs (weights that small shrink the signal in every layer), hence "kaiming" by default.
     """
     if kind not in INITS:
         raise DeconvvizError(f"unknown --init {kind!r}; valid: {', '.join(INITS)}")
@@ -98,6 +98,16 @@ def _check(config: TrainConfig) -> None:
         raise DeconvvizError(f"--limit must be at least 1, got {config.limit}")
 
 
+@torch.no_grad()
+def _outputs(net: nn.Module, prep) -> int:
+    was_training = net.training
+    net.eval()
+    try:
+        return net(torch.zeros(1, prep.channels, *prep.size)).shape[1]
+    finally:
+        net.train(was_training)
+
+
 class _Run:
     def __init__(self, config: TrainConfig, ranks: distributed.Ranks, step_hook) -> None:
         self.config, self.ranks, self.step_hook = config, ranks, step_hook
@@ -107,7 +117,9 @@ class _Run:
         self.progress = Progress(config.epochs, quiet=config.quiet or not ranks.main)
         self.train_data, self.val_data = self._open_data()
         self.class_names = self.train_data.class_names
-        self.pad = config.crop_pad if config.crop_pad is not None else max(2, round(min(self.prep.size) / 10))
+        # Crops happen on the images as stored (IDX images keep their size until to_model_input resizes them).
+        stored = self.train_data.images.shape[2:] if self.train_data.in_memory else self.prep.size
+        self.pad = config.crop_pad if config.crop_pad is not None else max(2, round(min(stored) / 10))
         self.flip = config.flip if config.flip is not None else self.class_names != DIGITS
         self.last_snapshot: Path | None = None
         self.snapshots: list[Path] = []
@@ -136,6 +148,14 @@ class _Run:
         torch.manual_seed(self.config.seed)
         net = self.spec.build(num_classes=len(self.class_names), in_channels=self.prep.channels)
         init_weights(net, self.config.init)
+        try:
+            outputs = _outputs(net, self.prep)
+        except RuntimeError as exc:  # a user's model that does not take this input
+            raise DeconvvizError(f"{self.spec.name} does not run on its input size {tuple(self.prep.size)} x "
+                                 f"{self.prep.channels} channels: {str(exc).splitlines()[0]}") from None
+        if outputs != len(self.class_names):
+            raise DeconvvizError(f"{self.spec.name} has {outputs} outputs but the data has {len(self.class_names)} "
+                                 f"classes; give a model whose last layer fits the data")
         if self.config.renorm is not None:
             renormalise_filters(net, self.config.renorm)
         return net.to(self.ranks.device)
@@ -165,33 +185,42 @@ class _Run:
                 f"validating on {len(self.val_data):,}; {ranks.world} process(es) on {ranks.device}; "
                 f"renorm {c.renorm if c.renorm is not None else 'off'}, crops pad {self.pad}, "
                 f"flips {'on' if self.flip else 'off'}")
+        if ranks.main and start == 0:
+            # Epoch 0 state, so that a run stopped in its first epoch can be resumed too.
+            self._write(lambda: write_resume(self.out / RESUME_FILE, self._resume_state(net, optimizer, scheduler, 0)))
         began = time.perf_counter()
+        completed = start
         for epoch in range(start + 1, c.epochs + 1):
-            seconds = time.perf_counter()
             try:
-                train_loss, train_top1, images = self._epoch(model, net, optimizer, batches, epoch)
+                self._train_epoch(model, net, optimizer, scheduler, batches, val_batches, epoch)
             except KeyboardInterrupt:
-                raise TrainingInterrupted(self._save_interrupted(net, optimizer, scheduler, epoch - 1)) from None
-            train_seconds = time.perf_counter() - seconds
-            val = evaluate_net(net, val_batches, self.prep, ranks)
-            scheduler.step(val["loss"])
-            row = {"epoch": epoch, "train_loss": train_loss, "train_top1": train_top1, "val_loss": val["loss"],
-                   "val_top1": val["top1"], "val_top5": val["top5"], "lr": optimizer.param_groups[0]["lr"],
-                   "seconds": time.perf_counter() - seconds, "images_per_s": images / train_seconds}
-            self.rows.append(row)
-            self.progress.line(
-                f"epoch {epoch}/{c.epochs}: train loss {train_loss:.4f} top-1 {train_top1:.2%} | val loss "
-                f"{val['loss']:.4f} top-1 {val['top1']:.2%} top-5 {val['top5']:.2%} | next lr {row['lr']:.3g} | "
-                f"{row['seconds']:.1f} s ({row['images_per_s']:,.0f} images/s)")
-            if ranks.main:
-                self._save_epoch(net, optimizer, scheduler, epoch)
-            distributed.barrier(ranks)
+                raise TrainingInterrupted(self._save_interrupted(net, completed)) from None
+            completed = epoch
         final = None
         if ranks.main:
             final = self.out / final_name(self.spec.name)
             self._write(lambda: write_snapshot(final, net, self._meta(self.rows[-1]["epoch"] if self.rows else start)))
             self.progress.line(f"final weights: {final}")
         return TrainResult(self.rows, final, self.snapshots, time.perf_counter() - began)
+
+    def _train_epoch(self, model, net, optimizer, scheduler, batches: Batches, val_batches: Batches, epoch: int) -> None:
+        c, ranks = self.config, self.ranks
+        seconds = time.perf_counter()
+        train_loss, train_top1, images = self._epoch(model, net, optimizer, batches, epoch)
+        train_seconds = time.perf_counter() - seconds
+        val = evaluate_net(net, val_batches, self.prep, ranks)
+        scheduler.step(val["loss"])
+        row = {"epoch": epoch, "train_loss": train_loss, "train_top1": train_top1, "val_loss": val["loss"],
+               "val_top1": val["top1"], "val_top5": val["top5"], "lr": optimizer.param_groups[0]["lr"],
+               "seconds": time.perf_counter() - seconds, "images_per_s": images / train_seconds}
+        self.rows.append(row)
+        self.progress.line(
+            f"epoch {epoch}/{c.epochs}: train loss {train_loss:.4f} top-1 {train_top1:.2%} | val loss "
+            f"{val['loss']:.4f} top-1 {val['top1']:.2%} top-5 {val['top5']:.2%} | next lr {row['lr']:.3g} | "
+            f"{row['seconds']:.1f} s ({row['images_per_s']:,.0f} images/s)")
+        if ranks.main:
+            self._save_epoch(net, optimizer, scheduler, epoch)
+        distributed.barrier(ranks)
 
     def _epoch(self, model, net, optimizer, batches: Batches, epoch: int) -> tuple[float, float, int]:
         c, ranks = self.config, self.ranks
@@ -261,14 +290,15 @@ class _Run:
         self._write(lambda: write_metrics(self.out / METRICS_FILE, self.rows))
         self._write(lambda: write_resume(self.out / RESUME_FILE, self._resume_state(net, optimizer, scheduler, epoch)))
 
-    def _save_interrupted(self, net, optimizer, scheduler, completed: int) -> list[Path]:
+    def _save_interrupted(self, net, completed: int) -> list[Path]:
+        # resume.pt stays at the last completed epoch, so --resume repeats the interrupted epoch and ends
+        # with the very weights an uninterrupted run would have.
         if not self.ranks.main:
             return []
         snapshot = self.out / "interrupted.safetensors"
         self._write(lambda: write_snapshot(snapshot, net, self._meta(completed, {"interrupted_in_epoch": completed + 1})))
-        self._write(lambda: write_resume(self.out / RESUME_FILE, self._resume_state(net, optimizer, scheduler, completed)))
-        self.progress.line(f"interrupted in epoch {completed + 1}: saved {snapshot} and {self.out / RESUME_FILE}; "
-                           f"continue with --resume (epoch {completed + 1} restarts from its beginning)")
+        self.progress.line(f"interrupted in epoch {completed + 1}: saved the current weights to {snapshot}; "
+                           f"--resume continues from the end of epoch {completed} ({self.out / RESUME_FILE})")
         return [snapshot, self.out / RESUME_FILE]
 
     def _resume(self, net, optimizer, scheduler) -> int:
