@@ -1,0 +1,111 @@
+"""The backend: a QObject living in its own QThread that answers the window's requests with Compute.
+
+Requests go in through :meth:`Backend.submit` (any thread); waiting requests with the same key are
+coalesced, so while the occluder is dragged only the newest position is computed. Results come back
+through the ``resultReady`` signal, queued to the receiver's (UI) thread. With ``threaded=False`` the
+same code runs synchronously inside ``submit``: for tests and scripts.
+
+Signals
+-------
+resultReady(object)
+    A :class:`~deconvviz.gui.messages.Result` (Failed and Cancelled included).
+progress(int, int, int)
+    (generation, done, total) while an OcclusionMap request runs.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from . import messages as m
+from .compute import Compute
+
+# Requests that replace the state every other request depends on: they cancel a running map.
+_RESETS = (m.LoadModel, m.LoadImage)
+
+
+class Backend(QObject):
+    """Owns a :class:`Compute` and serves requests, in a worker QThread unless ``threaded=False``."""
+
+    resultReady = Signal(object)
+    progress = Signal(int, int, int)
+    _wake = Signal()
+
+    def __init__(self, device: str | None = None, threaded: bool = True) -> None:
+        super().__init__()
+        self.compute = Compute(device)
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+        self._cancel = threading.Event()
+        self._busy = False
+        self.computed: list[int] = []  # generations actually computed (for tests and the benchmark)
+        self.thread: QThread | None = None
+        if threaded:
+            self.thread = QThread()
+            self.thread.setObjectName("deconvviz-backend")
+            self.moveToThread(self.thread)
+            self._wake.connect(self._drain)
+            self.thread.start()
+
+    @property
+    def device(self) -> str:
+        """Return the torch device the model runs on."""
+        return self.compute.device
+
+    def submit(self, request: m.Request) -> None:
+        """Queue ``request``, replacing any waiting request with the same key (thread-safe)."""
+        with self._lock:
+            self._pending.pop(request.key, None)  # re-insert at the end: it is the newest
+            self._pending[request.key] = request
+            if isinstance(request, _RESETS) or isinstance(request, m.OcclusionMap):
+                self._cancel.set()
+        if self.thread is None:
+            self._drain()
+        else:
+            self._wake.emit()
+
+    def cancel(self) -> None:
+        """Ask a running occlusion map to stop (thread-safe); it answers with a Cancelled result."""
+        self._cancel.set()
+
+    def pending(self) -> int:
+        """Return the number of requests waiting."""
+        with self._lock:
+            return len(self._pending)
+
+    def busy(self) -> bool:
+        """Return whether a request is waiting or being computed."""
+        with self._lock:
+            return self._busy or bool(self._pending)
+
+    @Slot()
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._busy = False
+                    return
+                key = next(iter(self._pending))
+                request = self._pending.pop(key)
+                self._busy = True
+                if isinstance(request, m.OcclusionMap):
+                    self._cancel.clear()
+            self.computed.append(request.generation)
+            results = self.compute.handle(
+                request,
+                progress=lambda done, total, g=request.generation: self.progress.emit(g, done, total),
+                cancel=self._cancel.is_set,
+            )
+            for result in results:
+                self.resultReady.emit(result)
+
+    def stop(self) -> None:
+        """Cancel running work, stop the worker thread and wait for it (call before the app quits)."""
+        with self._lock:
+            self._pending.clear()
+        self._cancel.set()
+        if self.thread is not None and self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait()

@@ -1,0 +1,264 @@
+"""The backend's synchronous core (no Qt): owns the model and the current image, answers requests.
+
+:class:`Compute.handle` turns one request into a list of results and never raises: a DeconvvizError
+becomes its message, any other exception from the model becomes "model raised X: ...", and the previous
+model and image stay in place. Tests and scripts call it directly; :mod:`.backend` runs it in a QThread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..cli import shell_command
+from ..data.images import load_image
+from ..engine.deconv import project
+from ..engine.probe import ProbeResult, probe, split_call_name
+from ..errors import DeconvvizError
+from ..figures.feature_maps import channel_order, feature_map_levels, feature_maps_panel, filters_panel, filters_rgb
+from ..figures.overlay import occlusion_panel
+from ..figures.png import save_panel, tile
+from ..figures.projections import projection_panel, projection_tiles
+from ..figures.render import projection_rgb
+from ..models import LoadedModel, load_model
+from . import messages as m
+from .occlusion_adapter import Cancelled, Occluder, occlusion_map
+
+
+def default_device() -> str:
+    """Return "cuda" when a CUDA device is available, else "cpu"."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def device_text(device: str) -> str:
+    """Return the device for the status bar: "CPU" or "CUDA: <name>"."""
+    if device.startswith("cuda"):
+        return f"CUDA: {torch.cuda.get_device_name(torch.device(device))}"
+    return "CPU"
+
+
+class Compute:
+    """The model, the current image (PIL and preprocessed), its cached probe, and the request handlers."""
+
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device or default_device()
+        self.model: LoadedModel | None = None
+        self.model_args: tuple[str, str | None] = ("", None)
+        self.image = None
+        self.image_path = ""
+        self.x: torch.Tensor | None = None
+        self.probe: ProbeResult | None = None
+        self.occluder: Occluder | None = None
+        self.last_map: m.MapReady | None = None
+
+    # -- dispatch -------------------------------------------------------------------------------------
+    def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> list[m.Result]:
+        """Return the results answering ``request`` (a Failed or Cancelled result instead of raising)."""
+        handler = getattr(self, "_" + type(request).__name__)
+        try:
+            if not isinstance(request, (m.LoadModel, m.LoadImage)):
+                self._need_image()
+            if isinstance(request, m.OcclusionMap):
+                return handler(request, progress, cancel)
+            return handler(request)
+        except DeconvvizError as exc:
+            return [m.Failed(request, str(exc))]
+        except Cancelled:
+            return [m.Cancelled(request)]
+        except MemoryError:
+            return [m.Failed(request, "out of memory: try a smaller image or model")]
+        except Exception as exc:  # the user's model may raise anything; the app must survive it
+            return [m.Failed(request, f"model raised {type(exc).__name__}: {exc}")]
+
+    def _need_image(self) -> None:
+        if self.model is None or self.probe is None:
+            raise DeconvvizError("no model and image loaded yet")
+
+    # -- loading --------------------------------------------------------------------------------------
+    def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
+        model = load_model(req.name, req.weights, self.device)
+        results: list[m.Result] = []
+        if self.image is not None:
+            x, pr = self._run(model, self.image)  # raises before anything is replaced
+            self.x, self.probe = x, pr
+            model._layers = pr.records
+        self.model, self.model_args = model, (req.name, req.weights)
+        self.occluder, self.last_map = None, None
+        layers = tuple(model.layers())
+        results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
+                                     tuple(model.class_name(i) for i in range(self._num_classes())),
+                                     tuple(model.preprocessing.size), self._first_conv(layers)))
+        if self.image is not None:
+            results.append(self._image_result(req))
+        return results
+
+    def _LoadImage(self, req: m.LoadImage) -> list[m.Result]:
+        image = load_image(req.path)
+        if self.model is None:
+            self.image, self.image_path = image, req.path
+            return []
+        x, pr = self._run(self.model, image)
+        self.image, self.image_path, self.x, self.probe = image, req.path, x, pr
+        self.occluder, self.last_map = None, None
+        return [self._image_result(req)]
+
+    def _run(self, model: LoadedModel, image) -> tuple[torch.Tensor, ProbeResult]:
+        x = model.preprocess(image)
+        pr = probe(model.net, x)
+        out = pr.output
+        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise DeconvvizError(f"{model.name} returned {shape}; deconvviz needs class scores of shape (1, classes)")
+        return x, pr
+
+    def _num_classes(self) -> int:
+        if self.probe is not None:
+            return int(self.probe.output.shape[1])
+        return len(self.model.class_names)
+
+    def _image_result(self, req: m.Request) -> m.ImageLoaded:
+        probs = torch.softmax(self.probe.output.float(), 1)[0].cpu().numpy()
+        return m.ImageLoaded(req, self.image_path, m.frozen_array(self.model.preprocessing.to_pixels(self.x)),
+                             m.frozen_array(probs), tuple(self.image.size), self._fill())
+
+    def _fill(self) -> tuple[int, int, int]:
+        prep = self.model.preprocessing
+        return tuple(int(v) for v in prep.to_pixels(prep.mean_pixel())[0, 0])
+
+    def _first_conv(self, layers) -> str | None:
+        modules = dict(self.model.net.named_modules())
+        for r in layers:
+            mod = modules.get(split_call_name(r.name)[0])
+            if isinstance(mod, torch.nn.Conv2d):
+                return r.name if mod.in_channels in (1, 3) and mod.groups == 1 else None
+        return None
+
+    # -- views ----------------------------------------------------------------------------------------
+    def maps(self, layer: str) -> np.ndarray:
+        """Return ``layer``'s output for the current image as maps (C, h, w) float32 (a vector as (C, 1, 1))."""
+        if layer not in self.probe.activations:
+            raise DeconvvizError(f"unknown layer {layer!r} for {self.model.name}")
+        act = self.probe.activations[layer][0].float().cpu().numpy()
+        if act.ndim == 1:
+            act = act[:, None, None]
+        if act.ndim != 3:
+            raise DeconvvizError(f"layer {layer!r} has output shape {act.shape}, not feature maps or a vector")
+        return np.ascontiguousarray(act, dtype=np.float32)
+
+    def _LayerMaps(self, req: m.LayerMaps) -> list[m.Result]:
+        maps = self.maps(req.layer)
+        filters = None
+        if req.layer == self._first_conv(self.probe.records):
+            module = dict(self.model.net.named_modules())[split_call_name(req.layer)[0]]
+            filters = m.frozen_array(filters_rgb(module.weight.detach().cpu()))
+        return [m.MapsReady(req, m.frozen_array(maps), m.frozen_array(maps.reshape(len(maps), -1).max(1)),
+                            feature_map_levels(maps), filters)]
+
+    def _projection(self, req: m.Project):
+        return project(self.model.net, self.x, req.layer, req.channel, req.position, req.mode,
+                       req.whole_map, req.top_k)
+
+    def _Project(self, req: m.Project) -> list[m.Result]:
+        proj = self._projection(req)
+        crops, patches = projection_tiles(self.model, self.x, proj)
+        act = self.probe.activations.get(req.layer)
+        fmap = None
+        if act is not None and act.dim() == 4:
+            fmap = m.frozen_array(act[0, req.channel].float().cpu().numpy())
+        return [m.ProjectionReady(req, fmap, m.frozen_array(projection_rgb(proj.images[0])),
+                                  m.frozen_array(tile(crops, len(crops), 4)), m.frozen_array(tile(patches, len(patches), 4)),
+                                  tuple(proj.positions), tuple(proj.values))]
+
+    def _Occlude(self, req: m.Occlude) -> list[m.Result]:
+        if self.occluder is None:
+            self.occluder = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel())
+        probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel)
+        return [m.Occluded(req, m.frozen_array(probs), total)]
+
+    def _OcclusionMap(self, req: m.OcclusionMap, progress=None, cancel=None) -> list[m.Result]:
+        size = self.model.preprocessing.size
+        if not 1 <= req.patch <= min(size) or req.stride < 1:
+            raise DeconvvizError(f"occluder size must be 1..{min(size)} and stride at least 1")
+        prob = occlusion_map(self.model.net, self.x, req.patch, req.stride, self.model.preprocessing.mean_pixel(),
+                             req.target, progress, cancel)
+        self.last_map = m.MapReady(req, m.frozen_array(prob))
+        return [self.last_map]
+
+    # -- export ---------------------------------------------------------------------------------------
+    def _model_argv(self) -> list[str]:
+        name, weights = self.model_args
+        argv = ["--model", name] + (["--weights", str(weights)] if weights else [])
+        return argv + (["--device", self.device] if self.device != "cpu" else [])
+
+    def _facts(self, **more) -> dict[str, str]:
+        return {"model": self.model.name, "weights": self.model.weights, "image": self.image_path,
+                **{k: str(v) for k, v in more.items()}}
+
+    def _Export(self, req: m.Export) -> list[m.Result]:
+        out = str(req.path)
+        options = dict(req.options)
+        spec = req.spec
+        image_name = Path(self.image_path).name
+        if req.pane == "grid":
+            sort, filters = options.get("sort", "index"), bool(options.get("filters", False))
+            argv = ["maps", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer]
+            argv += (["--sort", sort] if sort != "index" else []) + (["--filters"] if filters else []) + ["--out", out]
+            panel = self.grid_panel(spec.layer, sort, filters, shell_command(argv))
+        elif req.pane == "deconv":
+            argv = ["project", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer,
+                    "--channel", str(spec.channel)]
+            if spec.position is not None:
+                argv += ["--position", f"{spec.position[0]},{spec.position[1]}"]
+            elif spec.whole_map:
+                argv += ["--map"]
+            elif spec.top_k:
+                argv += ["--top-k", str(spec.top_k)]
+            argv += ["--mode", spec.mode, "--out", out]
+            panel = projection_panel(self.model, self.x, self._projection(spec), self.image_path, shell_command(argv))
+        elif req.pane == "occlusion":
+            panel = self._occlusion_export(spec, options, out, image_name)
+        else:
+            raise DeconvvizError(f"unknown pane {req.pane!r}; valid: grid, deconv, occlusion")
+        save_panel(panel, out)
+        return [m.Exported(req, out)]
+
+    def grid_panel(self, layer: str, sort: str, filters: bool, command: str):
+        """Return the channel grid's Panel (feature maps, or the first layer's filters) with its facts."""
+        maps = self.maps(layer)
+        order = channel_order(maps, sort)
+        what = "filters" if filters else "feature maps"
+        facts = self._facts(layer=layer, channel="all", view=what, sort=sort, command=command)
+        caption = f"{self.model.name} · {layer} · {len(maps)} {what} · {Path(self.image_path).name}"
+        if filters:
+            if layer != self._first_conv(self.probe.records):
+                raise DeconvvizError(f"--filters needs the first convolution; {layer!r} is not it")
+            module = dict(self.model.net.named_modules())[split_call_name(layer)[0]]
+            return filters_panel(filters_rgb(module.weight.detach().cpu()), order, facts, caption)
+        return feature_maps_panel(maps, order, facts, caption)
+
+    def _occlusion_export(self, spec: m.Occlude | None, options: dict, out: str, image_name: str):
+        pixels = self.model.preprocessing.to_pixels(self.x)
+        fill = self.model.preprocessing.to_pixels(self.model.preprocessing.mean_pixel())[0, 0]
+        square = (spec.top, spec.left, spec.size) if spec is not None else None
+        shown = self.last_map if options.get("map", True) else None
+        facts = self._facts(occluder="none" if square is None else f"top={square[0]} left={square[1]} size={square[2]}")
+        caption = f"{self.model.name} · occlusion · {image_name}"
+        prob, patch, stride = None, 0, 1
+        if shown is not None:
+            r = shown.request
+            prob, patch, stride = shown.prob, r.patch, r.stride
+            target = self.model.class_name(r.target)
+            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(patch),
+                    "--stride", str(stride), "--target", str(r.target), "--out", out]
+            facts.update(target=f"{r.target} ({target})", patch=str(patch), stride=str(stride),
+                         command=shell_command(argv))
+            caption += f" · p({target}) map, square {patch} px, stride {stride}"
+        if square is not None:
+            probs, _ = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel()).occlude(*square)
+            best = int(np.argmax(probs))
+            facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.3f}"
+        return occlusion_panel(pixels, square, fill, prob, patch, stride, caption, facts)
