@@ -45,3 +45,56 @@ def filters_panel(filters: np.ndarray, order: list[int], facts: dict[str, str], 
     """Return a Panel of first-layer filters (C, k, k, 3) in ``order``."""
     tiles = [enlarge(filters[c], _MIN_TILE) for c in order]
     return Panel(tile(tiles, columns=math.ceil(math.sqrt(len(tiles))), gap=2), caption, dict(facts))
+
+
+def first_conv_layer(net, records) -> str | None:
+    """Return the name of the network's first convolution when it reads the image (1 or 3 channels, ungrouped)."""
+    from torch import nn
+
+    from ..engine.probe import split_call_name
+
+    modules = dict(net.named_modules())
+    for r in records:
+        module = modules.get(split_call_name(r.name)[0])
+        if isinstance(module, nn.Conv2d):
+            return r.name if module.in_channels in (1, 3) and module.groups == 1 else None
+    return None
+
+
+def layer_maps(activation) -> np.ndarray:
+    """Return a layer's output (1, C, h, w) or (1, C) as maps (C, h, w) float32 (a vector as (C, 1, 1)).
+
+    Raises DeconvvizError for other shapes.
+    """
+    from ..errors import DeconvvizError
+
+    act = activation[0].detach().float().cpu().numpy()
+    if act.ndim == 1:
+        act = act[:, None, None]
+    if act.ndim != 3:
+        raise DeconvvizError(f"output shape {act.shape} is neither feature maps nor a vector")
+    return np.ascontiguousarray(act, dtype=np.float32)
+
+
+def layer_panel(model, maps: np.ndarray, records, layer: str, image_name: str, sort: str = "index",
+                filters: bool = False, command: str = "") -> Panel:
+    """Return the channel-grid Panel of ``layer``: its maps (C, h, w), or with ``filters`` the first layer's filters.
+
+    Raises DeconvvizError when ``filters`` is asked of a layer that is not the first convolution.
+    """
+    from pathlib import Path
+
+    from ..engine.probe import split_call_name
+    from ..errors import DeconvvizError
+
+    order = channel_order(maps, sort)
+    what = "filters" if filters else "feature maps"
+    facts = {"model": model.name, "weights": model.weights, "image": str(image_name), "layer": layer,
+             "channel": "all", "view": what, "sort": sort, "command": command}
+    caption = f"{model.name} · {layer} · {len(maps)} {what} · {Path(image_name).name}"
+    if not filters:
+        return feature_maps_panel(maps, order, facts, caption)
+    if layer != first_conv_layer(model.net, records):
+        raise DeconvvizError(f"filters are shown for the first convolution only; {layer!r} is not it")
+    module = dict(model.net.named_modules())[split_call_name(layer)[0]]
+    return filters_panel(filters_rgb(module.weight.detach().cpu()), order, facts, caption)

@@ -53,8 +53,8 @@ def colour_bar(height: int, low: float, high: float) -> np.ndarray:
     image = Image.fromarray(bar)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default()
-    draw.text((_BAR + 3, 0), f"{high:.2f}", fill="black", font=font)
-    draw.text((_BAR + 3, height - 12), f"{low:.2f}", fill="black", font=font)
+    draw.text((_BAR + 3, 0), f"{high:.4g}", fill="black", font=font)
+    draw.text((_BAR + 3, height - 12), f"{low:.4g}", fill="black", font=font)
     return np.asarray(image)
 
 

@@ -18,7 +18,7 @@ from ..data.images import load_image
 from ..engine.deconv import project
 from ..engine.probe import ProbeResult, probe, split_call_name
 from ..errors import DeconvvizError
-from ..figures.feature_maps import channel_order, feature_map_levels, feature_maps_panel, filters_panel, filters_rgb
+from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
 from ..figures.overlay import occlusion_panel
 from ..figures.png import save_panel, tile
 from ..figures.projections import projection_panel, projection_tiles
@@ -130,24 +130,17 @@ class Compute:
         return tuple(int(v) for v in prep.to_pixels(prep.mean_pixel())[0, 0])
 
     def _first_conv(self, layers) -> str | None:
-        modules = dict(self.model.net.named_modules())
-        for r in layers:
-            mod = modules.get(split_call_name(r.name)[0])
-            if isinstance(mod, torch.nn.Conv2d):
-                return r.name if mod.in_channels in (1, 3) and mod.groups == 1 else None
-        return None
+        return first_conv_layer(self.model.net, layers)
 
     # -- views ----------------------------------------------------------------------------------------
     def maps(self, layer: str) -> np.ndarray:
         """Return ``layer``'s output for the current image as maps (C, h, w) float32 (a vector as (C, 1, 1))."""
         if layer not in self.probe.activations:
             raise DeconvvizError(f"unknown layer {layer!r} for {self.model.name}")
-        act = self.probe.activations[layer][0].float().cpu().numpy()
-        if act.ndim == 1:
-            act = act[:, None, None]
-        if act.ndim != 3:
-            raise DeconvvizError(f"layer {layer!r} has output shape {act.shape}, not feature maps or a vector")
-        return np.ascontiguousarray(act, dtype=np.float32)
+        try:
+            return layer_maps(self.probe.activations[layer])
+        except DeconvvizError as exc:
+            raise DeconvvizError(f"layer {layer!r}: {exc}") from None
 
     def _LayerMaps(self, req: m.LayerMaps) -> list[m.Result]:
         maps = self.maps(req.layer)
@@ -228,17 +221,8 @@ class Compute:
 
     def grid_panel(self, layer: str, sort: str, filters: bool, command: str):
         """Return the channel grid's Panel (feature maps, or the first layer's filters) with its facts."""
-        maps = self.maps(layer)
-        order = channel_order(maps, sort)
-        what = "filters" if filters else "feature maps"
-        facts = self._facts(layer=layer, channel="all", view=what, sort=sort, command=command)
-        caption = f"{self.model.name} · {layer} · {len(maps)} {what} · {Path(self.image_path).name}"
-        if filters:
-            if layer != self._first_conv(self.probe.records):
-                raise DeconvvizError(f"--filters needs the first convolution; {layer!r} is not it")
-            module = dict(self.model.net.named_modules())[split_call_name(layer)[0]]
-            return filters_panel(filters_rgb(module.weight.detach().cpu()), order, facts, caption)
-        return feature_maps_panel(maps, order, facts, caption)
+        return layer_panel(self.model, self.maps(layer), self.probe.records, layer, self.image_path, sort, filters,
+                           command)
 
     def _occlusion_export(self, spec: m.Occlude | None, options: dict, out: str, image_name: str):
         pixels = self.model.preprocessing.to_pixels(self.x)

@@ -136,8 +136,8 @@ class OcclusionCanvas(QWidget):
         font = painter.font()
         font.setPointSizeF(7)
         painter.setFont(font)
-        painter.drawText(QPointF(bar.left() - 4, bar.top() - 2), f"{self._levels[1]:.2f}")
-        painter.drawText(QPointF(bar.left() - 4, bar.bottom() + 10), f"{self._levels[0]:.2f}")
+        painter.drawText(QPointF(bar.left() - 4, bar.top() - 2), f"{self._levels[1]:.4g}")
+        painter.drawText(QPointF(bar.left() - 4, bar.bottom() + 10), f"{self._levels[0]:.4g}")
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self._image is not None:
