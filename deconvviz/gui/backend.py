@@ -16,11 +16,20 @@ progress(int, int, int)
 from __future__ import annotations
 
 import threading
+import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from . import messages as m
 from .compute import Compute
+
+_THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+
+
+def running_threads() -> list[QThread]:
+    """Return the backend worker threads still running (a test that leaves one running has leaked it)."""
+    return [t for t in list(_THREADS) if t.isRunning()]
+
 
 # Requests that replace the state every other request depends on: they cancel a running map.
 _RESETS = (m.LoadModel, m.LoadImage)
@@ -38,7 +47,8 @@ class Backend(QObject):
         self.compute = Compute(device)
         self._lock = threading.Lock()
         self._pending: dict = {}
-        self._cancel = threading.Event()
+        self._newest = 0  # the newest generation submitted
+        self._cancelled_upto = 0  # long requests with a generation up to this one stop at their next check
         self._busy = False
         self.computed: list[int] = []  # generations actually computed (for tests and the benchmark)
         self.thread: QThread | None = None
@@ -48,6 +58,7 @@ class Backend(QObject):
             self.moveToThread(self.thread)
             self._wake.connect(self._drain)
             self.thread.start()
+            _THREADS.add(self.thread)
 
     @property
     def device(self) -> str:
@@ -59,16 +70,18 @@ class Backend(QObject):
         with self._lock:
             self._pending.pop(request.key, None)  # re-insert at the end: it is the newest
             self._pending[request.key] = request
+            self._newest = max(self._newest, request.generation)
             if isinstance(request, _RESETS) or isinstance(request, m.OcclusionMap):
-                self._cancel.set()
+                self._cancelled_upto = max(self._cancelled_upto, request.generation - 1)
         if self.thread is None:
             self._drain()
         else:
             self._wake.emit()
 
     def cancel(self) -> None:
-        """Ask a running occlusion map to stop (thread-safe); it answers with a Cancelled result."""
-        self._cancel.set()
+        """Ask a running or waiting occlusion map to stop (thread-safe); it answers with a Cancelled result."""
+        with self._lock:
+            self._cancelled_upto = self._newest
 
     def pending(self) -> int:
         """Return the number of requests waiting."""
@@ -90,13 +103,11 @@ class Backend(QObject):
                 key = next(iter(self._pending))
                 request = self._pending.pop(key)
                 self._busy = True
-                if isinstance(request, m.OcclusionMap):
-                    self._cancel.clear()
             self.computed.append(request.generation)
             results = self.compute.handle(
                 request,
                 progress=lambda done, total, g=request.generation: self.progress.emit(g, done, total),
-                cancel=self._cancel.is_set,
+                cancel=lambda g=request.generation: g <= self._cancelled_upto,
             )
             for result in results:
                 self.resultReady.emit(result)
@@ -105,7 +116,7 @@ class Backend(QObject):
         """Cancel running work, stop the worker thread and wait for it (call before the app quits)."""
         with self._lock:
             self._pending.clear()
-        self._cancel.set()
+            self._cancelled_upto = self._newest
         if self.thread is not None and self.thread.isRunning():
             self.thread.quit()
             self.thread.wait()

@@ -24,6 +24,7 @@ class ClassTable(QTableWidget):
         self.verticalHeader().setDefaultSectionSize(22)
         self.setMaximumHeight(26 + 22 * k)
         self._bars = []
+        self.values = np.zeros(0, np.float32)
         for row in range(k):
             self.setItem(row, 0, QTableWidgetItem(""))
             bar = QProgressBar(maximum=1000, textVisible=True)
@@ -32,11 +33,12 @@ class ClassTable(QTableWidget):
 
     def set_probabilities(self, probs: np.ndarray, names) -> None:
         """Show the k most probable classes of ``probs`` (num_classes,) with ``names``."""
+        self.values = np.array(probs, dtype=np.float32)
         top = np.argsort(-probs, kind="stable")[: self.rowCount()]
         for row, c in enumerate(top):
             self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")
             self._bars[row].setValue(int(round(float(probs[c]) * 1000)))
-            self._bars[row].setFormat(f"{float(probs[c]):.3f}")
+            self._bars[row].setFormat(f"{float(probs[c]):.4f}")
 
     def rows(self) -> list[tuple[str, str]]:
         """Return the table as (class name, probability text) rows."""
