@@ -13,9 +13,9 @@ _MIN_TILE = 40  # pixels: a tile's longer side in an exported panel
 
 
 def feature_map_levels(maps: np.ndarray) -> tuple[float, float]:
-    """Return the shared (low, high) display levels of a layer's maps (C, h, w): low at most 0, high above low."""
+    """Return the shared (low, high) display levels of a layer's maps (C, h, w): their range widened to include 0."""
     low = min(0.0, float(maps.min())) if maps.size else 0.0
-    high = float(maps.max()) if maps.size else 1.0
+    high = max(0.0, float(maps.max())) if maps.size else 1.0
     return low, high if high > low else low + 1.0
 
 
