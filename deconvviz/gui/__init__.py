@@ -3,3 +3,7 @@
 Only this package imports Qt. :mod:`.messages` and :mod:`.compute` are Qt-free (the backend's synchronous
 core); :mod:`.backend` puts that core into a ``QThread``.
 """
+
+from .compat import pin_singletons
+
+pin_singletons()
