@@ -40,14 +40,17 @@ def drag_positions(height, width, size, moves):
 
 def run_model(name: str, moves: int, interval_ms: int) -> dict:
     import torch
-    from PySide6.QtCore import QEvent, QObject, QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from deconvviz.data.images import default_photo
     from deconvviz.gui import messages as m
     from deconvviz.gui.backend import Backend
     from deconvviz.gui.main_window import MainWindow
 
+    from deconvviz.gui.compute import app_threads
+
+    torch.set_num_threads(app_threads())  # as run_app does
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings, backend=Backend("cpu"), model=name, image=str(default_photo()))
@@ -70,8 +73,11 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
             pending_paint.append(result.request.generation)
 
     class PaintWatch(QObject):
+        """Stamps answers shown with the time of the window's next paint (the frame that displays them)."""
+
         def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint and pending_paint:
+            if event.type() == QEvent.Type.Paint and pending_paint and isinstance(obj, QWidget) \
+                    and obj.window() is window:
                 now = time.perf_counter()
                 for g in pending_paint:
                     painted.setdefault(g, now)
@@ -79,24 +85,44 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
             return False
 
     watch = PaintWatch()
-    window.table.viewport().installEventFilter(watch)
+    app.installEventFilter(watch)
     window.shown.connect(on_shown)
-    positions = drag_positions(h, w, window.canvas.size, moves)
-    start = time.perf_counter()
-    for i, (row, col) in enumerate(positions):
-        target = start + i * interval_ms / 1000
-        while time.perf_counter() < target:
-            app.processEvents()
+    positions = iter(drag_positions(h, w, window.canvas.size, moves))
+    loop = QEventLoop()
+    timer = QTimer(interval=interval_ms)
+    state = {"last": None}
+
+    def move():
+        try:
+            row, col = next(positions)
+        except StopIteration:
+            timer.stop()
+            state["last"] = max(sent)
+            return
         window.canvas.move_to(row, col)
         sent[window._latest["Occlude"]] = time.perf_counter()
-    last = max(sent)
-    deadline = time.perf_counter() + 120
-    while last not in painted and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.001)
+
+    def check():
+        if state["last"] is not None and state["last"] in painted:
+            loop.quit()
+
+    timer.timeout.connect(move)
+    poll = QTimer(interval=1)
+    poll.timeout.connect(check)
+    QTimer.singleShot(120_000, loop.quit)
+    start = time.perf_counter()
+    timer.start()
+    poll.start()
+    loop.exec()
+    poll.stop()
+    app.removeEventFilter(watch)
+    last = state["last"]
     end = painted.get(last, time.perf_counter())
+    if not painted:
+        raise SystemExit(f"{name}: {len(shown)} answers shown but no repaint seen")
     latencies = [(painted[g] - sent[g]) * 1000 for g in painted if g in sent]
     updates = len([g for g in painted if g in sent])
+    positions = drag_positions(h, w, window.canvas.size, moves)
 
     # The alternative: every request computed in order, no coalescing, same compute per request.
     compute = window.backend.compute

@@ -18,9 +18,13 @@ def run_app(model: str | None = None, weights: str | None = None, image: str | N
 
     Returns the Qt event loop's exit code.
     """
+    import torch
     from PySide6.QtWidgets import QApplication
 
+    from .compute import app_threads
     from .main_window import MainWindow
+
+    torch.set_num_threads(app_threads())
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("deconvviz")

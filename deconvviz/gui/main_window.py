@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.backend = backend if backend is not None else Backend()
         self._generation = 0
         self._latest: dict[str, int] = {}
+        self._shown_generation: dict[str, int] = {}
         self._epoch = 0
         self.model_name = ""
         self.weights: str | None = None
@@ -297,11 +298,18 @@ class MainWindow(QMainWindow):
 
     # -- results --------------------------------------------------------------------------------------
     def is_current(self, result: m.Result) -> bool:
-        """Return whether ``result`` answers the newest request of its kind, made after the last load."""
+        """Return whether to show ``result``: it answers a request made after the last load, and the newest
+        request of its kind (for the live occluder: it is newer than the answer on screen, so a drag shows
+        answers as they come instead of waiting for the mouse to stop)."""
         request = result.request
+        kind = type(request).__name__
         if isinstance(request, m.Export):
             return True
-        if request.generation < self._latest.get(type(request).__name__, 0):
+        if isinstance(request, m.Occlude):
+            newest = self._shown_generation.get(kind, 0)
+        else:
+            newest = self._latest.get(kind, 0)
+        if request.generation < newest:
             return False
         return isinstance(request, (m.LoadModel, m.LoadImage)) or request.generation > self._epoch
 
@@ -312,6 +320,7 @@ class MainWindow(QMainWindow):
         if not self.is_current(result):
             return
         handler = getattr(self, "_show_" + type(result).__name__)
+        self._shown_generation[type(result.request).__name__] = result.request.generation
         handler(result)
         self.shown.emit(result)
 

@@ -31,6 +31,19 @@ def _no_leaked_threads(qapp):
     assert not leaked, f"{len(leaked)} backend thread(s) still running after the test"
 
 
+@pytest.fixture(autouse=True)
+def _app_threads():
+    """Run torch with the app's thread count (cores minus one for the UI) during a GUI test, then restore."""
+    import torch
+
+    from deconvviz.gui.compute import app_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(app_threads())
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def settings(tmp_path):
     """A QSettings in a temporary INI file."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -244,13 +242,14 @@ def test_the_window_remembers_model_and_image(qtbot, settings, open_window):
 
 def test_the_ui_thread_never_blocks_while_the_backend_computes(qtbot, window):
     """A 5 ms timer keeps firing on time (no gap above 50 ms) through a full map and a fast drag."""
-    gaps, clock = [], QElapsedTimer()
+    gaps, busy, clock = [], [], QElapsedTimer()
     clock.start()
     last = [clock.elapsed()]
 
     def tick():
         now = clock.elapsed()
         gaps.append(now - last[0])
+        busy.append(window.backend.busy())
         last[0] = now
 
     timer = QTimer()
@@ -259,15 +258,12 @@ def test_the_ui_thread_never_blocks_while_the_backend_computes(qtbot, window):
     timer.start()
     window.occlusion.slider.setValue(3)
     window.occlusion.stride.setValue(1)
-    started = time.perf_counter()
     with qtbot.waitSignal(window.shown, timeout=60000, check_params_cb=lambda r: isinstance(r, m.MapReady)):
         window.request_map()
         h, w = window.pixels.shape[:2]
         for i in range(60):
             window.canvas.move_to(h / 2, (i * 3) % w)
             qtbot.wait(5)
-    busy = time.perf_counter() - started
     timer.stop()
-    assert busy > 0.3, "the backend finished too fast to show anything"
-    assert len(gaps) > 20
+    assert sum(busy) > 20, "the backend was hardly busy: the test measured nothing"
     assert max(gaps[1:]) < 50, f"the UI thread blocked for {max(gaps[1:])} ms"
