@@ -12,7 +12,7 @@ import sys
 
 from ..errors import DeconvvizError
 
-COMMANDS = ["layers", "project"]
+COMMANDS = ["layers", "project", "occlusion"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
