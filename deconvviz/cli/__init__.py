@@ -12,7 +12,7 @@ import sys
 
 from ..errors import DeconvvizError
 
-COMMANDS = ["layers", "project", "maps"]
+COMMANDS = ["layers", "project", "occlusion", "maps"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
