@@ -322,7 +322,7 @@ class IncrementalNet:
         if value.full:
             return value.patch
         base = self.base[node]
-        full = base.expand(value.batch, *base.shape[1:]).contiguous(memory_format=_layout(value.patch))
+        full = base.expand(value.batch, *base.shape[1:]).clone(memory_format=_layout(value.patch))  # never the cache
         h, w = value.patch.shape[2:]
         rows = torch.as_tensor(value.top[:, None] + np.arange(h)[None], device=base.device)
         cols = torch.as_tensor(value.left[:, None] + np.arange(w)[None], device=base.device)
@@ -579,7 +579,7 @@ def _paste(padded_hwc, padding, d: Delta | None, start_r, start_c, span_r, span_
                       and (d is None or (np.all(d.top == d.top[0]) and np.all(d.left == d.left[0])))):
         r0, c0 = int(start_r[0]) + padding[0], int(start_c[0]) + padding[1]
         win = padded_hwc[r0:r0 + span_r, c0:c0 + span_c].permute(2, 0, 1).unsqueeze(0)
-        win = win.expand(batch, *win.shape[1:]).contiguous(memory_format=torch.channels_last)
+        win = win.expand(batch, *win.shape[1:]).clone(memory_format=torch.channels_last)  # never the cache
         if d is not None:
             h, w = d.patch.shape[2:]
             a, b = int(d.top[0]) - int(start_r[0]), int(d.left[0]) - int(start_c[0])

@@ -53,14 +53,17 @@ class OcclusionResult:
     method: str
 
 
-def default_layer(net: nn.Module, x: torch.Tensor) -> str:
-    """Return the default feature layer: the last module call with maps larger than 1x1 that is not a pooling.
+def default_layer(net: nn.Module, x: torch.Tensor, records=None) -> str:
+    """Return the default feature layer: the last call of a leaf module (not a pooling) with maps over 1x1.
 
-    That is the last convolutional block's (rectified) output, the paper's "layer 5" for its own network.
-    Raises DeconvvizError when the model has no such layer.
+    That is the last convolutional block's (rectified) output, the paper's "layer 5" for its own network
+    (``features.11`` in ZFNet, ``_swish#1`` in EfficientNet-Lite0). Raises DeconvvizError when the model
+    has no such layer.
     """
-    records = probe(net, x, keep=()).records
-    spatial = [r for r in records if r.spatial and r.output_shape[1] * r.output_shape[2] > 1]
+    records = probe(net, x, keep=()).records if records is None else records
+    leaves = {name for name, m in net.named_modules() if name and not any(True for _ in m.children())}
+    spatial = [r for r in records if r.spatial and r.output_shape[1] * r.output_shape[2] > 1
+               and r.name.split("#")[0] in leaves]
     convs = [r for r in spatial if not any(p in r.type_name for p in _POOLING)]
     chosen = (convs or spatial)
     if not chosen:
@@ -169,31 +172,41 @@ def _evaluator(net, x, layer, channel, layer_value, fill, patch, incremental=Tru
     return inc if close else full
 
 
-def _choose_channel(net, x, layer) -> tuple[int, torch.Tensor]:
-    """Return (the channel holding the layer's largest activation, the layer's unoccluded output)."""
-    result = probe(net, x, keep=[layer])
-    if layer not in result.activations:
-        names = [r.name for r in result.records if r.spatial]
-        raise DeconvvizError(f"unknown layer {layer!r}; layers with feature maps: {', '.join(names[-8:])}, ...")
-    act = result.activations[layer]
-    return int(act[0].reshape(act.shape[1], -1).amax(1).argmax()), act
+@dataclass(frozen=True)
+class _Prepared:
+    layer: str
+    channel: int
+    layer_value: torch.Tensor  # the layer's unoccluded output (1, C, h, w)
+    logits: torch.Tensor  # the unoccluded output (1, K)
+    records: list
 
 
-def _check_layer(net, x, layer) -> None:
-    records = {r.name: r for r in probe(net, x, keep=()).records}
-    if layer not in records:
-        spatial = [n for n, r in records.items() if r.spatial]
+@torch.no_grad()
+def _prepare(net, x, layer, channel=None) -> _Prepared:
+    """Return the layer (default: :func:`default_layer`), its channel (default: the one holding its largest
+    activation), its output and the model's output, from two probes; DeconvvizError for an unusable layer."""
+    records = probe(net, x, keep=()).records
+    layer = layer or default_layer(net, x, records)
+    by_name = {r.name: r for r in records}
+    if layer not in by_name:
+        spatial = [n for n, r in by_name.items() if r.spatial]
         raise DeconvvizError(f"unknown layer {layer!r}; layers with feature maps include: "
                              f"{', '.join(spatial[-6:])} (`deconvviz layers` lists them all)")
-    r = records[layer]
-    if not r.spatial:
-        raise DeconvvizError(f"layer {layer!r} has no spatial feature maps (output shape {r.output_shape}); "
-                             "pick a convolutional layer (`deconvviz layers` lists them)")
+    if not by_name[layer].spatial:
+        raise DeconvvizError(f"layer {layer!r} has no spatial feature maps (output shape "
+                             f"{by_name[layer].output_shape}); pick a convolutional layer (`deconvviz layers`)")
+    result = probe(net, x, keep=[layer])
+    act = result.activations[layer]
+    if channel is None:
+        channel = int(act[0].reshape(act.shape[1], -1).amax(1).argmax())
+    elif not 0 <= channel < act.shape[1]:
+        raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{act.shape[1] - 1}")
+    return _Prepared(layer, int(channel), act, _logits(result.output), records)
 
 
-def batch_size(net: nn.Module, x: torch.Tensor) -> int:
+def batch_size(net: nn.Module, x: torch.Tensor, records=None) -> int:
     """Return how many occluded positions to evaluate at once on x's device, from the memory a sample needs."""
-    records = probe(net, x, keep=()).records
+    records = probe(net, x, keep=()).records if records is None else records
     biggest = max((int(np.prod(r.output_shape)) for r in records), default=1)
     per_sample = biggest * 4 * 4  # the layer's input window, output, and room for the allocator
     if x.device.type == "cuda":
@@ -244,12 +257,10 @@ def occlusion_map(
         raise DeconvvizError(f"patch must be 1..{min(height, width)} pixels for a {height}x{width} input, got {patch}")
     if stride < 1:
         raise DeconvvizError(f"stride must be at least 1, got {stride}")
-    layer = layer or default_layer(net, x)
-    _check_layer(net, x, layer)
-    channel, layer_value = _choose_channel(net, x, layer)
+    prep = _prepare(net, x, layer)
+    layer, channel, layer_value = prep.layer, prep.channel, prep.layer_value
     fill_t = _fill_tensor(fill, x.shape[1], x.device)
-    base_logits = _logits(net(x))
-    base_probs = base_logits.softmax(1)[0]
+    base_probs = prep.logits.softmax(1)[0]
     classes = base_probs.numel()
     target = int(base_probs.argmax()) if target is None else int(target)
     if not 0 <= target < classes:
@@ -258,7 +269,7 @@ def occlusion_map(
     ny, nx = (height - patch) // stride + 1, (width - patch) // stride + 1
     grid_t, grid_l = np.meshgrid(np.arange(ny) * stride, np.arange(nx) * stride, indexing="ij")
     tops, lefts = grid_t.reshape(-1).astype(np.int64), grid_l.reshape(-1).astype(np.int64)
-    step = batch or batch_size(net, x)
+    step = batch or batch_size(net, x, prep.records)
     prob = np.empty(ny * nx, np.float32)
     label = np.empty(ny * nx, np.int64)
     activity = np.empty(ny * nx, np.float32)
@@ -294,17 +305,10 @@ class OcclusionSession:
         if x.dim() != 4 or x.shape[0] != 1:
             raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
         self.net, self.x = net, x
-        self.layer = layer or default_layer(net, x)
-        _check_layer(net, x, self.layer)
-        best, layer_value = _choose_channel(net, x, self.layer)
-        channels = layer_value.shape[1]
-        self.channel = best if channel is None else int(channel)
-        if not 0 <= self.channel < channels:
-            raise DeconvvizError(f"channel {self.channel} out of range for layer {self.layer!r}: "
-                                 f"valid 0..{channels - 1}")
+        prep = _prepare(net, x, layer, channel)
+        self.layer, self.channel, layer_value = prep.layer, prep.channel, prep.layer_value
         self.fill = _fill_tensor(fill, x.shape[1], x.device)
-        with torch.no_grad():
-            self.base_probs = _logits(net(x)).softmax(1)[0].cpu().numpy()
+        self.base_probs = prep.logits.softmax(1)[0].cpu().numpy()
         self.base_activity = float(layer_value[0, self.channel].double().sum())
         size = check_size or default_patch_stride(*x.shape[2:])[0]
         self._evaluate = _evaluator(net, x, self.layer, self.channel, layer_value, self.fill, size)
