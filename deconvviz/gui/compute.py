@@ -19,6 +19,7 @@ from ..engine.deconv import project
 from ..engine.probe import ProbeResult, probe, split_call_name
 from ..errors import DeconvvizError
 from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
+from ..figures.occlusion import occlusion_panel as occlusion_figure
 from ..figures.overlay import occlusion_panel
 from ..figures.png import save_panel, tile
 from ..figures.projections import projection_panel, projection_tiles
@@ -67,6 +68,7 @@ class Compute:
         self.probe: ProbeResult | None = None
         self.occluder: Occluder | None = None
         self.last_map: m.MapReady | None = None
+        self.last_map_result = None  # the engine's OcclusionResult behind last_map
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
@@ -182,7 +184,8 @@ class Compute:
 
     def _Occlude(self, req: m.Occlude) -> list[m.Result]:
         if self.occluder is None:
-            self.occluder = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel())
+            spatial = {r.name for r in self.probe.records if r.spatial}
+            self.occluder = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel(), spatial)
         probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel)
         return [m.Occluded(req, m.frozen_array(probs), total)]
 
@@ -190,9 +193,9 @@ class Compute:
         size = self.model.preprocessing.size
         if not 1 <= req.patch <= min(size) or req.stride < 1:
             raise DeconvvizError(f"occluder size must be 1..{min(size)} and stride at least 1")
-        prob = occlusion_map(self.model.net, self.x, req.patch, req.stride, self.model.preprocessing.mean_pixel(),
-                             req.target, progress, cancel)
-        self.last_map = m.MapReady(req, m.frozen_array(prob))
+        result = occlusion_map(self.model, self.x, req.patch, req.stride, req.target, progress, cancel)
+        self.last_map = m.MapReady(req, m.frozen_array(result.prob))
+        self.last_map_result = result
         return [self.last_map]
 
     # -- export ---------------------------------------------------------------------------------------
@@ -239,24 +242,26 @@ class Compute:
                            command)
 
     def _occlusion_export(self, spec: m.Occlude | None, options: dict, out: str, image_name: str):
-        pixels = self.model.preprocessing.to_pixels(self.x)
-        fill = self.model.preprocessing.to_pixels(self.model.preprocessing.mean_pixel())[0, 0]
-        square = (spec.top, spec.left, spec.size) if spec is not None else None
+        """Return the occlusion pane's Panel: with a computed map, the Fig. 7 panel ``deconvviz occlusion``
+        writes (same code, same command); without one, the image with the square and its top class."""
         shown = self.last_map if options.get("map", True) else None
+        if shown is not None:
+            r, result = shown.request, self.last_map_result
+            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(r.patch),
+                    "--stride", str(r.stride), "--target", str(r.target), "--out", out]
+            projection = project(self.model.net, self.x, result.layer, result.channel)
+            return occlusion_figure(self.model, self.x, result, projection, self.image_path, shell_command(argv))
+        pixels = self.model.preprocessing.to_pixels(self.x)
+        fill = np.array(self._fill())
+        square = (spec.top, spec.left, spec.size) if spec is not None else None
         facts = self._facts(occluder="none" if square is None else f"top={square[0]} left={square[1]} size={square[2]}")
         caption = f"{self.model.name} · occlusion · {image_name}"
-        prob, patch, stride = None, 0, 1
-        if shown is not None:
-            r = shown.request
-            prob, patch, stride = shown.prob, r.patch, r.stride
-            target = self.model.class_name(r.target)
-            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(patch),
-                    "--stride", str(stride), "--target", str(r.target), "--out", out]
-            facts.update(target=f"{r.target} ({target})", patch=str(patch), stride=str(stride),
-                         command=shell_command(argv))
-            caption += f" · p({target}) map, square {patch} px, stride {stride}"
         if square is not None:
-            probs, _ = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel()).occlude(*square)
+            probs, _ = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel(), set()).occlude(*square)
             best = int(np.argmax(probs))
-            facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.3f}"
-        return occlusion_panel(pixels, square, fill, prob, patch, stride, caption, facts)
+            facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.4f}"
+            caption += f" · square {square[2]} px at ({square[0]}, {square[1]}) · {self.model.class_name(best)} {probs[best]:.3f}"
+            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(square[2]),
+                    "--out", out]
+            facts["command"] = shell_command(argv)  # the full map for this square size
+        return occlusion_panel(pixels, square, fill, None, 0, 1, caption, facts)
