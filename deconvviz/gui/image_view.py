@@ -47,8 +47,10 @@ class ImageView(QWidget):
 
     def image_rect(self) -> QRectF:
         """Return where the image is drawn, in widget coordinates."""
-        top = 16 if self.title else 0
-        return fit_rect(self._shape[1], self._shape[0], self.width(), self.height() - top, 0, top)
+        top = 18 if self.title else 0
+        rect = fit_rect(self._shape[1], self._shape[0], self.width(), self.height() - top, 0, top)
+        rect.moveTop(top)  # right under the title, not floating in the middle
+        return rect
 
     def pixel_at(self, point: QPointF) -> tuple[int, int] | None:
         """Return the (row, col) of the image pixel at a widget point, or None outside the image."""

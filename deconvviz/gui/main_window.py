@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.pixels: np.ndarray | None = None
         self.target = 0
         self.last_project: m.Project | None = None
+        self._grid_layer: str | None = None
         self.last_error = ""
         self._build()
         self.backend.resultReady.connect(self._on_result)
@@ -73,7 +74,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
+            self.resize(1560, 900)
         self._startup_image = image is None
         self.open_model(model or settings.value("model") or "efficientnet-lite0",
                         weights if model or weights else settings.value("weights") or None)
@@ -111,12 +112,12 @@ class MainWindow(QMainWindow):
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(grid_box)
         middle.addWidget(self.deconv)
-        middle.setSizes([480, 380])
+        middle.setSizes([460, 440])
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.tree)
         main.addWidget(middle)
         main.addWidget(self.occlusion)
-        main.setSizes([330, 680, 390])
+        main.setSizes([450, 690, 420])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -370,6 +371,7 @@ class MainWindow(QMainWindow):
         self.tree.set_layers(r.layers)
         self.layer, self.channel = None, None
         self.grid.clear()
+        self._grid_layer = None
         self.deconv.clear()
         spatial = [rec.name for rec in r.layers if rec.spatial]
         if previous in self.layers:
@@ -403,7 +405,9 @@ class MainWindow(QMainWindow):
             self._send(lambda g, layer=self.layer: m.LayerMaps(g, layer))
 
     def _show_MapsReady(self, r: m.MapsReady) -> None:
-        keep = self.channel if self.channel is not None and self.channel < len(r.maps) else None
+        same_layer = r.request.layer == self._grid_layer  # a new image: keep the channel; a new layer: the strongest
+        keep = self.channel if same_layer and self.channel is not None and self.channel < len(r.maps) else None
+        self._grid_layer = r.request.layer
         self.grid.set_maps(r.maps, r.maxima, r.levels, r.filters, selected=None)
         self.filters.setEnabled(r.filters is not None)
         if r.filters is None:
@@ -429,8 +433,8 @@ class MainWindow(QMainWindow):
 
     def map_total_text(self, total: float | None) -> None:
         """Show the selected feature map's total activation (– when none)."""
-        label = f"{self.layer} #{self.channel}: " if self.layer is not None and self.channel is not None else ""
-        self.occlusion.map_total.setText("–" if total is None else f"{label}{total:.4g}")
+        where = f"  ({self.layer}, channel {self.channel})" if self.layer is not None and self.channel is not None else ""
+        self.occlusion.map_total.setText("–" if total is None else f"{total:.4g}{where}")
 
     def _show_MapReady(self, r: m.MapReady) -> None:
         req = r.request

@@ -46,6 +46,7 @@ def test_choosing_a_layer_fills_the_grid(qtbot, window):
         qtbot.mouseClick(window.tree.viewport(), Qt.MouseButton.LeftButton, pos=center(rect))
     assert window.grid.count() == 64
     assert window.grid_title.text().startswith("features.4")
+    assert window.grid.selected == int(np.argmax(window.grid._maxima))  # a new layer starts at its strongest map
 
 
 def test_page_down_moves_to_the_next_layer(qtbot, window):
