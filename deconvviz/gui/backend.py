@@ -103,14 +103,34 @@ class Backend(QObject):
                 key = next(iter(self._pending))
                 request = self._pending.pop(key)
                 self._busy = True
-            self.computed.append(request.generation)
-            results = self.compute.handle(
-                request,
-                progress=lambda done, total, g=request.generation: self.progress.emit(g, done, total),
-                cancel=lambda g=request.generation: g <= self._cancelled_upto,
-            )
-            for result in results:
-                self.resultReady.emit(result)
+            self._run(request)
+
+    def _run(self, request: m.Request) -> None:
+        self.computed.append(request.generation)
+        long = isinstance(request, m.OcclusionMap)
+
+        def cancel(g=request.generation) -> bool:
+            if long:
+                self._serve_interactive()  # between the map's batches: the live square, clicks, layers
+            return g <= self._cancelled_upto
+
+        results = self.compute.handle(
+            request,
+            progress=lambda done, total, g=request.generation: self.progress.emit(g, done, total),
+            cancel=cancel,
+        )
+        for result in results:
+            self.resultReady.emit(result)
+
+    def _serve_interactive(self) -> None:
+        """Answer the waiting requests that neither replace the model/image nor start another map."""
+        while True:
+            with self._lock:
+                keys = [k for k, r in self._pending.items() if not isinstance(r, (m.OcclusionMap, *_RESETS))]
+                if not keys:
+                    return
+                request = self._pending.pop(keys[0])
+            self._run(request)
 
     def stop(self) -> None:
         """Cancel running work, stop the worker thread and wait for it (call before the app quits)."""

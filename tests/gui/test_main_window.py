@@ -268,3 +268,17 @@ def test_the_ui_thread_never_blocks_while_the_backend_computes(qtbot, window):
     timer.stop()
     assert sum(busy) > 20, "the backend was hardly busy: the test measured nothing"
     assert max(gaps[1:]) < 50, f"the UI thread blocked for {max(gaps[1:])} ms"
+
+
+def test_the_live_square_answers_while_a_map_is_computed(qtbot, window):
+    """The map yields to interactive requests between its batches, so dragging keeps working meanwhile."""
+    window.occlusion.slider.setValue(2)
+    window.occlusion.stride.setValue(1)
+    window.request_map()
+    qtbot.waitUntil(lambda: window.occlusion.progress.value() > 0, timeout=20000)
+    window.canvas.move_to(10, 10)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, (m.Occluded, m.MapReady))) as blocker:
+        pass
+    assert isinstance(blocker.args[0], m.Occluded), "the live square waited for the whole map"
+    window.backend.cancel()
+    qtbot.waitUntil(lambda: window.occlusion.compute.isEnabled(), timeout=20000)
