@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(grid_box)
         middle.addWidget(self.deconv)
-        middle.setSizes([460, 440])
+        middle.setSizes([500, 400])
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.tree)
         main.addWidget(middle)

@@ -114,7 +114,7 @@ class OcclusionCanvas(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(rect, self._image)
         if self._heat is not None:
-            painter.setOpacity(0.6)
+            painter.setOpacity(0.5)
             painter.drawImage(rect, self._heat)
             painter.setOpacity(1.0)
             self._paint_bar(painter, rect)
