@@ -282,3 +282,45 @@ def test_the_live_square_answers_while_a_map_is_computed(qtbot, window):
     assert isinstance(blocker.args[0], m.Occluded), "the live square waited for the whole map"
     window.backend.cancel()
     qtbot.waitUntil(lambda: window.occlusion.compute.isEnabled(), timeout=20000)
+
+
+def _png_declaring(path, width, height):
+    """Write a tiny PNG whose header declares width x height pixels (a decompression bomb's shape)."""
+    import io
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = bytearray(data[12:29])  # type + 13 bytes of IHDR data
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+
+
+def test_an_image_far_larger_than_the_screen_is_refused_with_a_message(qtbot, window, tmp_path):
+    huge = tmp_path / "huge.png"
+    _png_declaring(huge, 12000, 12000)
+    pixels = window.pixels
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.Failed)):
+        window.open_image(str(huge))
+    assert "huge.png" in window.banner.text() and "pixels" in window.banner.text()
+    assert window.pixels is pixels
+
+
+def test_dropping_an_image_file_opens_it(qtbot, window):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from deconvviz.data.images import sample_photos
+
+    photo = next(p for p in sample_photos() if p.name != "coffee.png")
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(photo))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ImageLoaded)):
+        window.dropEvent(event)
+    assert window.image_path == str(photo) and photo.name in window.windowTitle()
