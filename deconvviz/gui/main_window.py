@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.layer: str | None = None
         self.channel: int | None = None
         self.base_probs: np.ndarray | None = None
+        self.last_probs: np.ndarray | None = None
         self.pixels: np.ndarray | None = None
         self.target = 0
         self.last_project: m.Project | None = None
