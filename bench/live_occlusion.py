@@ -50,7 +50,10 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
 
     from deconvviz.gui.compute import app_threads
 
+    import sys
+
     torch.set_num_threads(app_threads())  # as run_app does
+    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication([])
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings, backend=Backend("cpu"), model=name, image=str(default_photo()))

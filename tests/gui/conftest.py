@@ -33,15 +33,19 @@ def _no_leaked_threads(qapp):
 
 @pytest.fixture(autouse=True)
 def _app_threads():
-    """Run torch with the app's thread count (cores minus one for the UI) during a GUI test, then restore."""
+    """Run with the app's torch threads (cores minus one) and GIL switch interval during a GUI test; restore."""
     import torch
 
     from deconvviz.gui.compute import app_threads
 
-    before = torch.get_num_threads()
+    import sys
+
+    before, interval = torch.get_num_threads(), sys.getswitchinterval()
     torch.set_num_threads(app_threads())
+    sys.setswitchinterval(0.001)  # as run_app does
     yield
     torch.set_num_threads(before)
+    sys.setswitchinterval(interval)
 
 
 @pytest.fixture
