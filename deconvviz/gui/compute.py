@@ -55,6 +55,13 @@ def device_text(device: str) -> str:
     return "CPU"
 
 
+def _columns(n: int) -> int:
+    """Return the columns of a near-square grid of n tiles (3 for top-9)."""
+    import math
+
+    return max(1, math.ceil(math.sqrt(n)))
+
+
 class Compute:
     """The model, the current image (PIL and preprocessed), its cached probe, and the request handlers."""
 
@@ -179,7 +186,8 @@ class Compute:
         if act is not None and act.dim() == 4:
             fmap = m.frozen_array(act[0, req.channel].float().cpu().numpy())
         return [m.ProjectionReady(req, fmap, m.frozen_array(projection_rgb(proj.images[0])),
-                                  m.frozen_array(tile(crops, len(crops), 4)), m.frozen_array(tile(patches, len(patches), 4)),
+                                  m.frozen_array(tile(crops, _columns(len(crops)), 4)),
+                                  m.frozen_array(tile(patches, _columns(len(patches)), 4)),
                                   tuple(proj.positions), tuple(proj.values))]
 
     def _Occlude(self, req: m.Occlude) -> list[m.Result]:
