@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -110,11 +111,13 @@ def _short(text: str, limit: int) -> str:
 def _colour_bar(draw, canvas, x0: int, y0: int, low: float, high: float) -> None:
     bar = np.repeat(VIRIDIS[None, :, :], 12, axis=0)
     canvas.paste(Image.fromarray(bar).resize((_TILE, 12), Image.NEAREST), (x0, y0))
+    scale = max(abs(low), abs(high)) or 1.0
+    digits = 3 if high - low <= 0 else max(3, min(8, 2 + math.ceil(math.log10(scale / (high - low)))))
     for frac in (0.0, 0.5, 1.0):
         value = low + frac * (high - low)
         x = x0 + round(frac * (_TILE - 1))
         draw.line([(x, y0 + 12), (x, y0 + 16)], fill="black")
-        text = f"{value:.3g}"
+        text = f"{value:.{digits}g}"  # enough digits that the three ticks differ
         width = draw.textlength(text)
         draw.text((min(max(x - width / 2, x0), x0 + _TILE - width), y0 + 17), text, fill="black")
 
