@@ -26,6 +26,7 @@ from .deconv_pane import DeconvPane
 from .layer_tree import LayerTree
 from .occlusion_panel import OcclusionPanel
 
+DEFAULT_MODEL = "efficientnet-lite0"
 MODEL_CHOICES = ["torchvision:alexnet", "torchvision:vgg16", "torchvision:resnet18"]
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
@@ -77,7 +78,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1560, 900)
         self._startup_image = image is None
-        self.open_model(model or settings.value("model") or "efficientnet-lite0",
+        self._startup_model = model is None
+        self.open_model(model or settings.value("model") or DEFAULT_MODEL,
                         weights if model or weights else settings.value("weights") or None)
         self.open_image(image or settings.value("image") or str(default_photo()))
 
@@ -332,6 +334,10 @@ class MainWindow(QMainWindow):
             self.occlusion.set_running(False)
         if isinstance(request, m.LoadModel) and self.model_name:
             self.model_chooser.setEditText(self.model_name)
+        if isinstance(request, m.LoadModel) and self._startup_model and not self.model_name \
+                and request.name != DEFAULT_MODEL:
+            self._startup_model = False  # the remembered model no longer loads: fall back to the default
+            self._send(lambda g: m.LoadModel(g, DEFAULT_MODEL))
         if isinstance(request, m.LoadImage) and self._startup_image and request.path != str(default_photo()):
             self._startup_image = False  # the remembered image is gone: fall back to the bundled photo
             self.open_image(str(default_photo()))
@@ -357,6 +363,7 @@ class MainWindow(QMainWindow):
 
     def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
         self.model_name, self.weights = r.request.name, r.request.weights
+        self._startup_model = False
         self.class_names = r.class_names
         self.layers = {rec.name: rec for rec in r.layers}
         self.device_label.setText(f"device: {r.device}")
