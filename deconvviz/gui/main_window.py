@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self._latest: dict[str, int] = {}
         self._shown_generation: dict[str, int] = {}
         self._epoch = 0
+        self._epochs: dict[int, int] = {}
         self.model_name = ""
         self.weights: str | None = None
         self.image_path = ""
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         request = make(self._generation)
         self._latest[type(request).__name__] = request.generation
         if isinstance(request, (m.LoadModel, m.LoadImage)):
+            self._epochs[request.generation] = self._epoch  # to restore if this load fails
             self._epoch = request.generation
         self.backend.submit(request)
         return request
@@ -330,6 +332,8 @@ class MainWindow(QMainWindow):
 
     def _on_failed(self, result: m.Failed) -> None:
         request = result.request
+        if request.generation == self._epoch and request.generation in self._epochs:
+            self._epoch = self._epochs[request.generation]  # nothing was replaced: earlier answers still hold
         if isinstance(request, m.OcclusionMap):
             self.occlusion.set_running(False)
         if isinstance(request, m.LoadModel) and self.model_name:
