@@ -7,6 +7,7 @@ The public Python API::
     p = deconvviz.project(m, x, "_blocks.10", channel=3)            # strongest activation of channel 3
     ix = deconvviz.topk_index(m, "photos/", "_blocks.10", k=9)      # Fig. 2's index over a data set
     r = deconvviz.invariance_curves(m, ["a.png"], "rotate")         # Fig. 5's curves
+    o = deconvviz.occlusion_map(m, x, patch=32, stride=8)           # o.prob: p(top class) per position
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .analyses.correspondence import correspondence_table
 from .analyses.evolution import feature_evolution, history_snapshots
 from .analyses.invariance import invariance_curves
 from .analyses.topk import topk_index
-from .api import project
+from .api import occlusion_map, project
 from .data.datasets import bundled_subset, open_dataset
 from .engine.actmax import Target
 from .engine.topk import load_index as load_topk_index
@@ -25,7 +26,7 @@ from .data.images import load_image
 from .errors import DeconvvizError
 from .models import LoadedModel, list_models, load_model
 
-__all__ = ["DeconvvizError", "LoadedModel", "list_models", "load_image", "load_model", "project",
+__all__ = ["DeconvvizError", "LoadedModel", "list_models", "load_image", "load_model", "occlusion_map", "project",
            "Target", "activation_maximisation", "bundled_subset", "class_saliency", "correspondence_table",
            "feature_evolution", "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index",
            "open_dataset", "topk_index"]

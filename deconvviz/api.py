@@ -24,3 +24,53 @@ def project(
     :func:`deconvviz.engine.deconv.project` for the positions and values.
     """
     return deconv.project(model.net, x.to(model.device), layer, channel, position, mode, whole_map, top_k).images
+
+
+def occlusion_map(
+    model: LoadedModel,
+    x: torch.Tensor,
+    patch: int | None = None,
+    stride: int | None = None,
+    fill: float | None = None,
+    target: int | None = None,
+    layer: str | None = None,
+    progress=None,
+    cancel=None,
+):
+    """Return the :class:`~deconvviz.engine.occlusion.OcclusionResult` of sliding a grey square over ``x``.
+
+    ``x`` is the model's input (1, C, H, W); ``patch``/``stride`` default to 32/8 at 224 px (6/2 at 28 px);
+    ``fill`` is the square's grey level on [0, 1] pixels (default: the data set's mean pixel); ``target``
+    the class mapped in ``.prob`` (default: the top class); ``layer`` the feature layer for ``.activity``
+    (default: the last conv block). ``.prob`` is float32 (ny, nx), ny = (H - patch) // stride + 1.
+    """
+    from .engine.occlusion import default_patch_stride
+    from .engine.occlusion import occlusion_map as _occlusion_map
+    from .errors import DeconvvizError
+
+    height, width = x.shape[-2:]
+    default_patch, _ = default_patch_stride(height, width)
+    patch = default_patch if patch is None else patch
+    stride = max(1, round(patch / 4)) if stride is None else stride
+    fill_value = None
+    if fill is not None:
+        if not 0.0 <= fill <= 1.0:
+            raise DeconvvizError(f"fill is a grey level between 0 and 1, got {fill}")
+        prep = model.preprocessing
+        fill_value = [(fill - m) / s for m, s in zip(prep.mean, prep.std)]
+    return _occlusion_map(model.net, x.to(model.device), patch, stride, fill_value, target, layer, progress, cancel)
+
+
+def parse_target(model: LoadedModel, text: str | None) -> int | None:
+    """Return the class index for a target given as an index or a class name (None stays None)."""
+    from .errors import DeconvvizError
+
+    if text is None:
+        return None
+    text = str(text).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    names = [n.lower() for n in model.class_names]
+    if text.lower() in names:
+        return names.index(text.lower())
+    raise DeconvvizError(f"unknown target class {text!r}; give an index 0..{len(model.class_names) - 1} or a class name")

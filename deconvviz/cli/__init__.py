@@ -13,7 +13,7 @@ import sys
 from ..errors import DeconvvizError
 
 COMMANDS = ["layers", "project", "train", "evaluate", "topk", "invariance", "correspondence", "saliency", "actmax",
-            "filters", "evolution"]
+            "filters", "evolution", "occlusion", "maps"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,184 @@
+"""Live occlusion in the app: updates per second while a simulated drag sends 200 square positions.
+
+For each model, on CPU, the main window (offscreen) receives 200 occluder moves 2 px apart at a mouse's
+rate (one every 8 ms, 125 Hz). Measured: the updates the backend delivers per second, and the end-to-end
+latency from each move to the repaint of the class table that shows its answer (median, p95), counted
+for the moves whose answer was shown (the others were coalesced away, by design).
+The alternative, measured in the same run: the same 200 requests computed one after another without
+coalescing (a plain FIFO queue, times from the same per-request compute cost), whose latency grows with
+the backlog.
+
+    PYTHONPATH=. python -m bench.live_occlusion [--models zf-fmnist efficientnet-lite0] [--moves 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def drag_positions(height, width, size, moves):
+    """Return (row, col) centres of a back-and-forth horizontal drag, 2 px apart, across the image's middle."""
+    span = max(1, width - size)
+    out = []
+    for i in range(moves):
+        step = (2 * i) % (2 * span)
+        col = step if step <= span else 2 * span - step
+        out.append((height / 2, size / 2 + col))
+    return out
+
+
+def run_model(name: str, moves: int, interval_ms: int) -> dict:
+    import torch
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from deconvviz.data.images import default_photo
+    from deconvviz.gui import messages as m
+    from deconvviz.gui.backend import Backend
+    from deconvviz.gui.main_window import MainWindow
+
+    from deconvviz.gui.compute import app_threads
+
+    import sys
+
+    torch.set_num_threads(app_threads())  # as run_app does
+    sys.setswitchinterval(0.001)
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, backend=Backend("cpu"), model=name, image=str(default_photo()))
+    window.show()
+    deadline = time.perf_counter() + 120
+    while (window.pixels is None or window.backend.busy() or not window.deconv.projection.has_image()) \
+            and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
+    h, w = window.pixels.shape[:2]
+    # The first press builds the incremental session for the selected map (timed apart from the drag).
+    t0 = time.perf_counter()
+    window.canvas.move_to(h / 2, w / 2)
+    first = window._latest["Occlude"]
+    while window._shown_generation.get("Occlude") != first and time.perf_counter() < deadline + 120:
+        app.processEvents()
+        time.sleep(0.001)
+    first_press_ms = (time.perf_counter() - t0) * 1000
+
+    sent: dict[int, float] = {}
+    shown: dict[int, float] = {}
+    painted: dict[int, float] = {}
+    pending_paint: list[int] = []
+
+    def on_shown(result):
+        if isinstance(result, m.Occluded):
+            shown[result.request.generation] = time.perf_counter()
+            pending_paint.append(result.request.generation)
+
+    class PaintWatch(QObject):
+        """Stamps answers shown with the time of the window's next paint (the frame that displays them)."""
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and pending_paint and isinstance(obj, QWidget) \
+                    and obj.window() is window:
+                now = time.perf_counter()
+                for g in pending_paint:
+                    painted.setdefault(g, now)
+                pending_paint.clear()
+            return False
+
+    watch = PaintWatch()
+    app.installEventFilter(watch)
+    window.shown.connect(on_shown)
+    positions = iter(drag_positions(h, w, window.canvas.size, moves))
+    loop = QEventLoop()
+    timer = QTimer(interval=interval_ms)
+    state = {"last": None}
+
+    def move():
+        try:
+            row, col = next(positions)
+        except StopIteration:
+            timer.stop()
+            state["last"] = max(sent)
+            return
+        window.canvas.move_to(row, col)
+        sent[window._latest["Occlude"]] = time.perf_counter()
+
+    def check():
+        if state["last"] is not None and state["last"] in painted:
+            loop.quit()
+
+    timer.timeout.connect(move)
+    poll = QTimer(interval=1)
+    poll.timeout.connect(check)
+    QTimer.singleShot(120_000, loop.quit)
+    start = time.perf_counter()
+    timer.start()
+    poll.start()
+    loop.exec()
+    poll.stop()
+    app.removeEventFilter(watch)
+    last = state["last"]
+    end = painted.get(last, time.perf_counter())
+    if not painted:
+        raise SystemExit(f"{name}: {len(shown)} answers shown but no repaint seen")
+    latencies = [(painted[g] - sent[g]) * 1000 for g in painted if g in sent]
+    updates = len([g for g in painted if g in sent])
+    positions = drag_positions(h, w, window.canvas.size, moves)
+
+    # The alternative: every request computed in order, no coalescing, same compute per request.
+    compute = window.backend.compute
+    layer, channel = window.layer, window.channel
+    costs = []
+    for (row, col) in positions[:40]:
+        top, left = window.canvas._clamp(int(round(row - window.canvas.size / 2)), int(round(col - window.canvas.size / 2)))
+        t0 = time.perf_counter()
+        compute.handle(m.Occlude(0, top, left, window.canvas.size, layer, channel))
+        costs.append(time.perf_counter() - t0)
+    cost = statistics.median(costs)
+    finish, fifo = 0.0, []
+    for i in range(len(positions)):
+        arrive = i * interval_ms / 1000
+        finish = max(finish, arrive) + cost
+        fifo.append((finish - arrive) * 1000)
+    window.close()
+    return {
+        "model": name, "threads": torch.get_num_threads(), "moves": moves, "updates": updates,
+        "updates_per_s": updates / (end - start), "median_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 95), "compute_ms": cost * 1000,
+        "fifo_median_ms": statistics.median(fifo), "fifo_p95_ms": percentile(fifo, 95),
+        "first_press_ms": first_press_ms, "device": str(window.backend.device), "drag_s": moves * interval_ms / 1000, "total_s": end - start,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["zf-fmnist", "efficientnet-lite0"])
+    parser.add_argument("--moves", type=int, default=200)
+    parser.add_argument("--interval-ms", type=int, default=8)
+    args = parser.parse_args()
+    rows = [run_model(name, args.moves, args.interval_ms) for name in args.models]
+    print(f"live occlusion, CPU, {args.moves} moves every {args.interval_ms} ms (drag of {rows[0]['drag_s']:.1f} s)")
+    print(f"{'model':<20} {'threads':>7} {'compute':>9} {'updates':>8} {'upd/s':>7} {'median':>8} {'p95':>8}"
+          f" | {'FIFO median':>11} {'FIFO p95':>9} {'ratio p95':>9}")
+    for r in rows:
+        print(f"{r['model']:<20} {r['threads']:>7} {r['compute_ms']:>7.1f}ms {r['updates']:>8} {r['updates_per_s']:>7.1f} "
+              f"{r['median_ms']:>6.1f}ms {r['p95_ms']:>6.1f}ms | {r['fifo_median_ms']:>9.0f}ms {r['fifo_p95_ms']:>7.0f}ms "
+              f"{r['fifo_p95_ms'] / r['p95_ms']:>8.1f}x")
+    print("first press (builds the incremental session): "
+          + ", ".join(f"{r['model']} {r['first_press_ms']:.0f} ms" for r in rows))
+    print("latency: move -> repaint of the class table showing that move's answer (moves whose answer was shown);")
+    print("FIFO: the same requests computed in order without coalescing (from the measured per-request cost).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""Occlusion sensitivity (Zeiler & Fergus 2014, Fig. 7): slide a grey square over the image and watch the output.
+
+For every position of the square: the probability of a target class, the most probable class, and the total
+activation of one feature map (the one strongest in the unoccluded image). Positions are evaluated in
+batches by exact incremental inference (:mod:`.incremental`): only what the square changes is recomputed.
+Models whose graph it cannot reason about are run in full, batched; both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import DeconvvizError
+from .incremental import Delta, IncrementalNet, Unsupported
+from .layers import capture
+from .probe import probe
+
+_POOLING = ("Pool",)  # type-name fragments of layers that are not the "conv block" the default picks
+_CHECK_TOLERANCE = 1e-5
+
+
+class OcclusionCancelled(DeconvvizError):
+    """The caller's ``cancel()`` returned True before the map was finished."""
+
+
+@dataclass(frozen=True)
+class OcclusionResult:
+    """An occlusion sensitivity map: entry [i, j] is for the square's top-left corner at (i*stride, j*stride).
+
+    ``prob`` (ny, nx) float32: p(target); ``label`` (ny, nx) int64: the most probable class; ``activity``
+    (ny, nx) float32: the total (sum over space) of ``layer``'s feature map ``channel``. ``base_prob`` and
+    ``base_activity`` are for the unoccluded image, ``base_label`` its top class. ``method`` says how it
+    was computed ("incremental" or "full").
+    """
+
+    prob: np.ndarray
+    label: np.ndarray
+    activity: np.ndarray
+    layer: str
+    channel: int
+    target: int
+    base_prob: float
+    base_label: int
+    base_activity: float
+    patch: int
+    stride: int
+    method: str
+
+
+def default_layer(net: nn.Module, x: torch.Tensor, records=None) -> str:
+    """Return the default feature layer: the last call of a leaf module (not a pooling) with maps over 1x1.
+
+    That is the last convolutional block's (rectified) output, the paper's "layer 5" for its own network
+    (``features.11`` in ZFNet, ``_swish#1`` in EfficientNet-Lite0). Raises DeconvvizError when the model
+    has no such layer.
+    """
+    records = probe(net, x, keep=()).records if records is None else records
+    leaves = {name for name, m in net.named_modules() if name and not any(True for _ in m.children())}
+    spatial = [r for r in records if r.spatial and r.output_shape[1] * r.output_shape[2] > 1
+               and r.name.split("#")[0] in leaves]
+    convs = [r for r in spatial if not any(p in r.type_name for p in _POOLING)]
+    chosen = (convs or spatial)
+    if not chosen:
+        raise DeconvvizError("the model has no layer with spatial feature maps; occlusion needs one")
+    return chosen[-1].name
+
+
+def default_patch_stride(height: int, width: int) -> tuple[int, int]:
+    """Return (patch, stride) suited to an input size: 32/8 at 224 px, 6/2 at 28 px."""
+    side = min(height, width)
+    patch = side // 7 if side >= 112 else max(3, round(side * 0.2))
+    return patch, max(1, round(patch / 4))
+
+
+def _fill_tensor(fill, channels: int, device) -> torch.Tensor:
+    """Return the occluder's value per channel as (C, 1, 1) in normalised input units."""
+    if fill is None:
+        return torch.zeros(channels, 1, 1, device=device)
+    t = torch.as_tensor(fill, dtype=torch.float32, device=device).reshape(-1)
+    if t.numel() == 1:
+        t = t.expand(channels)
+    if t.numel() != channels:
+        raise DeconvvizError(f"fill has {t.numel()} values; the model's input has {channels} channels")
+    return t.reshape(channels, 1, 1).clone()
+
+
+class _Evaluator:
+    """Answers occluded queries for one image: logits and the chosen map's total activation per box."""
+
+    method = "full"
+
+    def __init__(self, net: nn.Module, x: torch.Tensor, layer: str, channel: int):
+        self.net, self.x, self.layer, self.channel = net, x, layer, channel
+
+    @torch.no_grad()
+    def __call__(self, tops: np.ndarray, lefts: np.ndarray, h: int, w: int, fill: torch.Tensor):
+        """Return (logits (B, K), activity (B,)) with a fill-valued h x w box at each (top, left)."""
+        xs = self.x.repeat(len(tops), 1, 1, 1)
+        for i, (t, l) in enumerate(zip(tops, lefts)):
+            xs[i, :, t:t + h, l:l + w] = fill
+        with capture(self.net, self.layer, stop=False) as box:
+            out = self.net(xs)
+        act = box["output"][:, self.channel]
+        return _logits(out), act.reshape(len(tops), -1).sum(1)
+
+
+class _IncrementalEvaluator(_Evaluator):
+    method = "incremental"
+
+    def __init__(self, net, x, layer, channel, layer_value: torch.Tensor, full_fraction: float | None = None):
+        super().__init__(net, x, layer, channel)
+        kwargs = {} if full_fraction is None else {"full_fraction": full_fraction}
+        self.inc = IncrementalNet(net, x, **kwargs)
+        module_name = layer.split("#")[0]
+        self.tap = self.inc.find_node(layer_value, module_name)
+        if self.tap is None:
+            raise Unsupported(f"layer {layer!r} is not a node of the traced graph")
+        fmap = self.inc.base[self.tap][0, channel].double()
+        self.base_total = float(fmap.sum())
+        self.integral = torch.nn.functional.pad(fmap.cumsum(0).cumsum(1), (1, 0, 1, 0)).cpu().numpy()
+
+    @torch.no_grad()
+    def __call__(self, tops, lefts, h, w, fill):
+        patch = fill.unsqueeze(0).expand(len(tops), -1, h, w).contiguous()
+        out, tapped = self.inc.run(Delta(patch, np.asarray(tops, np.int64), np.asarray(lefts, np.int64)), self.tap)
+        return _logits(out), self._activity(tapped, len(tops))
+
+    def _activity(self, d, batch):
+        if d is None:  # the occluder changed nothing the layer sees
+            return torch.full((batch,), self.base_total, dtype=torch.float64)
+        new = d.patch[:, self.channel].double().reshape(d.batch, -1).sum(1)
+        if d.full:
+            return new
+        h, w = d.patch.shape[2:]
+        s, t, l = self.integral, d.top, d.left
+        old = s[t + h, l + w] - s[t, l + w] - s[t + h, l] + s[t, l]
+        return torch.as_tensor(self.base_total - old, device=new.device) + new
+
+
+def _logits(out) -> torch.Tensor:
+    out = out if isinstance(out, torch.Tensor) else out[0]
+    return out.reshape(out.shape[0], -1)
+
+
+def _evaluator(net, x, layer, channel, layer_value, fill, patch, incremental=True, full_fraction=None):
+    """Return an incremental evaluator checked against full inference, or the full one where it cannot be used."""
+    full = _Evaluator(net, x, layer, channel)
+    if not incremental:
+        return full
+    try:
+        inc = _IncrementalEvaluator(net, x, layer, channel, layer_value, full_fraction)
+    except Unsupported:
+        return full
+    # A guard against ops that are not per-sample (hard-coded batch sizes): two boxes, compared exactly.
+    height, width = x.shape[2:]
+    ph, pw = min(patch, height), min(patch, width)
+    tops = np.array([0, (height - ph) // 2], np.int64)
+    lefts = np.array([0, (width - pw) // 2], np.int64)
+    try:
+        a_logits, a_act = inc(tops, lefts, ph, pw, fill)
+    except Exception:  # noqa: BLE001 - anything the graph does with a batch it was not traced with
+        return full
+    b_logits, b_act = full(tops, lefts, ph, pw, fill)
+    # cuDNN's TF32 convolutions (on by default) round both results to about 1e-3: judge them by that.
+    tf32 = x.is_cuda and torch.backends.cudnn.allow_tf32
+    close = (a_logits.softmax(1) - b_logits.softmax(1)).abs().max() <= (1e-3 if tf32 else _CHECK_TOLERANCE)
+    close = close and torch.allclose(a_act.double(), b_act.double(), rtol=1e-4, atol=1e-3)
+    return inc if close else full
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    layer: str
+    channel: int
+    layer_value: torch.Tensor  # the layer's unoccluded output (1, C, h, w)
+    logits: torch.Tensor  # the unoccluded output (1, K)
+    records: list
+
+
+@torch.no_grad()
+def _prepare(net, x, layer, channel=None) -> _Prepared:
+    """Return the layer (default: :func:`default_layer`), its channel (default: the one holding its largest
+    activation), its output and the model's output, from two probes; DeconvvizError for an unusable layer."""
+    records = probe(net, x, keep=()).records
+    layer = layer or default_layer(net, x, records)
+    by_name = {r.name: r for r in records}
+    if layer not in by_name:
+        spatial = [n for n, r in by_name.items() if r.spatial]
+        raise DeconvvizError(f"unknown layer {layer!r}; layers with feature maps include: "
+                             f"{', '.join(spatial[-6:])} (`deconvviz layers` lists them all)")
+    if not by_name[layer].spatial:
+        raise DeconvvizError(f"layer {layer!r} has no spatial feature maps (output shape "
+                             f"{by_name[layer].output_shape}); pick a convolutional layer (`deconvviz layers`)")
+    result = probe(net, x, keep=[layer])
+    act = result.activations[layer]
+    if channel is None:
+        channel = int(act[0].reshape(act.shape[1], -1).amax(1).argmax())
+    elif not 0 <= channel < act.shape[1]:
+        raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{act.shape[1] - 1}")
+    return _Prepared(layer, int(channel), act, _logits(result.output), records)
+
+
+def batch_size(net: nn.Module, x: torch.Tensor, records=None) -> int:
+    """Return how many occluded positions to evaluate at once on x's device, from the memory a sample needs."""
+    records = probe(net, x, keep=()).records if records is None else records
+    biggest = max((int(np.prod(r.output_shape)) for r in records), default=1)
+    per_sample = biggest * 4 * 4  # the layer's input window, output, and room for the allocator
+    if x.device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(x.device)
+        return int(np.clip(free // 3 // per_sample, 1, 512))
+    budget = min(1 << 30, _available_memory() // 4)
+    return int(np.clip(budget // per_sample, 1, 64))  # beyond 64 a CPU gains nothing and waits longer
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
+
+
+@torch.no_grad()
+def occlusion_map(
+    net: nn.Module,
+    x: torch.Tensor,
+    patch: int,
+    stride: int,
+    fill=None,
+    target: int | None = None,
+    layer: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    batch: int | None = None,
+    incremental: bool = True,
+) -> OcclusionResult:
+    """Return the OcclusionResult of sliding a ``patch`` x ``patch`` square in steps of ``stride`` over ``x``.
+
+    ``x`` is one normalised input (1, C, H, W) on the net's device; ``fill`` the square's value in normalised
+    units (a number or one per channel; default 0, the mean pixel); ``target`` the class whose probability is
+    mapped (default: the unoccluded image's top class); ``layer`` the feature layer (default:
+    :func:`default_layer`). ``progress(done, total)`` is called after each batch; when ``cancel()`` returns
+    True the run stops with OcclusionCancelled. ``batch`` overrides :func:`batch_size`; ``incremental=False``
+    forces full inference. Raises DeconvvizError for bad arguments.
+    """
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
+    height, width = x.shape[2:]
+    if not 1 <= patch <= min(height, width):
+        raise DeconvvizError(f"patch must be 1..{min(height, width)} pixels for a {height}x{width} input, got {patch}")
+    if stride < 1:
+        raise DeconvvizError(f"stride must be at least 1, got {stride}")
+    prep = _prepare(net, x, layer)
+    layer, channel, layer_value = prep.layer, prep.channel, prep.layer_value
+    fill_t = _fill_tensor(fill, x.shape[1], x.device)
+    base_probs = prep.logits.softmax(1)[0]
+    classes = base_probs.numel()
+    target = int(base_probs.argmax()) if target is None else int(target)
+    if not 0 <= target < classes:
+        raise DeconvvizError(f"target class {target} out of range: valid 0..{classes - 1}")
+    evaluate = _evaluator(net, x, layer, channel, layer_value, fill_t, patch, incremental)
+    ny, nx = (height - patch) // stride + 1, (width - patch) // stride + 1
+    grid_t, grid_l = np.meshgrid(np.arange(ny) * stride, np.arange(nx) * stride, indexing="ij")
+    tops, lefts = grid_t.reshape(-1).astype(np.int64), grid_l.reshape(-1).astype(np.int64)
+    step = batch or batch_size(net, x, prep.records)
+    prob = np.empty(ny * nx, np.float32)
+    label = np.empty(ny * nx, np.int64)
+    activity = np.empty(ny * nx, np.float32)
+    for start in range(0, len(tops), step):
+        if cancel is not None and cancel():
+            raise OcclusionCancelled("occlusion map cancelled")
+        sl = slice(start, start + step)
+        logits, act = evaluate(tops[sl], lefts[sl], patch, patch, fill_t)
+        probs = logits.softmax(1)
+        prob[sl] = probs[:, target].float().cpu().numpy()
+        label[sl] = probs.argmax(1).cpu().numpy()
+        activity[sl] = act.float().cpu().numpy()
+        if progress is not None:
+            progress(min(start + step, len(tops)), len(tops))
+    act_map = layer_value[0, channel]
+    return OcclusionResult(
+        prob=prob.reshape(ny, nx), label=label.reshape(ny, nx), activity=activity.reshape(ny, nx),
+        layer=layer, channel=channel, target=target, base_prob=float(base_probs[target]),
+        base_label=int(base_probs.argmax()), base_activity=float(act_map.double().sum()),
+        patch=patch, stride=stride, method=evaluate.method,
+    )
+
+
+class OcclusionSession:
+    """One image prepared for live occlusion: every layer's unoccluded output cached once.
+
+    ``occlude(top, left, size)`` returns the class probabilities (K,) and the chosen map's total activation
+    with a ``size`` x ``size`` square (clipped to the image) at (top, left), recomputing only what it changes.
+    """
+
+    def __init__(self, net: nn.Module, x: torch.Tensor, layer: str | None = None, channel: int | None = None,
+                 fill=None, check_size: int | None = None):
+        if x.dim() != 4 or x.shape[0] != 1:
+            raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
+        self.net, self.x = net, x
+        prep = _prepare(net, x, layer, channel)
+        self.layer, self.channel, layer_value = prep.layer, prep.channel, prep.layer_value
+        self.fill = _fill_tensor(fill, x.shape[1], x.device)
+        self.base_probs = prep.logits.softmax(1)[0].cpu().numpy()
+        self.base_activity = float(layer_value[0, self.channel].double().sum())
+        size = check_size or default_patch_stride(*x.shape[2:])[0]
+        self._evaluate = _evaluator(net, x, self.layer, self.channel, layer_value, self.fill, size)
+        self.method = self._evaluate.method
+
+    def occlude(self, top: int, left: int, size: int) -> tuple[np.ndarray, float]:
+        """Return (probabilities (K,) float32, total activation of the chosen map) with the square in place."""
+        height, width = self.x.shape[2:]
+        t0, l0 = max(0, int(top)), max(0, int(left))
+        t1, l1 = min(height, int(top) + int(size)), min(width, int(left) + int(size))
+        if t1 <= t0 or l1 <= l0:
+            return self.base_probs.copy(), self.base_activity
+        logits, act = self._evaluate(np.array([t0]), np.array([l0]), t1 - t0, l1 - l0, self.fill)
+        return logits.softmax(1)[0].float().cpu().numpy(), float(act[0])

@@ -1,0 +1,275 @@
+"""The backend's synchronous core (no Qt): owns the model and the current image, answers requests.
+
+:class:`Compute.handle` turns one request into a list of results and never raises: a DeconvvizError
+becomes its message, any other exception from the model becomes "model raised X: ...", and the previous
+model and image stay in place. Tests and scripts call it directly; :mod:`.backend` runs it in a QThread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..cli import shell_command
+from ..data.images import load_image
+from ..engine.deconv import project
+from ..engine.probe import ProbeResult, probe, split_call_name
+from ..errors import DeconvvizError
+from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
+from ..figures.occlusion import occlusion_panel as occlusion_figure
+from ..figures.overlay import occlusion_panel
+from ..figures.png import save_panel, tile
+from ..figures.projections import projection_panel, projection_tiles
+from ..figures.render import projection_rgb
+from ..models import LoadedModel, load_model
+from . import messages as m
+from .occlusion_adapter import Cancelled, Occluder, occlusion_map
+
+
+def default_device() -> str:
+    """Return "cuda" when a CUDA device is available, else "cpu"."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def app_threads() -> int:
+    """Return the torch intra-op threads for the app: all cores but one, which the UI thread keeps.
+
+    Measured on 2 busy cores: efficientnet-lite0's forward pass takes ~40 ms with 1 thread and ~900 ms
+    with 2, whose OpenMP workers then wait on cores the UI and other processes hold. ``OMP_NUM_THREADS``,
+    when set, wins.
+    """
+    import os
+
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def device_text(device: str) -> str:
+    """Return the device for the status bar: "CPU" or "CUDA: <name>"."""
+    if device.startswith("cuda"):
+        return f"CUDA: {torch.cuda.get_device_name(torch.device(device))}"
+    return "CPU"
+
+
+def _columns(n: int) -> int:
+    """Return the columns of a near-square grid of n tiles (3 for top-9)."""
+    import math
+
+    return max(1, math.ceil(math.sqrt(n)))
+
+
+class Compute:
+    """The model, the current image (PIL and preprocessed), its cached probe, and the request handlers."""
+
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device or default_device()
+        self.model: LoadedModel | None = None
+        self.model_args: tuple[str, str | None] = ("", None)
+        self.image = None
+        self.image_path = ""
+        self.x: torch.Tensor | None = None
+        self.probe: ProbeResult | None = None
+        self.occluder: Occluder | None = None
+        self.last_map: m.MapReady | None = None
+        self.last_map_result = None  # the engine's OcclusionResult behind last_map
+
+    # -- dispatch -------------------------------------------------------------------------------------
+    def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> list[m.Result]:
+        """Return the results answering ``request`` (a Failed or Cancelled result instead of raising)."""
+        handler = getattr(self, "_" + type(request).__name__)
+        try:
+            if not isinstance(request, (m.LoadModel, m.LoadImage)):
+                self._need_image()
+            if isinstance(request, m.OcclusionMap):
+                return handler(request, progress, cancel)
+            return handler(request)
+        except DeconvvizError as exc:
+            return [m.Failed(request, str(exc))]
+        except Cancelled:
+            return [m.Cancelled(request)]
+        except MemoryError:
+            return [m.Failed(request, "out of memory: try a smaller image or model")]
+        except Exception as exc:  # the user's model may raise anything; the app must survive it
+            return [m.Failed(request, f"model raised {type(exc).__name__}: {exc}")]
+
+    def _need_image(self) -> None:
+        if self.model is None or self.probe is None:
+            raise DeconvvizError("no model and image loaded yet")
+
+    # -- loading --------------------------------------------------------------------------------------
+    def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
+        model = load_model(req.name, req.weights, self.device)
+        results: list[m.Result] = []
+        if self.image is not None:
+            x, pr = self._run(model, self.image)  # raises before anything is replaced
+            self.x, self.probe = x, pr
+            model._layers = pr.records
+        self.model, self.model_args = model, (req.name, req.weights)
+        self.occluder, self.last_map = None, None
+        layers = tuple(model.layers())
+        results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
+                                     tuple(model.class_name(i) for i in range(self._num_classes())),
+                                     tuple(model.preprocessing.size), self._first_conv(layers)))
+        if self.image is not None:
+            results.append(self._image_result(req))
+        return results
+
+    def _LoadImage(self, req: m.LoadImage) -> list[m.Result]:
+        image = load_image(req.path)
+        if self.model is None:
+            self.image, self.image_path = image, req.path
+            return []
+        x, pr = self._run(self.model, image)
+        self.image, self.image_path, self.x, self.probe = image, req.path, x, pr
+        self.occluder, self.last_map = None, None
+        return [self._image_result(req)]
+
+    def _run(self, model: LoadedModel, image) -> tuple[torch.Tensor, ProbeResult]:
+        x = model.preprocess(image)
+        pr = probe(model.net, x)
+        out = pr.output
+        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise DeconvvizError(f"{model.name} returned {shape}; deconvviz needs class scores of shape (1, classes)")
+        return x, pr
+
+    def _num_classes(self) -> int:
+        if self.probe is not None:
+            return int(self.probe.output.shape[1])
+        return len(self.model.class_names)
+
+    def _image_result(self, req: m.Request) -> m.ImageLoaded:
+        probs = torch.softmax(self.probe.output.float(), 1)[0].cpu().numpy()
+        return m.ImageLoaded(req, self.image_path, m.frozen_array(self.model.preprocessing.to_pixels(self.x)),
+                             m.frozen_array(probs), tuple(self.image.size), self._fill())
+
+    def _fill(self) -> tuple[int, int, int]:
+        prep = self.model.preprocessing
+        return tuple(int(v) for v in prep.to_pixels(prep.mean_pixel())[0, 0])
+
+    def _first_conv(self, layers) -> str | None:
+        return first_conv_layer(self.model.net, layers)
+
+    # -- views ----------------------------------------------------------------------------------------
+    def maps(self, layer: str) -> np.ndarray:
+        """Return ``layer``'s output for the current image as maps (C, h, w) float32 (a vector as (C, 1, 1))."""
+        if layer not in self.probe.activations:
+            raise DeconvvizError(f"unknown layer {layer!r} for {self.model.name}")
+        try:
+            return layer_maps(self.probe.activations[layer])
+        except DeconvvizError as exc:
+            raise DeconvvizError(f"layer {layer!r}: {exc}") from None
+
+    def _LayerMaps(self, req: m.LayerMaps) -> list[m.Result]:
+        maps = self.maps(req.layer)
+        filters = None
+        if req.layer == self._first_conv(self.probe.records):
+            module = dict(self.model.net.named_modules())[split_call_name(req.layer)[0]]
+            filters = m.frozen_array(filters_rgb(module.weight.detach().cpu()))
+        return [m.MapsReady(req, m.frozen_array(maps), m.frozen_array(maps.reshape(len(maps), -1).max(1)),
+                            feature_map_levels(maps), filters)]
+
+    def _projection(self, req: m.Project):
+        return project(self.model.net, self.x, req.layer, req.channel, req.position, req.mode,
+                       req.whole_map, req.top_k)
+
+    def _Project(self, req: m.Project) -> list[m.Result]:
+        proj = self._projection(req)
+        crops, patches = projection_tiles(self.model, self.x, proj)
+        act = self.probe.activations.get(req.layer)
+        fmap = None
+        if act is not None and act.dim() == 4:
+            fmap = m.frozen_array(act[0, req.channel].float().cpu().numpy())
+        return [m.ProjectionReady(req, fmap, m.frozen_array(projection_rgb(proj.images[0])),
+                                  m.frozen_array(tile(crops, _columns(len(crops)), 4)),
+                                  m.frozen_array(tile(patches, _columns(len(patches)), 4)),
+                                  tuple(proj.positions), tuple(proj.values))]
+
+    def _Occlude(self, req: m.Occlude) -> list[m.Result]:
+        if self.occluder is None:
+            spatial = {r.name for r in self.probe.records if r.spatial}
+            self.occluder = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel(), spatial)
+        probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel)
+        return [m.Occluded(req, m.frozen_array(probs), total)]
+
+    def _OcclusionMap(self, req: m.OcclusionMap, progress=None, cancel=None) -> list[m.Result]:
+        size = self.model.preprocessing.size
+        if not 1 <= req.patch <= min(size) or req.stride < 1:
+            raise DeconvvizError(f"occluder size must be 1..{min(size)} and stride at least 1")
+        result = occlusion_map(self.model, self.x, req.patch, req.stride, req.target, progress, cancel)
+        self.last_map = m.MapReady(req, m.frozen_array(result.prob))
+        self.last_map_result = result
+        return [self.last_map]
+
+    # -- export ---------------------------------------------------------------------------------------
+    def _model_argv(self) -> list[str]:
+        name, weights = self.model_args
+        argv = ["--model", name] + (["--weights", str(weights)] if weights else [])
+        return argv + (["--device", self.device] if self.device != "cpu" else [])
+
+    def _facts(self, **more) -> dict[str, str]:
+        return {"model": self.model.name, "weights": self.model.weights, "image": self.image_path,
+                **{k: str(v) for k, v in more.items()}}
+
+    def _Export(self, req: m.Export) -> list[m.Result]:
+        out = str(req.path)
+        options = dict(req.options)
+        spec = req.spec
+        image_name = Path(self.image_path).name
+        if req.pane == "grid":
+            sort, filters = options.get("sort", "index"), bool(options.get("filters", False))
+            argv = ["maps", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer]
+            argv += (["--sort", sort] if sort != "index" else []) + (["--filters"] if filters else []) + ["--out", out]
+            panel = self.grid_panel(spec.layer, sort, filters, shell_command(argv))
+        elif req.pane == "deconv":
+            argv = ["project", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer,
+                    "--channel", str(spec.channel)]
+            if spec.position is not None:
+                argv += ["--position", f"{spec.position[0]},{spec.position[1]}"]
+            elif spec.whole_map:
+                argv += ["--map"]
+            elif spec.top_k:
+                argv += ["--top-k", str(spec.top_k)]
+            argv += ["--mode", spec.mode, "--out", out]
+            panel = projection_panel(self.model, self.x, self._projection(spec), self.image_path, shell_command(argv))
+        elif req.pane == "occlusion":
+            panel = self._occlusion_export(spec, options, out, image_name)
+        else:
+            raise DeconvvizError(f"unknown pane {req.pane!r}; valid: grid, deconv, occlusion")
+        save_panel(panel, out)
+        return [m.Exported(req, out)]
+
+    def grid_panel(self, layer: str, sort: str, filters: bool, command: str):
+        """Return the channel grid's Panel (feature maps, or the first layer's filters) with its facts."""
+        return layer_panel(self.model, self.maps(layer), self.probe.records, layer, self.image_path, sort, filters,
+                           command)
+
+    def _occlusion_export(self, spec: m.Occlude | None, options: dict, out: str, image_name: str):
+        """Return the occlusion pane's Panel: with a computed map, the Fig. 7 panel ``deconvviz occlusion``
+        writes (same code, same command); without one, the image with the square and its top class."""
+        shown = self.last_map if options.get("map", True) else None
+        if shown is not None:
+            r, result = shown.request, self.last_map_result
+            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(r.patch),
+                    "--stride", str(r.stride), "--target", str(r.target), "--out", out]
+            projection = project(self.model.net, self.x, result.layer, result.channel)
+            return occlusion_figure(self.model, self.x, result, projection, self.image_path, shell_command(argv))
+        pixels = self.model.preprocessing.to_pixels(self.x)
+        fill = np.array(self._fill())
+        square = (spec.top, spec.left, spec.size) if spec is not None else None
+        facts = self._facts(occluder="none" if square is None else f"top={square[0]} left={square[1]} size={square[2]}")
+        caption = f"{self.model.name} · occlusion · {image_name}"
+        if square is not None:
+            probs, _ = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel(), set()).occlude(*square)
+            best = int(np.argmax(probs))
+            facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.4f}"
+            caption += f" · square {square[2]} px at ({square[0]}, {square[1]}) · {self.model.class_name(best)} {probs[best]:.3f}"
+            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(square[2]),
+                    "--out", out]
+            facts["command"] = shell_command(argv)  # the full map for this square size
+        return occlusion_panel(pixels, square, fill, None, 0, 1, caption, facts)

@@ -1,0 +1,119 @@
+"""The deconvnet pane: the enlarged feature map (click an activation), its projection and receptive-field crops."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from ..figures.render import heatmap_rgb
+from . import messages as m
+from .image_view import ImageView
+
+MODES = ("deconvnet", "guided", "backprop")
+WHICH = ("strongest", "clicked", "whole map", "top-k")
+
+
+class DeconvPane(QWidget):
+    """Controls (mode, which activation, k) and four views: feature map, projection, its crop, the image crop.
+
+    Signals
+    -------
+    changed()
+        The user changed what to project (mode, which activation, k, or clicked a position).
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("deconvPane")
+        self.position: tuple[int, int] | None = None
+        self.mode = QComboBox(objectName="projectionMode")
+        self.mode.addItems(MODES)
+        self.which = QComboBox(objectName="projectionWhich")
+        self.which.addItems(WHICH)
+        self.k = QSpinBox(objectName="projectionK", minimum=2, maximum=16, value=9)
+        self.k.setPrefix("k = ")
+        self.info = QLabel("", objectName="projectionInfo")
+        self.info.setWordWrap(True)
+        self.feature_map = ImageView("feature map (click)")
+        self.projection = ImageView("projection")
+        self.crop = ImageView("projection, receptive field")
+        self.patch = ImageView("image, receptive field")
+        controls = QHBoxLayout()
+        for label, widget in (("mode", self.mode), ("project", self.which)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(widget)
+        controls.addWidget(self.k)
+        controls.addStretch(1)
+        views = QGridLayout()
+        for i, view in enumerate((self.feature_map, self.projection, self.crop, self.patch)):
+            views.addWidget(view, 0, i)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(controls)
+        layout.addLayout(views, 1)
+        layout.addWidget(self.info)
+        self.mode.currentIndexChanged.connect(self.changed)
+        self.which.currentIndexChanged.connect(self._which_changed)
+        self.k.valueChanged.connect(self._k_changed)
+        self.feature_map.clicked.connect(self.click_activation)
+        self._which_changed()
+
+    def click_activation(self, row: int, col: int) -> None:
+        """Project the activation at (row, col) of the feature map."""
+        self.position = (row, col)
+        self.which.blockSignals(True)
+        self.which.setCurrentText("clicked")
+        self.which.blockSignals(False)
+        self._which_changed(emit=False)
+        self.changed.emit()
+
+    def _which_changed(self, *_, emit: bool = True) -> None:
+        self.k.setEnabled(self.which.currentText() == "top-k")
+        if emit and (self.which.currentText() != "clicked" or self.position is not None):
+            self.changed.emit()
+
+    def _k_changed(self) -> None:
+        if self.which.currentText() == "top-k":
+            self.changed.emit()
+
+    def request(self, generation: int, layer: str, channel: int) -> m.Project:
+        """Return the Project request for ``layer``/``channel`` with the pane's settings."""
+        which = self.which.currentText()
+        position = self.position if which == "clicked" else None
+        return m.Project(generation, layer, channel, position, self.mode.currentText(),
+                         whole_map=which == "whole map", top_k=self.k.value() if which == "top-k" else None)
+
+    def reset_position(self) -> None:
+        """Forget the clicked activation (the layer or channel changed); fall back to the strongest."""
+        self.position = None
+        if self.which.currentText() == "clicked":
+            self.which.blockSignals(True)
+            self.which.setCurrentText("strongest")
+            self.which.blockSignals(False)
+
+    def show_result(self, result: m.ProjectionReady) -> None:
+        """Show a projection result."""
+        req = result.request
+        fmap = result.feature_map
+        self.feature_map.set_image(heatmap_rgb(fmap, min(0.0, float(fmap.min())), max(float(fmap.max()), 1e-12))
+                                   if fmap is not None and fmap.size > 1 else None)
+        pos = result.positions[0] if len(result.positions) == 1 else None
+        self.feature_map.set_marker((pos[0], pos[1], pos[0] + 1, pos[1] + 1) if pos is not None else None)
+        self.projection.set_image(result.full)
+        self.crop.set_image(result.crops)
+        self.patch.set_image(result.patches)
+        if len(result.positions) > 1:
+            what = f"top-{len(result.positions)} activations"
+        elif pos is None:
+            what = "whole map" if req.whole_map else "unit"
+        else:
+            what = f"activation ({pos[0]}, {pos[1]}) = {result.values[0]:.4g}"
+        self.info.setText(f"{req.layer} · channel {req.channel} · {what} · {req.mode}")
+
+    def clear(self) -> None:
+        """Show nothing."""
+        for view in (self.feature_map, self.projection, self.crop, self.patch):
+            view.set_image(None)
+        self.info.setText("")

@@ -1,0 +1,482 @@
+"""The main window: layer tree, channel grid, deconvnet pane and occlusion pane around one Backend.
+
+The window freezes what the user asked for into requests (:mod:`.messages`), sends them to the backend and
+shows the results that are still current: a result older than the newest request of its kind, or computed
+before the newest model/image load, is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
+                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+
+from ..data.images import default_photo
+from ..figures.overlay import map_levels, sensitivity_rgb
+from ..models import list_models
+from . import messages as m
+from .backend import Backend
+from .channel_grid import ChannelGrid
+from .deconv_pane import DeconvPane
+from .layer_tree import LayerTree
+from .occlusion_panel import OcclusionPanel
+
+DEFAULT_MODEL = "efficientnet-lite0"
+MODEL_CHOICES = ["torchvision:alexnet", "torchvision:vgg16", "torchvision:resnet18"]
+WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
+PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
+
+
+class MainWindow(QMainWindow):
+    """The deconvviz window.
+
+    Signals
+    -------
+    shown(object)
+        A result the window accepted and displayed (tests and the benchmark wait on it).
+    message(str)
+        A message for the user (errors included), also shown in the status bar and the banner.
+    """
+
+    shown = Signal(object)
+    message = Signal(str)
+
+    def __init__(self, settings: QSettings, backend: Backend | None = None, model: str | None = None,
+                 weights: str | None = None, image: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.backend = backend if backend is not None else Backend()
+        self._generation = 0
+        self._latest: dict[str, int] = {}
+        self._shown_generation: dict[str, int] = {}
+        self._epoch = 0
+        self._epochs: dict[int, int] = {}
+        self.model_name = ""
+        self.weights: str | None = None
+        self.image_path = ""
+        self.class_names: tuple = ()
+        self.layers: dict = {}
+        self.layer: str | None = None
+        self.channel: int | None = None
+        self.base_probs: np.ndarray | None = None
+        self.last_probs: np.ndarray | None = None
+        self.pixels: np.ndarray | None = None
+        self.target = 0
+        self.last_project: m.Project | None = None
+        self._grid_layer: str | None = None
+        self.last_error = ""
+        self._build()
+        self.backend.resultReady.connect(self._on_result)
+        self.backend.progress.connect(self._on_progress)
+        geometry = settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1560, 900)
+        self._startup_image = image is None
+        self._startup_model = model is None
+        self.open_model(model or settings.value("model") or DEFAULT_MODEL,
+                        weights if model or weights else settings.value("weights") or None)
+        self.open_image(image or settings.value("image") or str(default_photo()))
+
+    # -- building -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.setWindowTitle("deconvviz")
+        self.setAcceptDrops(True)
+        self.tree = LayerTree()
+        self.grid = ChannelGrid()
+        self.deconv = DeconvPane()
+        self.occlusion = OcclusionPanel()
+        self.canvas = self.occlusion.canvas
+        self.table = self.occlusion.table
+        self.banner = QLabel("", objectName="message")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #fde2e1; color: #8a1c1c; padding: 4px; }")
+        self.banner.hide()
+
+        self.sort = QComboBox(objectName="gridSort")
+        self.sort.addItems(["index order", "sorted by max"])
+        self.filters = QCheckBox("filters", objectName="showFilters", enabled=False)
+        self.grid_title = QLabel("feature maps")
+        grid_box = QWidget()
+        grid_header = QHBoxLayout()
+        grid_header.addWidget(self.grid_title, 1)
+        grid_header.addWidget(self.sort)
+        grid_header.addWidget(self.filters)
+        grid_layout = QVBoxLayout(grid_box)
+        grid_layout.setContentsMargins(2, 2, 2, 2)
+        grid_layout.addLayout(grid_header)
+        grid_layout.addWidget(self.grid, 1)
+
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.addWidget(grid_box)
+        middle.addWidget(self.deconv)
+        middle.setSizes([500, 400])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.tree)
+        main.addWidget(middle)
+        main.addWidget(self.occlusion)
+        main.setSizes([450, 690, 420])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.banner)
+        layout.addWidget(main, 1)
+        self.setCentralWidget(central)
+
+        self.model_chooser = QComboBox(objectName="modelChooser", editable=True)
+        self.model_chooser.addItems(list_models() + MODEL_CHOICES)
+        self.model_chooser.setMinimumContentsLength(22)
+        toolbar = QToolBar("model")
+        toolbar.setObjectName("modelToolbar")
+        toolbar.addWidget(QLabel(" model "))
+        toolbar.addWidget(self.model_chooser)
+        self.addToolBar(toolbar)
+        self.device_label = QLabel(f"device: {self._device_text()}", objectName="deviceLabel")
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction("Open &image…", QKeySequence.StandardKey.Open, self._ask_image)
+        menu.addAction("Open &weights…", self._ask_weights)
+        export = menu.addMenu("&Export")
+        for pane, title in PANES.items():
+            export.addAction(f"{title[0].upper()}{title[1:]} as PNG…", lambda p=pane: self._ask_export(p))
+        menu.addSeparator()
+        menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        for pane, widget in (("grid", self.grid), ("deconv", self.deconv), ("occlusion", self.canvas)):
+            widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            widget.customContextMenuRequested.connect(lambda pos, p=pane, w=widget: self._context_menu(p, w, pos))
+        QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.tree.step(1))
+        QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.tree.step(-1))
+
+        self.model_chooser.activated.connect(lambda _: self.open_model(self.model_chooser.currentText()))
+        self.model_chooser.lineEdit().returnPressed.connect(lambda: self.open_model(self.model_chooser.currentText()))
+        self.tree.layerChosen.connect(self._on_layer)
+        self.grid.channelChosen.connect(self._on_channel)
+        self.sort.currentIndexChanged.connect(lambda i: self.grid.set_sort("max" if i else "index"))
+        self.filters.toggled.connect(self.grid.set_show_filters)
+        self.deconv.changed.connect(self._request_projection)
+        self.canvas.moved.connect(self._on_occluder)
+        self.occlusion.mapRequested.connect(self.request_map)
+        self.occlusion.cancelRequested.connect(self.backend.cancel)
+        self.occlusion.targetChanged.connect(self._on_target)
+
+    def _device_text(self) -> str:
+        from .compute import device_text
+
+        return device_text(self.backend.device)
+
+    # -- requests -------------------------------------------------------------------------------------
+    def _send(self, make) -> m.Request:
+        self._generation += 1
+        request = make(self._generation)
+        self._latest[type(request).__name__] = request.generation
+        if isinstance(request, (m.LoadModel, m.LoadImage)):
+            self._epochs[request.generation] = self._epoch  # to restore if this load fails
+            self._epoch = request.generation
+        self.backend.submit(request)
+        return request
+
+    def open_model(self, name: str, weights: str | None = None) -> None:
+        """Ask the backend to load model ``name`` (with ``weights``); the current one stays until it succeeds."""
+        name = name.strip()
+        if name:
+            self.status(f"loading {name}…")
+            self._send(lambda g: m.LoadModel(g, name, weights))
+
+    def open_image(self, path: str) -> None:
+        """Ask the backend to open the image file at ``path``."""
+        self.status(f"opening {Path(path).name}…")
+        self._send(lambda g: m.LoadImage(g, str(path)))
+
+    def _on_layer(self, layer: str) -> None:
+        if layer != self.layer:
+            self.deconv.reset_position()
+        self.layer = layer
+        self._send(lambda g: m.LayerMaps(g, layer))
+
+    def _on_channel(self, channel: int) -> None:
+        if channel != self.channel:
+            self.deconv.reset_position()
+        self.channel = channel
+        self._request_projection()
+        if self.canvas.square is not None:
+            self._on_occluder(*self.canvas.square, self.canvas.size)
+
+    def _request_projection(self) -> None:
+        if self.layer is None or self.channel is None:
+            return
+        layer, channel = self.layer, self.channel
+        self.last_project = self._send(lambda g: self.deconv.request(g, layer, channel))
+
+    def _on_occluder(self, top: int, left: int, size: int) -> None:
+        layer, channel = (self.layer, self.channel) if self.channel is not None else (None, None)
+        self._send(lambda g: m.Occlude(g, top, left, size, layer, channel))
+
+    def _on_target(self, target: int) -> None:
+        self.target = target
+        self._show_target(self.base_probs if self.canvas.square is None else None)
+
+    def request_map(self) -> None:
+        """Ask for the full occlusion sensitivity map of the current square size and stride."""
+        if self.pixels is None:
+            return
+        self.occlusion.set_running(True)
+        size, stride, target = self.canvas.size, self.occlusion.stride.value(), self.target
+        self._send(lambda g: m.OcclusionMap(g, size, stride, target))
+
+    # -- export ---------------------------------------------------------------------------------------
+    def export_pane(self, pane: str, path: str) -> None:
+        """Ask the backend to write pane "grid", "deconv" or "occlusion" as a PNG at ``path``."""
+        if pane == "grid" and self.layer is not None:
+            spec, options = m.LayerMaps(0, self.layer), (("sort", self.grid.sort), ("filters", self.grid.show_filters))
+        elif pane == "deconv" and self.last_project is not None:
+            spec, options = self.last_project, ()
+        elif pane == "occlusion" and self.pixels is not None:
+            square = self.canvas.square
+            spec = m.Occlude(0, square[0], square[1], self.canvas.size) if square is not None else None
+            options = (("map", self.canvas.has_heat()),)
+        else:
+            self.show_error(f"nothing to export in the {PANES.get(pane, pane)} yet")
+            return
+        self.status(f"exporting {PANES[pane]}…")
+        self._send(lambda g: m.Export(g, pane, str(path), spec, options))
+
+    def suggested_name(self, pane: str) -> str:
+        """Return a file name for exporting ``pane``: model, layer, channel and pane."""
+        parts = [self.model_name, Path(self.image_path).stem]
+        if pane != "occlusion":
+            parts += [self.layer or "", f"ch{self.channel}" if pane == "deconv" else ""]
+        parts.append(pane)
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(p for p in parts if p)) + ".png"
+
+    def _ask_export(self, pane: str) -> None:
+        folder = self.settings.value("exportDir") or str(Path.home())
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {PANES[pane]}", str(Path(folder) / self.suggested_name(pane)),
+                                              "PNG images (*.png)")
+        if path:
+            if not path.lower().endswith(".png"):
+                path += ".png"
+            self.settings.setValue("exportDir", str(Path(path).parent))
+            self.export_pane(pane, path)
+
+    def _context_menu(self, pane: str, widget: QWidget, pos) -> None:
+        menu = QMenu(self)
+        menu.addAction(f"Export {PANES[pane]} as PNG…", lambda: self._ask_export(pane))
+        menu.exec(widget.mapToGlobal(pos))
+
+    # -- inputs ---------------------------------------------------------------------------------------
+    def _ask_image(self) -> None:
+        folder = str(Path(self.image_path).parent) if self.image_path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", folder,
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        if path:
+            self.open_image(path)
+
+    def _ask_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open weights", str(Path.home()),
+                                              "Weights (*.safetensors *.pth *.pt *.bin);;All files (*)")
+        if path:
+            self.open_model(self.model_name or self.model_chooser.currentText(), path)
+
+    def open_file(self, path: str) -> None:
+        """Open a dropped file: weights for the current model, or an image."""
+        if Path(path).suffix.lower() in WEIGHT_SUFFIXES:
+            self.open_model(self.model_name or self.model_chooser.currentText(), path)
+        else:
+            self.open_image(path)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            self.open_file(files[0])
+            event.acceptProposedAction()
+
+    # -- results --------------------------------------------------------------------------------------
+    def is_current(self, result: m.Result) -> bool:
+        """Return whether to show ``result``: it answers a request made after the last load, and the newest
+        request of its kind (for the live occluder: it is newer than the answer on screen, so a drag shows
+        answers as they come instead of waiting for the mouse to stop)."""
+        request = result.request
+        kind = type(request).__name__
+        if isinstance(request, m.Export):
+            return True
+        if isinstance(request, m.Occlude):
+            newest = self._shown_generation.get(kind, 0)
+        else:
+            newest = self._latest.get(kind, 0)
+        if request.generation < newest:
+            return False
+        return isinstance(request, (m.LoadModel, m.LoadImage)) or request.generation > self._epoch
+
+    def _on_result(self, result: m.Result) -> None:
+        if isinstance(result, m.Failed):
+            self._on_failed(result)
+            return
+        if not self.is_current(result):
+            return
+        handler = getattr(self, "_show_" + type(result).__name__)
+        self._shown_generation[type(result.request).__name__] = result.request.generation
+        handler(result)
+        self.shown.emit(result)
+
+    def _on_failed(self, result: m.Failed) -> None:
+        request = result.request
+        if request.generation == self._epoch and request.generation in self._epochs:
+            self._epoch = self._epochs[request.generation]  # nothing was replaced: earlier answers still hold
+        if isinstance(request, m.OcclusionMap):
+            self.occlusion.set_running(False)
+        if isinstance(request, m.LoadModel) and self.model_name:
+            self.model_chooser.setEditText(self.model_name)
+        if isinstance(request, m.LoadModel) and self._startup_model and not self.model_name \
+                and request.name != DEFAULT_MODEL:
+            self._startup_model = False  # the remembered model no longer loads: fall back to the default
+            self._send(lambda g: m.LoadModel(g, DEFAULT_MODEL))
+        if isinstance(request, m.LoadImage) and self._startup_image and request.path != str(default_photo()):
+            self._startup_image = False  # the remembered image is gone: fall back to the bundled photo
+            self.open_image(str(default_photo()))
+        if isinstance(request, m.Export) or self.is_current(result) or isinstance(request, (m.LoadModel, m.LoadImage)):
+            self.show_error(result.message)
+        self.shown.emit(result)
+
+    def show_error(self, text: str) -> None:
+        """Show ``text`` in the banner and the status bar (the app keeps working)."""
+        self.last_error = text
+        self.banner.setText(text)
+        self.banner.show()
+        self.status(text)
+
+    def status(self, text: str) -> None:
+        """Show ``text`` in the status bar and emit message."""
+        self.statusBar().showMessage(text)
+        self.message.emit(text)
+
+    def _title(self) -> None:
+        parts = ["deconvviz", self.model_name, Path(self.image_path).name]
+        self.setWindowTitle(" — ".join(p for p in parts if p))
+
+    def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
+        self.model_name, self.weights = r.request.name, r.request.weights
+        self._startup_model = False
+        self.class_names = r.class_names
+        self.layers = {rec.name: rec for rec in r.layers}
+        self.device_label.setText(f"device: {r.device}")
+        self.model_chooser.setEditText(r.request.name)
+        self.settings.setValue("model", r.request.name)
+        self.settings.setValue("weights", r.request.weights or "")
+        self.occlusion.set_input_size(*r.input_size)
+        self.canvas.remove_square()
+        self.banner.hide()
+        self.status(f"{r.name}: {r.weights}")
+        self._title()
+        previous = self.layer
+        self.tree.set_layers(r.layers)
+        self.layer, self.channel = None, None
+        self.grid.clear()
+        self._grid_layer = None
+        self.deconv.clear()
+        spatial = [rec.name for rec in r.layers if rec.spatial]
+        if previous in self.layers:
+            choice = previous
+        else:
+            choice = r.first_conv or (spatial[0] if spatial else r.layers[0].name)
+        self.tree.select_layer(choice)
+
+    def _show_ImageLoaded(self, r: m.ImageLoaded) -> None:
+        self.image_path = r.path
+        self._startup_image = False
+        self.settings.setValue("image", r.path)
+        self.pixels = r.pixels
+        self.base_probs = r.probs
+        self.canvas.set_image(r.pixels, r.fill)
+        self.canvas.remove_square()
+        self.occlusion.set_running(False)
+        self.occlusion.clear_map.setEnabled(False)
+        self.target = int(np.argmax(r.probs))
+        self.occlusion.set_classes(self.class_names or [f"class {i}" for i in range(len(r.probs))], self.target)
+        self.table.set_probabilities(r.probs, self.class_names)
+        self._show_target(r.probs)
+        self.map_total_text(None)
+        self.banner.hide()
+        w, h = r.original_size
+        note = f" (scaled from {w}×{h})" if max(w, h) > 4 * max(r.pixels.shape[:2]) else ""
+        self.status(f"{Path(r.path).name}: {self.class_names[self.target] if self.class_names else self.target} "
+                    f"p={float(r.probs[self.target]):.3f}{note}")
+        self._title()
+        if self.layer is not None:
+            self._send(lambda g, layer=self.layer: m.LayerMaps(g, layer))
+
+    def _show_MapsReady(self, r: m.MapsReady) -> None:
+        same_layer = r.request.layer == self._grid_layer  # a new image: keep the channel; a new layer: the strongest
+        keep = self.channel if same_layer and self.channel is not None and self.channel < len(r.maps) else None
+        self._grid_layer = r.request.layer
+        self.grid.set_maps(r.maps, r.maxima, r.levels, r.filters, selected=None)
+        self.filters.setEnabled(r.filters is not None)
+        if r.filters is None:
+            self.filters.setChecked(False)
+        rec = self.layers.get(r.request.layer)
+        shape = "×".join(str(s) for s in rec.output_shape) if rec else ""
+        self.grid_title.setText(f"{r.request.layer} · {rec.type_name if rec else ''} · {shape} · "
+                                f"levels {r.levels[0]:.3g}…{r.levels[1]:.3g}")
+        self.grid.select(keep if keep is not None else int(np.argmax(r.maxima)))
+
+    def _show_ProjectionReady(self, r: m.ProjectionReady) -> None:
+        self.deconv.show_result(r)
+
+    def _show_Occluded(self, r: m.Occluded) -> None:
+        self.table.set_probabilities(r.probs, self.class_names)
+        self._show_target(r.probs)
+        self.map_total_text(r.map_total)
+
+    def _show_target(self, probs) -> None:
+        if probs is not None and self.target < len(probs):
+            self.occlusion.target_prob.setText(f"{float(probs[self.target]):.4f}")
+        self.last_probs = probs
+
+    def map_total_text(self, total: float | None) -> None:
+        """Show the selected feature map's total activation (– when none)."""
+        where = f"  ({self.layer}, channel {self.channel})" if self.layer is not None and self.channel is not None else ""
+        self.occlusion.map_total.setText("–" if total is None else f"{total:.4g}{where}")
+
+    def _show_MapReady(self, r: m.MapReady) -> None:
+        req = r.request
+        height, width = self.pixels.shape[:2]
+        levels = map_levels(r.prob)
+        self.canvas.set_heat(sensitivity_rgb(r.prob, height, width, req.patch, req.stride, *levels), levels)
+        self.occlusion.set_running(False)
+        self.occlusion.clear_map.setEnabled(True)
+        low = np.unravel_index(int(np.argmin(r.prob)), r.prob.shape)
+        self.status(f"occlusion map {r.prob.shape[0]}×{r.prob.shape[1]}: p({self._class(req.target)}) "
+                    f"from {levels[0]:.3f} (square at {low[0] * req.stride},{low[1] * req.stride}) to {levels[1]:.3f}")
+
+    def _class(self, index: int) -> str:
+        return self.class_names[index] if index < len(self.class_names) else f"class {index}"
+
+    def _show_Cancelled(self, r: m.Cancelled) -> None:
+        self.occlusion.set_running(False)
+        self.status("occlusion map cancelled")
+
+    def _show_Exported(self, r: m.Exported) -> None:
+        self.status(f"wrote {r.path}")
+
+    def _on_progress(self, generation: int, done: int, total: int) -> None:
+        if generation == self._latest.get("OcclusionMap"):
+            self.occlusion.progress.setMaximum(total)
+            self.occlusion.progress.setValue(done)
+
+    # -- lifetime -------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.sync()
+        self.backend.stop()
+        super().closeEvent(event)

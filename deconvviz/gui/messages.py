@@ -1,0 +1,197 @@
+"""The frozen requests the window sends to the backend and the frozen results it gets back.
+
+Every request carries a ``generation`` (a number that only grows, over all requests of one window); the
+backend coalesces waiting requests with the same :attr:`Request.key` (only the newest is computed) and the
+window drops results older than the newest request of their kind. Results hold numpy arrays (read-only)
+and the request they answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def frozen_array(a) -> np.ndarray:
+    """Return ``a`` as a C-contiguous numpy array that cannot be written to."""
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Request:
+    """Base of all requests: ``generation`` orders them."""
+
+    generation: int
+
+    @property
+    def key(self):
+        """Return the coalescing key: waiting requests with equal keys collapse into the newest."""
+        return type(self).__name__
+
+
+@dataclass(frozen=True)
+class LoadModel(Request):
+    """Load model ``name`` (with ``weights``), then re-run the current image through it."""
+
+    name: str = "efficientnet-lite0"
+    weights: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadImage(Request):
+    """Open the image file at ``path`` and run it through the current model (the probe is cached)."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class LayerMaps(Request):
+    """The feature maps of ``layer`` for the current image, and its filters if it is the first convolution."""
+
+    layer: str = ""
+
+
+@dataclass(frozen=True)
+class Project(Request):
+    """A deconvnet projection of ``layer``/``channel`` (see :func:`deconvviz.engine.deconv.project`)."""
+
+    layer: str = ""
+    channel: int = 0
+    position: tuple[int, int] | None = None
+    mode: str = "deconvnet"
+    whole_map: bool = False
+    top_k: int | None = None
+
+
+@dataclass(frozen=True)
+class Occlude(Request):
+    """Class probabilities (and ``layer``/``channel``'s total activation) with a grey square at (top, left)."""
+
+    top: int = 0
+    left: int = 0
+    size: int = 8
+    layer: str | None = None
+    channel: int | None = None
+
+
+@dataclass(frozen=True)
+class OcclusionMap(Request):
+    """The full occlusion sensitivity map: p(``target``) for the square at every ``stride``-th position."""
+
+    patch: int = 8
+    stride: int = 2
+    target: int = 0
+
+
+@dataclass(frozen=True)
+class Export(Request):
+    """Write pane ``pane`` ("grid", "deconv" or "occlusion") as a PNG at ``path``.
+
+    ``spec`` is the request the pane shows (LayerMaps, Project, or Occlude/OcclusionMap); ``options`` holds
+    pane details as (key, value) pairs (grid: sort order, filters; occlusion: the map request).
+    """
+
+    pane: str = ""
+    path: str = ""
+    spec: Request | None = None
+    options: tuple = ()
+
+    @property
+    def key(self):
+        """Return a key of its own: exports are never coalesced."""
+        return ("Export", self.generation)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Base of all results: the request answered."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class ModelLoaded(Result):
+    """A model is ready: its name, weights source, device text, layer rows and class names."""
+
+    name: str
+    weights: str
+    device: str
+    layers: tuple
+    class_names: tuple
+    input_size: tuple[int, int]
+    first_conv: str | None
+
+
+@dataclass(frozen=True)
+class ImageLoaded(Result):
+    """An image ran through the model: its model-input pixels (H, W, 3) uint8, class probabilities,
+    the file's own size (width, height) and the occluder's RGB fill (the model's mean pixel)."""
+
+    path: str
+    pixels: np.ndarray
+    probs: np.ndarray
+    original_size: tuple[int, int]
+    fill: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class MapsReady(Result):
+    """Feature maps (C, h, w) float32 of a layer, each map's maximum (C,), shared levels and filters.
+
+    ``filters`` is (C, k, k, 3) uint8 for the first convolution (each filter scaled on its own), else None.
+    """
+
+    maps: np.ndarray
+    maxima: np.ndarray
+    levels: tuple[float, float]
+    filters: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ProjectionReady(Result):
+    """A projection for display: the feature map (h, w), the full projection (H, W, 3), its receptive-field
+    crops and the image patches under them (tiled for top-k), with the positions and values projected."""
+
+    feature_map: np.ndarray | None
+    full: np.ndarray
+    crops: np.ndarray
+    patches: np.ndarray
+    positions: tuple
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Occluded(Result):
+    """Class probabilities (num_classes,) with the square in place and the chosen map's total (or None)."""
+
+    probs: np.ndarray
+    map_total: float | None
+
+
+@dataclass(frozen=True)
+class MapReady(Result):
+    """The occlusion sensitivity map: p(target) (ny, nx) for the square's top-left at (i*stride, j*stride)."""
+
+    prob: np.ndarray
+
+
+@dataclass(frozen=True)
+class Exported(Result):
+    """A pane was written to ``path``."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Failed(Result):
+    """A request failed; ``message`` is for the user."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Cancelled(Result):
+    """A long request was cancelled before it finished."""

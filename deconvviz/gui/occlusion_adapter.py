@@ -1,0 +1,71 @@
+"""The one place the backend calls occlusion code: live occlusion of one square and the full map.
+
+Both go through :mod:`deconvviz.engine.occlusion` (exact incremental inference: only what the square
+changes is recomputed). A selected layer without spatial maps (a classifier layer) has no map total; the
+live square then runs plain forward passes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..api import occlusion_map as _api_occlusion_map
+from ..engine.layers import capture
+from ..engine.occlusion import OcclusionCancelled, OcclusionResult, OcclusionSession
+
+
+class Cancelled(Exception):
+    """Raised when the caller's ``cancel()`` returned True during a long computation."""
+
+
+class Occluder:
+    """Live occlusion for one image ``x`` (1, C, H, W): one incremental session per (layer, channel) chosen."""
+
+    def __init__(self, net: torch.nn.Module, x: torch.Tensor, fill: torch.Tensor, spatial: set[str] | None = None) -> None:
+        self.net, self.x, self.fill = net, x, fill.to(x.device, x.dtype)
+        self.spatial = spatial
+        self._key: tuple | None = None
+        self._session: OcclusionSession | None = None
+
+    def session(self, layer: str | None, channel: int | None) -> OcclusionSession | None:
+        """Return the session for ``layer``/``channel`` (built once per choice), or None for a non-spatial layer."""
+        if layer is not None and self.spatial is not None and layer not in self.spatial:
+            return None
+        key = (layer, channel)
+        if key != self._key:
+            self._session = OcclusionSession(self.net, self.x, layer, channel, fill=self.fill.reshape(-1).tolist())
+            self._key = key
+        return self._session
+
+    @torch.no_grad()
+    def occlude(self, top: int, left: int, size: int, layer: str | None = None,
+                channel: int | None = None) -> tuple[np.ndarray, float | None]:
+        """Return (class probabilities (num_classes,), total activation of ``layer``'s ``channel`` or None)."""
+        session = self.session(layer, channel)
+        if session is not None:
+            probs, total = session.occlude(top, left, size)
+            return np.asarray(probs, np.float32), (float(total) if layer is not None else None)
+        x = self.x.clone()
+        x[..., max(0, top):max(0, top + size), max(0, left):max(0, left + size)] = self.fill
+        if layer is None or channel is None:
+            return torch.softmax(self.net(x).float().reshape(1, -1), 1)[0].cpu().numpy(), None
+        with capture(self.net, layer, stop=False) as box:
+            out = self.net(x)
+        probs = torch.softmax(out.float().reshape(1, -1), 1)[0].cpu().numpy()
+        total = float(box["output"][0, channel].sum())
+        return probs, total
+
+
+def occlusion_map(model, x: torch.Tensor, patch: int, stride: int, target: int,
+                  progress: Callable[[int, int], None] | None = None,
+                  cancel: Callable[[], bool] | None = None) -> OcclusionResult:
+    """Return the engine's OcclusionResult (``.prob`` is p(target), (ny, nx)) with the mean-pixel fill and the
+    default feature layer, exactly as ``deconvviz occlusion`` computes it. Raises Cancelled when cancelled."""
+    try:
+        return _api_occlusion_map(model, x, patch=patch, stride=stride, target=target, progress=progress,
+                                  cancel=cancel)
+    except OcclusionCancelled:
+        raise Cancelled from None

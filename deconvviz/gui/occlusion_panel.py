@@ -1,0 +1,113 @@
+"""The occlusion pane: the canvas, its size slider, the target class, live numbers and the full-map controls."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from .class_table import ClassTable
+from .occlusion_canvas import OcclusionCanvas
+
+
+class OcclusionPanel(QWidget):
+    """Holds the :class:`OcclusionCanvas` (``occlusionCanvas``) and the class table (``classProbabilities``).
+
+    Signals
+    -------
+    mapRequested()
+        The user asked for the full occlusion sensitivity map.
+    cancelRequested()
+        The user cancelled the map.
+    targetChanged(int)
+        The class whose probability is tracked.
+    """
+
+    mapRequested = Signal()
+    cancelRequested = Signal()
+    targetChanged = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.canvas = OcclusionCanvas()
+        self.slider = QSlider(Qt.Orientation.Horizontal, objectName="occluderSize", minimum=1, maximum=64, value=8)
+        self.size_label = QLabel("8 px")
+        self.target = QComboBox(objectName="targetClass")
+        self.target.setMaxVisibleItems(20)
+        self.target_prob = QLabel("–", objectName="targetProbability")
+        self.map_total = QLabel("–", objectName="mapTotal")
+        self.table = ClassTable()
+        self.stride = QSpinBox(objectName="mapStride", minimum=1, maximum=64, value=4)
+        self.stride.setPrefix("stride ")
+        self.compute = QPushButton("Occlusion map", objectName="computeMap")
+        self.cancel = QPushButton("Cancel", objectName="cancelMap", enabled=False)
+        self.clear_map = QPushButton("Clear", objectName="clearMap", enabled=False)
+        self.progress = QProgressBar(objectName="mapProgress", maximum=1, value=0)
+
+        size_row = QHBoxLayout()
+        size_row.addWidget(QLabel("square"))
+        size_row.addWidget(self.slider, 1)
+        size_row.addWidget(self.size_label)
+        numbers = QFormLayout()
+        numbers.addRow("class", self.target)
+        numbers.addRow("p(class)", self.target_prob)
+        numbers.addRow("map total", self.map_total)
+        map_row = QHBoxLayout()
+        for w in (self.stride, self.compute, self.cancel, self.clear_map):
+            map_row.addWidget(w)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(size_row)
+        layout.addLayout(map_row)
+        layout.addWidget(self.progress)
+        layout.addLayout(numbers)
+        layout.addWidget(self.table)
+
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.canvas.moved.connect(lambda top, left, size: self._sync_slider(size))
+        self.compute.clicked.connect(self.mapRequested)
+        self.cancel.clicked.connect(self.cancelRequested)
+        self.clear_map.clicked.connect(self._clear_map)
+        self.target.currentIndexChanged.connect(lambda i: self.targetChanged.emit(i) if i >= 0 else None)
+
+    def _slider_moved(self, value: int) -> None:
+        self.size_label.setText(f"{value} px")
+        self.canvas.set_size(value)
+
+    def _sync_slider(self, size: int) -> None:
+        if self.slider.value() != size:
+            self.slider.blockSignals(True)
+            self.slider.setValue(size)
+            self.slider.blockSignals(False)
+            self.size_label.setText(f"{size} px")
+
+    def _clear_map(self) -> None:
+        self.canvas.set_heat(None)
+        self.clear_map.setEnabled(False)
+
+    def set_classes(self, names, chosen: int) -> None:
+        """Fill the target-class chooser with ``names`` and select ``chosen`` (without emitting targetChanged)."""
+        self.target.blockSignals(True)
+        self.target.clear()
+        self.target.addItems([f"{i}: {n}" for i, n in enumerate(names)])
+        self.target.setCurrentIndex(chosen)
+        self.target.blockSignals(False)
+
+    def set_input_size(self, height: int, width: int) -> None:
+        """Limit the slider to the model's input size and pick a default square of about 1/7 of it."""
+        side = min(height, width)
+        self.slider.blockSignals(True)
+        self.slider.setMaximum(side)
+        self.slider.setValue(max(2, side // 7))
+        self.slider.blockSignals(False)
+        self.size_label.setText(f"{self.slider.value()} px")
+        self.canvas.size = self.slider.value()
+        self.stride.setValue(max(1, side // 28))
+
+    def set_running(self, running: bool) -> None:
+        """Switch the map buttons between idle and running."""
+        self.compute.setEnabled(not running)
+        self.cancel.setEnabled(running)
+        if not running:
+            self.progress.setValue(0)

@@ -1,0 +1,127 @@
+"""Incremental inference equals full re-inference, on every architecture deconvviz must support."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deconvviz import load_model
+from deconvviz.engine.incremental import Delta, IncrementalNet, Unsupported
+
+
+def naive(net, x, boxes, fill=0.0):
+    """Return net(x) with each (top, left, h, w) box filled, one batch row per box."""
+    xs = x.repeat(len(boxes), 1, 1, 1)
+    for i, (t, l, h, w) in enumerate(boxes):
+        xs[i, :, t:t + h, l:l + w] = fill
+    with torch.no_grad():
+        return net(xs)
+
+
+def incremental(inc, x, boxes, fill=0.0):
+    """Return the incremental output for equally sized boxes (one batch) or each box on its own."""
+    sizes = {(h, w) for _, _, h, w in boxes}
+    if len(sizes) == 1:
+        h, w = sizes.pop()
+        patch = torch.full((len(boxes), x.shape[1], h, w), fill)
+        return inc.run(Delta(patch, np.array([b[0] for b in boxes]), np.array([b[1] for b in boxes])))[0]
+    return torch.cat([incremental(inc, x, [b], fill) for b in boxes])
+
+
+def assert_exact(net, x, boxes, fill=0.0):
+    inc = IncrementalNet(net, x)
+    got = incremental(inc, x, boxes, fill).softmax(1)
+    want = naive(net, x, boxes, fill).softmax(1)
+    assert (got - want).abs().max().item() <= 1e-5
+
+
+def _boxes(size, patch):
+    """Corners, a border-straddling row, an odd offset, the centre."""
+    last = size - patch
+    return [(0, 0, patch, patch), (last, last, patch, patch), (0, last, patch, patch), (last // 2 + 1, 3, patch, patch),
+            (5, last - 1, patch, patch)]
+
+
+@pytest.mark.parametrize("name, size, patch", [
+    ("zf-fmnist", 28, 6),
+    ("zfnet", 224, 32),
+    ("alexnet", 64, 12),
+    ("vgg16", 64, 12),
+    ("resnet18", 64, 12),
+])
+def test_exact_on_architectures(name, size, patch):
+    model = load_model(name)
+    x = torch.randn(1, model.preprocessing.channels, size, size)
+    boxes = _boxes(size, patch)
+    assert_exact(model.net, x, boxes)
+    assert_exact(model.net, x, [(0, 0, size, size)])  # the whole image
+    assert_exact(model.net, x, [(size // 2, size // 3, 1, 1), (0, size - 2, 2, 2)])  # tiny boxes, one at a time
+
+
+def test_exact_on_efficientnet(efficientnet, coffee):
+    boxes = [(0, 0, 32, 32), (192, 192, 32, 32), (100, 37, 32, 32), (8, 192, 32, 32)]
+    assert_exact(efficientnet.net, coffee, boxes)
+    assert_exact(efficientnet.net, coffee, [(0, 0, 224, 224)])
+    assert_exact(efficientnet.net, coffee, [(111, 5, 3, 40)], fill=1.5)
+
+
+class _Zoo(nn.Module):
+    """Depthwise, grouped, dilated and strided convolutions, avg/ceil pools, padding, concat, a product."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.dw = nn.Conv2d(8, 8, 5, padding=2, groups=8)
+        self.g = nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=2)
+        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.avg = nn.AvgPool2d(2, 2)
+        self.same = nn.Conv2d(16, 6, (3, 5), padding="same")
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        x = F.relu6(self.a(x))
+        y = torch.sigmoid(self.dw(x)) * x + self.g(x)
+        y = torch.cat([y, x], 1)
+        y = self.pool(F.pad(y, (0, 1, 1, 0)))
+        y = self.avg(y)
+        y = F.max_pool2d(self.same(y), 2, 1, 1)
+        y = y.mean((2, 3))
+        return self.fc(y)
+
+
+def test_exact_on_unusual_geometry():
+    net = _Zoo().eval()
+    x = torch.randn(1, 3, 45, 37)
+    assert_exact(net, x, [(0, 0, 7, 7), (38, 30, 7, 7), (17, 3, 7, 7), (1, 29, 7, 7)])
+    assert_exact(net, x, [(44, 36, 1, 1)])
+
+
+class _Unknown(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(torch.roll(self.conv(x), 1, dims=3).amax((2, 3)))
+
+
+def test_unknown_op_is_refused():
+    with pytest.raises(Unsupported, match="roll"):
+        IncrementalNet(_Unknown().eval(), torch.randn(1, 1, 12, 12))
+
+
+class _DataDependent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y.mean((2, 3)) if y.sum() > 0 else -y.mean((2, 3))
+
+
+def test_untraceable_model_is_refused():
+    with pytest.raises(Unsupported, match="trace"):
+        IncrementalNet(_DataDependent().eval(), torch.randn(1, 1, 12, 12))
