@@ -1,6 +1,6 @@
 """Top-k index: streaming update (O(k x channels) memory) vs keeping every activation and sorting once.
 
-Run: PYTHONPATH=. python bench/bench_topk_index.py
+Run: python -m bench.topk_index
 Prints the median time of each over a few repeats and their ratio, and checks they agree.
 """
 
