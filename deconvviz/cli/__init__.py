@@ -12,7 +12,8 @@ import sys
 
 from ..errors import DeconvvizError
 
-COMMANDS = ["layers", "project", "occlusion", "maps"]
+COMMANDS = ["layers", "project", "train", "evaluate", "topk", "invariance", "correspondence", "saliency", "actmax",
+            "filters", "evolution", "occlusion", "maps"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:

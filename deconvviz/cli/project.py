@@ -32,10 +32,6 @@ def run(args) -> int:
 
     model = load_model(args.model, args.weights, args.device)
     x = model.preprocess(load_image(args.image))
-    if args.top_k is not None and args.top_k < 1:
-        from ..errors import DeconvvizError
-
-        raise DeconvvizError(f"--top-k must be at least 1, got {args.top_k}")
     result = project(model.net, x, args.layer, args.channel, args.position, args.mode, args.map, args.top_k)
     panel = projection_panel(model, x, result, image_name=args.image, command=shell_command(args.argv))
     save_panel(panel, args.out)

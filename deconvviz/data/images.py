@@ -10,8 +10,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import DeconvvizError
 from ..paths import PHOTOS
 
-# Far beyond any photo a person inspects (a 100-megapixel camera), far below what exhausts memory.
-MAX_PIXELS = 120_000_000
+# Pillow's decompression-bomb threshold (about 89 megapixels): beyond any photo a person inspects, far below
+# what exhausts memory. Images declaring more are refused from their header, before any decoding.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
 def load_image(path: str | Path) -> Image.Image:
@@ -27,18 +28,12 @@ def load_image(path: str | Path) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise DeconvvizError(
-                        f"{path.name} declares {width}x{height} pixels, more than deconvviz opens "
-                        f"({MAX_PIXELS:,}); scale it down first"
-                    )
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 return _to_display_mode(image)
-    except DeconvvizError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DeconvvizError(f"{path.name} is too large to open safely (a decompression bomb?): {exc}") from None
+    except UnidentifiedImageError as exc:
         raise DeconvvizError(f"{path.name} is not an image deconvviz can read ({exc})") from None
     except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, MemoryError) as exc:
         raise DeconvvizError(f"{path.name} could not be read as an image (truncated or corrupt?): {exc}") from None

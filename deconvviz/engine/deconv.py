@@ -19,6 +19,8 @@ from ..errors import DeconvvizError
 from .layers import capture, run_until
 from .rules import MODES, backward_rules
 
+MAX_TOP_K = 64  # each of the k projections holds a copy of the network's activations up to the layer
+
 
 @dataclass(frozen=True)
 class Projection:
@@ -49,21 +51,27 @@ def project(
     """Return the Projection of ``layer``'s activation(s) in ``channel`` for input ``x`` (1, C, H, W).
 
     ``position=None`` (and neither ``whole_map`` nor ``top_k``) projects the channel's strongest activation.
-    ``top_k=K`` projects each of the K strongest separately, in one batched backward pass.
+    ``top_k=K`` projects each of the K strongest separately, in one batched pass.
     """
     if mode not in MODES:
         raise DeconvvizError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
+        raise DeconvvizError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
     if x.dim() != 4 or x.shape[0] != 1:
         raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
-    x = x.detach().clone().requires_grad_(True)
+    # Each projection needs its own copy of the network's state: the top-k run as one batch of k copies,
+    # which (measured in bench/deconv.py) beats one forward with a vmapped backward, whose convolution
+    # backward falls back to a loop.
+    copies = top_k if (top_k and position is None and not whole_map) else 1
+    x = x.detach().expand(copies, *x.shape[1:]).clone().requires_grad_(True)
     with torch.enable_grad(), backward_rules(mode), capture(net, layer) as box:
         act = run_until(net, x, box, layer)
     channels = act.shape[1]
     if not 0 <= channel < channels:
         raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{channels - 1}")
     seeds, positions, values = _seeds(act, channel, position, whole_map, top_k, layer)
-    (images,) = torch.autograd.grad(act, x, grad_outputs=seeds, is_grads_batched=True)
-    return Projection(images[:, 0].detach(), positions, values, layer, channel, mode)
+    (images,) = torch.autograd.grad(act, x, grad_outputs=seeds)
+    return Projection(images[: len(positions)].detach(), positions, values, layer, channel, mode)
 
 
 def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, int], float]]:
@@ -76,16 +84,15 @@ def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, in
 
 
 def _seeds(act, channel, position, whole_map, top_k, layer):
-    """Return (seeds (K, *act.shape), positions, values): each seed keeps only the chosen activation(s)."""
+    """Return (seeds shaped like ``act``, positions, values): seed i keeps only the i-th chosen activation."""
     fmap = act[0, channel].detach()
+    seeds = torch.zeros_like(act)
     if fmap.dim() == 0:  # a fully connected layer: the channel is the unit
-        seed = torch.zeros((1,) + tuple(act.shape), dtype=act.dtype, device=act.device)
-        seed[0, 0, channel] = fmap
-        return seed, [None], [float(fmap)]
+        seeds[0, channel] = fmap
+        return seeds, [None], [float(fmap)]
     if whole_map:
-        seed = torch.zeros((1,) + tuple(act.shape), dtype=act.dtype, device=act.device)
-        seed[0, 0, channel] = fmap
-        return seed, [None], [float(fmap.sum())]
+        seeds[0, channel] = fmap
+        return seeds, [None], [float(fmap.sum())]
     if position is not None:
         row, col = position
         height, width = fmap.shape
@@ -97,7 +104,6 @@ def _seeds(act, channel, position, whole_map, top_k, layer):
         chosen = [((row, col), float(fmap[row, col]))]
     else:
         chosen = top_positions(fmap, top_k or 1)
-    seeds = torch.zeros((len(chosen),) + tuple(act.shape), dtype=act.dtype, device=act.device)
     for i, ((row, col), value) in enumerate(chosen):
-        seeds[i, 0, channel, row, col] = value
+        seeds[i, channel, row, col] = value
     return seeds, [p for p, _ in chosen], [v for _, v in chosen]

@@ -17,7 +17,8 @@ folded into its filters, and the shift (like a bias) is dropped.
 
 The rules are applied through a ``TorchFunctionMode``, so functional ``F.relu`` calls, in-place ReLUs and
 an activation module reused at several call sites are all handled, call by call. ReLU6 (``hardtanh`` with
-``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``.
+``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``: so in the guided and
+backprop modes an activation saturated at 6 projects to zero, as its gradient is zero.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ MODES = ("deconvnet", "guided", "backprop")
 
 class _Rectifier(torch.autograd.Function):
     """Forward: clamp to [low, high]. Backward: the chosen mode's rule."""
-
-    generate_vmap_rule = True
 
     @staticmethod
     def forward(x, low, high, mode):
@@ -58,8 +57,6 @@ class _Rectifier(torch.autograd.Function):
 
 class _UnnormalisedBackward(torch.autograd.Function):
     """Forward: local response normalisation. Backward: identity (no normalisation on the way down)."""
-
-    generate_vmap_rule = True
 
     @staticmethod
     def forward(x, size, alpha, beta, k):

@@ -59,12 +59,14 @@ def projection_panel(model: LoadedModel, x: torch.Tensor, projection: Projection
                      command: str = "") -> Panel:
     """Return a Panel: the input and each projection over its receptive-field crop of the image.
 
-    Top row: the input, then the projections; bottom row: the full projection (single activation) or, for
-    top-k, the image patches under each projection, as in the paper's Fig. 2.
+    One activation: the input, the projection, and both cropped to the receptive field. A whole map: the
+    input and the projection. Top-k: the projections above the image patches under them (the paper's Fig. 2).
     """
     projections, patches = projection_tiles(model, x, projection)
     image = _square(model.preprocessing.to_pixels(x), _SIZE)
-    if len(projections) == 1:
+    if len(projections) == 1 and projection.positions[0] is None:
+        pixels = tile([image, projections[0]], columns=2, gap=4)
+    elif len(projections) == 1:
         full = _square(projection_rgb(projection.images[0]), _SIZE)
         pixels = tile([image, full, projections[0], patches[0]], columns=4, gap=4)
     else:

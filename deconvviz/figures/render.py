@@ -27,14 +27,18 @@ def _numpy(a) -> np.ndarray:
 
 
 def projection_rgb(projection) -> np.ndarray:
-    """Return a projection (C, H, W) as RGB uint8 (H, W, 3): zero is mid grey, the largest magnitude saturates.
+    """Return a projection (C, H, W) as RGB uint8 (H, W, 3): zero is mid grey, strong values saturate.
 
-    This is the usual deconvnet display (as in the paper's figures): each projection is scaled on its own.
+    Each projection is scaled on its own, as in the paper's figures. The scale is the 99.5th percentile of
+    the magnitudes over the pixels that are not zero, so that a handful of extreme pixels (deconvnets
+    concentrate energy at stride boundaries) do not leave the rest of the picture flat grey.
     """
     p = _numpy(projection)
     if p.ndim == 4:
         p = p[0]
-    scale = float(np.abs(p).max()) or 1.0
+    magnitude = np.abs(p)
+    nonzero = magnitude[magnitude > 0]
+    scale = float(np.percentile(nonzero, 99.5)) if nonzero.size else 1.0
     rgb = np.clip(p / scale * 0.5 + 0.5, 0, 1).transpose(1, 2, 0)
     if rgb.shape[2] == 1:
         rgb = np.repeat(rgb, 3, axis=2)
