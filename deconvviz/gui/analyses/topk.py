@@ -116,7 +116,12 @@ class TopKView(AnalysisView):
     def _ask_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save top-k index", str(Path.home() / "index.npz"),
                                               "Top-k index (*.npz)")
-        if path and self.index is not None:
+        if path:
+            self.save(path)
+
+    def save(self, path: str) -> None:
+        """Write the index (what Open index… and ``deconvviz.load_topk_index`` read) to ``path``."""
+        if self.index is not None:
             index = self.index
             self.submit("save", lambda _m, _p, _c: save_index(index, path), lambda p: self.show_message(f"wrote {p}"),
                         model=False)
