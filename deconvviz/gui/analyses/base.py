@@ -18,7 +18,24 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, Q
 
 from ...cli import shell_command
 from ...figures.png import Panel, save_panel
+from ...paths import ROOT
 from .jobs import Job, JobRunner
+
+
+def shown_path(path) -> str:
+    """Return ``path`` for a text field: relative to the repository when it is a bundled file."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def real_path(text: str) -> str:
+    """Return the path a text field names: a relative path that is not there is read from the repository."""
+    path = Path(text.strip()).expanduser()
+    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
+        return str(ROOT / path)
+    return str(path)
 
 
 class AnalysisView(QWidget):
@@ -39,6 +56,7 @@ class AnalysisView(QWidget):
         self.main = main
         self.setWindowTitle(f"deconvviz — {self.title}")
         self.setObjectName(self.slug)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.runner = JobRunner(self.slug)
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
@@ -187,6 +205,10 @@ class AnalysisView(QWidget):
                 path += ".png"
             settings.setValue("exportDir", str(Path(path).parent))
             self.export(path)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.setFocus()  # not a text field: its whole text would show selected
 
     # -- lifetime -------------------------------------------------------------------------------------
     def stop(self) -> None:

@@ -16,7 +16,7 @@ from ...engine.receptive_field import Box
 from ...figures.parts import parts_image
 from ...paths import RESOURCES
 from ..qimage import to_qimage
-from .base import AnalysisView
+from .base import AnalysisView, real_path, shown_path
 from .box_canvas import BoxCanvas
 
 DEFAULT_PARTS = RESOURCES / "correspondence" / "sneakers-parts.json"
@@ -31,7 +31,8 @@ class CorrespondenceView(AnalysisView):
 
     def __init__(self, main) -> None:
         super().__init__(main)
-        self.parts_path = QLineEdit(str(DEFAULT_PARTS), objectName="partsPath")
+        self.parts_path = QLineEdit(shown_path(DEFAULT_PARTS), objectName="partsPath")
+        self.parts_path.returnPressed.connect(lambda: self.load_parts(real_path(self.parts_path.text())))
         open_button = QPushButton("Open parts…")
         open_button.clicked.connect(self._ask_open)
         add_button = QPushButton("Add current image", objectName="addImage")
@@ -75,7 +76,7 @@ class CorrespondenceView(AnalysisView):
 
     # -- parts and images -----------------------------------------------------------------------------
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open parts file", str(Path(self.parts_path.text()).parent),
+        path, _ = QFileDialog.getOpenFileName(self, "Open parts file", str(Path(real_path(self.parts_path.text())).parent),
                                               "Parts (*.json)")
         if path:
             self.load_parts(path)
@@ -89,7 +90,7 @@ class CorrespondenceView(AnalysisView):
         except (OSError, ValueError) as exc:
             self.show_message(f"{Path(path).name} is not a readable parts file ({exc})", error=True)
             return
-        self.parts_path.setText(str(path))
+        self.parts_path.setText(shown_path(path))
         folder = Path(path).parent
         self.images = [str(folder / name) for name in spec]
         self.boxes = {str(folder / name): {p: list(b) for p, b in parts.items()} for name, parts in spec.items()}

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 from ...figures.evolution import evolution_panel
 from ...paths import WEIGHTS
 from .. import messages as m
-from .base import AnalysisView
+from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
 from .topk import default_data
 
@@ -30,7 +30,7 @@ class EvolutionView(AnalysisView):
     def __init__(self, main) -> None:
         super().__init__(main)
         self.base_model = main.model_name  # the model the history's snapshots are loaded into
-        self.history = QLineEdit(str(default_history(main.model_name)), objectName="history")
+        self.history = QLineEdit(shown_path(default_history(main.model_name)), objectName="history")
         browse = QPushButton("History…")
         browse.clicked.connect(self._browse)
         self.history.editingFinished.connect(self.load_history)
@@ -50,7 +50,7 @@ class EvolutionView(AnalysisView):
         row.addWidget(self.epoch_label)
         self.body.addLayout(row)
         self.channels = QLineEdit("", objectName="channels", placeholderText="channels, e.g. 0,3,5-8")
-        self.data = QLineEdit(str(default_data(main.model_name)), objectName="data")
+        self.data = QLineEdit(shown_path(default_data(main.model_name)), objectName="data")
         self.data.setMinimumWidth(220)
         self.limit = QSpinBox(objectName="limit", minimum=0, maximum=10_000_000, value=500, specialValueText="all")
         self.grid_button = QPushButton("Evolution grid", objectName="grid")
@@ -70,7 +70,7 @@ class EvolutionView(AnalysisView):
         self.load_history()
 
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Training history folder", self.history.text())
+        path = QFileDialog.getExistingDirectory(self, "Training history folder", real_path(self.history.text()))
         if path:
             self.history.setText(path)
             self.load_history()
@@ -82,7 +82,7 @@ class EvolutionView(AnalysisView):
 
         self.base_model = self.main.model_name or self.base_model
         try:
-            self.snapshots = history_snapshots(self.history.text().strip())
+            self.snapshots = history_snapshots(real_path(self.history.text()))
         except DeconvvizError as exc:
             self.snapshots = []
             self.show_message(str(exc), error=True)
@@ -156,10 +156,14 @@ class EvolutionView(AnalysisView):
         except DeconvvizError as exc:
             self.show_message(str(exc), error=True)
             return
-        if layer is None or not self.snapshots:
-            self.show_message("choose a layer in the main window and a history folder first", error=True)
+        if not self.snapshots:
+            self.show_message(f"no snapshots in {self.history.text()}: choose the history folder "
+                              "`deconvviz train` wrote", error=True)
             return
-        history, data, limit = self.history.text().strip(), self.data.text().strip(), self.limit.value() or None
+        if layer is None:
+            self.show_message("choose a layer in the main window first", error=True)
+            return
+        history, data, limit = real_path(self.history.text()), real_path(self.data.text()), self.limit.value() or None
         argv = ["evolution", "--history", history, "--data", data, "--layer", layer,
                 "--channels", ",".join(map(str, channels))] + (["--limit", str(limit)] if limit else [])
 

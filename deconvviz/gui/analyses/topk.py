@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 from ...engine.topk import save_index
 from ...figures.topk import topk_crops, topk_panel
 from ...paths import PHOTOS, RESOURCES
-from .base import AnalysisView
+from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
 
 
@@ -28,7 +28,7 @@ class TopKView(AnalysisView):
 
     def __init__(self, main) -> None:
         super().__init__(main)
-        self.data = QLineEdit(str(default_data(main.model_name)), objectName="data")
+        self.data = QLineEdit(shown_path(default_data(main.model_name)), objectName="data")
         self.data.setMinimumWidth(260)
         browse = QPushButton("Data…")
         browse.clicked.connect(self._browse_data)
@@ -58,13 +58,13 @@ class TopKView(AnalysisView):
 
     # -- the index ------------------------------------------------------------------------------------
     def _browse_data(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Data set folder", self.data.text())
+        path = QFileDialog.getExistingDirectory(self, "Data set folder", real_path(self.data.text()))
         if path:
             self.data.setText(path)
 
     def source_args(self) -> tuple[str, int | None]:
         """Return (data path, limit or None) as chosen."""
-        return self.data.text().strip(), (self.limit.value() or None)
+        return real_path(self.data.text()), (self.limit.value() or None)
 
     def build(self) -> None:
         """Index the main window's layer over the data set (all channels; a long job with progress/Cancel)."""
