@@ -30,3 +30,14 @@ def test_curves_for_the_current_image(qtbot, window, tmp_path):
     _, facts = export_and_read(qtbot, view, tmp_path / "invariance.png")
     assert facts["command"].startswith("deconvviz invariance --model zf-fmnist --images ")
     assert "--transform rotate --out " in facts["command"] and facts["images"].startswith("coffee.png,")
+
+
+def test_curves_follow_the_main_windows_image(qtbot, window):
+    from deconvviz.data.images import sample_photos
+
+    view = open_from_menu(window, "invariance")
+    wait_for(qtbot, view, lambda: view.result is not None)
+    chelsea = next(str(p) for p in sample_photos() if p.name == "chelsea.png")
+    assert run_and_wait(qtbot, view, "invariance", lambda: window.open_image(chelsea)) == "invariance"
+    assert view.result.names == ["chelsea.png"]
+    assert view.plots[2].getPlotItem().listDataItems()[0].name().startswith("chelsea.png (")

@@ -72,7 +72,15 @@ class CorrespondenceView(AnalysisView):
         self.rows = []
         self.list.currentRowChanged.connect(lambda _: self._draw())
         self.canvas.boxDrawn.connect(self._on_box)
+        main.shown.connect(self._on_main)
         self.load_parts(str(DEFAULT_PARTS))
+
+    def _on_main(self, result) -> None:
+        from .. import messages as m
+
+        if isinstance(result, m.ModelLoaded) and self.images:  # another input size or colour: redraw the inputs
+            self.pixels.clear()
+            self._load_pixels(self.images)
 
     # -- parts and images -----------------------------------------------------------------------------
     def _ask_open(self) -> None:

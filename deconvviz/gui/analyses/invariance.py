@@ -48,7 +48,14 @@ class InvarianceView(AnalysisView):
         self.kind.currentIndexChanged.connect(lambda _: self.run())
         self.others.toggled.connect(lambda _: self.run())
         self.result = None
+        main.shown.connect(self._on_main)
         self.run()
+
+    def _on_main(self, result) -> None:
+        from .. import messages as m
+
+        if isinstance(result, (m.ModelLoaded, m.ImageLoaded)) and self.isVisible():
+            self.run()
 
     def images(self) -> list[str]:
         """Return the images to transform: the main window's, then the other bundled photos when ticked."""
