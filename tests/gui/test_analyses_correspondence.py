@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from PySide6.QtCore import QPoint, Qt
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait, wait_for
 from deconvviz.analyses.correspondence import correspondence_rows, correspondence_table
+from deconvviz.cli import main as cli_main
 from deconvviz.engine.receptive_field import Box
 
 
@@ -29,8 +35,19 @@ def test_table_of_the_bundled_parts(qtbot, window, tmp_path):
     pixels, facts = export_and_read(qtbot, view, tmp_path / "parts.png")
     parts_file = tmp_path / "parts.parts.json"
     assert json.loads(parts_file.read_text())["sneaker-0009.png"]["toe"] == [13, 0, 21, 8]
-    assert f"--parts {parts_file} --random 2 --out {tmp_path / 'parts.png'}" in facts["command"]
+    assert (f"--parts {parts_file} --random 2 --csv {tmp_path / 'parts.csv'} --out {tmp_path / 'parts.png'}"
+            in facts["command"])
+    csv = (tmp_path / "parts.csv").read_text().splitlines()
+    assert len(csv) == 13 and csv[1].startswith("toe,features.14,")
     assert facts["parts"] == "toe,heel,sole"
+    # the command in the PNG writes the same figure and table
+    argv = shlex.split(facts["command"])
+    again = tmp_path / "again"
+    argv = [a.replace(str(tmp_path / "parts.png"), f"{again}.png").replace(str(tmp_path / "parts.csv"), f"{again}.csv")
+            for a in argv]
+    assert cli_main(argv[1:]) == 0
+    assert np.array_equal(np.asarray(Image.open(f"{again}.png").convert("RGB")), pixels)
+    assert Path(f"{again}.csv").read_text() == (tmp_path / "parts.csv").read_text()
 
 
 def test_drawing_a_box_with_the_mouse(qtbot, window):

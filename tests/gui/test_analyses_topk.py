@@ -3,9 +3,13 @@ main window's channel, export, cancel a build, save and reopen the index."""
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
+from PIL import Image
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
+from deconvviz.cli import main as cli_main
 from deconvviz.engine.topk import load_index
 from deconvviz.figures.topk import topk_crops, topk_panel
 
@@ -38,6 +42,12 @@ def test_top9_of_the_selected_channel_follows_the_main_window(qtbot, window, tmp
     assert pixels.shape[:2] == (view.panel.pixels.shape[0] + 18, view.panel.pixels.shape[1])
     assert facts["command"].startswith("deconvviz topk --model zf-fmnist --data ")
     assert f"--layer features.0 --channels {other} --k 9 --limit 50 --out {tmp_path / 'top9'}" in facts["command"]
+
+    # the command in the PNG writes the same channel panel
+    argv = shlex.split(facts["command"])
+    assert cli_main(argv[1:]) == 0
+    again = np.asarray(Image.open(tmp_path / "top9" / f"channel-{other:04d}.png").convert("RGB"))
+    assert np.array_equal(again, pixels)
 
     saved = tmp_path / "index.npz"
     assert run_and_wait(qtbot, view, "save", lambda: view.save(str(saved))) == "save"

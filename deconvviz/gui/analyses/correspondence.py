@@ -223,7 +223,7 @@ class CorrespondenceView(AnalysisView):
             return
         images, draws = list(self.images), self.random.value()
         argv = ["correspondence", *self.model_argv(), "--images", *images, "--parts", "{stem}.parts.json",
-                "--random", str(draws), "--out", "{out}"]
+                "--random", str(draws), "--csv", "{stem}.csv", "--out", "{out}"]
 
         def job(model, progress, cancel):
             from ...analyses.correspondence import correspondence_table, load_inputs
@@ -260,14 +260,20 @@ class CorrespondenceView(AnalysisView):
         return "" if item is None else item.text()
 
     def export(self, path: str) -> None:
-        """Write the parts file beside the PNG (the command names it), then the PNG of images with boxes."""
+        """Write the parts file and the table (CSV) beside the PNG (the command names both), then the PNG of
+        the images with their boxes."""
+        from ...analyses.correspondence import correspondence_rows
         from ...atomic import atomic_path
+        from ...tables import write_csv
 
-        text, parts_file = self.parts_json(), Path(path).with_suffix("").as_posix() + ".parts.json"
+        stem = Path(path).with_suffix("").as_posix()
+        text, parts_file, rows = self.parts_json(), stem + ".parts.json", list(self.rows)
 
         def write(_m, _p, _c):
             with atomic_path(parts_file) as tmp:
                 Path(tmp).write_text(text, encoding="utf-8")
+            if rows:
+                write_csv(stem + ".csv", *correspondence_rows(rows))
             return parts_file
 
         self.submit(f"export parts {path}", write, lambda p: None, model=False)
