@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from PySide6.QtCore import QPoint, Qt
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait, wait_for

@@ -45,6 +45,8 @@ class InvarianceView(AnalysisView):
             plot.showGrid(x=True, y=True, alpha=0.3)
             plots.addWidget(plot)
         self.body.addLayout(plots, 1)
+        self.legend = QLabel("", objectName="legend")  # below the plots, where it hides no line
+        self.body.addWidget(self.legend)
         self.kind.currentIndexChanged.connect(lambda _: self.run())
         self.others.toggled.connect(lambda _: self.run())
         self.result = None
@@ -93,15 +95,15 @@ class InvarianceView(AnalysisView):
             plot.setTitle(titles[i], color="k")
             plot.setLabel("bottom", UNITS[result.kind])
             plot.setLabel("left", "probability" if i == 2 else "Euclidean distance")
-            legend = plot.addLegend(offset=(-5, 5)) if i == 2 else None
-            if legend is not None:
-                legend.clear()
             for j, (label, curves) in enumerate(zip(labels, result.curves)):
                 y = curves.prob if i == 2 else curves.distances[result.layers[i]]
                 plot.plot(result.amounts, list(map(float, y)), pen=pg.mkPen(PALETTE[j % len(PALETTE)], width=2),
                           symbol="o", symbolSize=5, symbolBrush=PALETTE[j % len(PALETTE)], name=label)
             if i == 2:
                 plot.setYRange(0, 1)
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(
+            f'<span style="color: rgb{PALETTE[j % len(PALETTE)]}">&#9632;&#9632;</span> {label}'
+            for j, label in enumerate(labels)))
         self.set_panel(panel, argv)
         self.show_message(panel.caption)
 
