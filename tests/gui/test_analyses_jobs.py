@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from analyses_helpers import menu_action
 from deconvviz.engine._control import check
 from deconvviz.errors import DeconvvizError

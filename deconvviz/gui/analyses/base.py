@@ -104,7 +104,7 @@ class AnalysisView(QWidget):
         """Return the quoted ``deconvviz ...`` command line for ``argv``."""
         return shell_command(argv)
 
-    def submit(self, key: str, fn: Callable, on_done: Callable, model: bool = True, long: bool = False) -> Job:
+    def submit(self, key: str, fn: Callable, on_done: Callable, model: bool = True, long: bool = False) -> Job | None:
         """Run ``fn(model, progress, cancel)`` in the worker; call ``on_done(result)`` on the UI thread if it is
         still the newest job of ``key``. ``long`` jobs show the progress bar and enable Cancel."""
         if model and not self.main.model_name:
