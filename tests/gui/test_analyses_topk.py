@@ -27,7 +27,7 @@ def test_top9_of_the_selected_channel_follows_the_main_window(qtbot, window, tmp
     view = build(qtbot, window)
     assert view.index.layer == window.layer == "features.0" and view.index.n_images == 50
     assert len(view.index.entries(window.channel)) == 9
-    # what the user sees is the figure the CLI writes for this channel
+    # what the user sees is the figure the CLI writes for this channel (the worker is idle: its model is free)
     model, source = view.runner._models[view.model_args()], view.source
     crops = topk_crops(model, view.index, window.channel, lambda i: model.preprocess(source.image(i)))
     assert np.array_equal(view.view.pixels(), topk_panel(model, view.index, window.channel, crops).pixels)
@@ -66,13 +66,14 @@ def test_another_layer_asks_for_a_new_index(qtbot, window):
     assert "the index holds features.0; Build index for features.4" == view.heading.text()
 
 
-def test_cancelling_a_build_keeps_the_previous_index(qtbot, window):
+def test_cancelling_a_build_keeps_the_previous_index(qtbot, window, tmp_path):
     view = build(qtbot, window)
     index = view.index
     view.limit.setValue(0)  # all 2000 images: long enough to cancel
+    view.checkpoint_dir = tmp_path
     result = run_and_wait(qtbot, view, "index", lambda: (view.build(), view.cancel_button.click()))
     assert result == "cancelled index"
-    assert view.index is index and view.last_message == "index cancelled"
+    assert view.index is index and view.last_message.startswith("index cancelled")
     assert view.progress.isHidden() and not view.cancel_button.isEnabled()
     assert view.build_button.isEnabled()
     # and the app goes on: the main window still answers
@@ -86,3 +87,30 @@ def test_a_bad_data_set_is_a_message(qtbot, window, tmp_path):
     assert run_and_wait(qtbot, view, "index", view.build) == "failed index"
     assert view.last_message.startswith("data set not found:")
     assert view.index is None and view.panel is None
+
+
+def test_a_cancelled_build_resumes_and_equals_one_uninterrupted_build(qtbot, window, tmp_path):
+    from deconvviz.analyses.topk import topk_index
+    from deconvviz.data.sources import open_images
+    from deconvviz.models import load_model
+
+    view = open_from_menu(window, "topk")
+    view.checkpoint_dir = tmp_path
+    reports = []
+
+    def cancel_midway(job, done, total):
+        reports.append(done)
+        if done >= 256 and len(reports) < 100:
+            view.cancel()
+
+    view.runner.progress.connect(cancel_midway)
+    assert run_and_wait(qtbot, view, "index", view.build) == "cancelled index"
+    assert "resumes" in view.last_message and list(tmp_path.glob("topk-*.npz"))
+    stopped_at = reports[-1]
+    assert 256 <= stopped_at < 2000
+    reports[:] = [None] * 100  # no more cancels
+    assert run_and_wait(qtbot, view, "index", view.build) == "index"
+    assert reports[100] > 64  # the first batch after resuming counts the images indexed before the cancel
+    assert not list(tmp_path.glob("topk-*.npz"))  # done: the state file is gone
+    reference = topk_index(load_model("zf-fmnist"), open_images(view.source_args()[0]), "features.0")
+    assert np.array_equal(view.index.values, reference.values) and np.array_equal(view.index.image, reference.image)

@@ -4,6 +4,7 @@ Cancel) or opened from a file ``deconvviz topk`` wrote."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox
@@ -53,6 +54,7 @@ class TopKView(AnalysisView):
         self.index = None
         self.index_args: tuple | None = None  # (model args, data path, limit) the index was built with
         self.shown_channel: int | None = None
+        self.checkpoint_dir = Path(tempfile.gettempdir()) / "deconvviz"
         main.grid.channelChosen.connect(lambda _: self.follow())
         self.show_message("Build an index of the main window's layer over the data set (or open one)")
 
@@ -67,22 +69,38 @@ class TopKView(AnalysisView):
         return real_path(self.data.text()), (self.limit.value() or None)
 
     def build(self) -> None:
-        """Index the main window's layer over the data set (all channels; a long job with progress/Cancel)."""
+        """Index the main window's layer over the data set (all channels; a long job with progress/Cancel;
+        after a Cancel, the same build resumes from where it stopped)."""
         layer = self.main.layer
         if layer is None:
             self.show_message("choose a layer in the main window first", error=True)
             return
         (data, limit), k, model_args = self.source_args(), self.k.value(), self.model_args()
+        checkpoint = self.checkpoint_path(model_args, data, limit, layer, k)
 
         def job(model, progress, cancel):
             from ...analyses.topk import topk_index
             from ...data.sources import open_images
 
             source = open_images(data, limit)
-            return topk_index(model, source, layer, None, k, progress=progress, cancel=cancel), source
+            index = topk_index(model, source, layer, None, k, progress=progress, cancel=cancel, checkpoint=checkpoint)
+            checkpoint.unlink(missing_ok=True)
+            return index, source
 
         self.show_message(f"indexing {layer} over {Path(data).name}…")
         self.submit("index", job, lambda r: self._indexed(*r, (model_args, data, limit)), long=True)
+
+    def checkpoint_path(self, *run) -> Path:
+        """Return the file a cancelled build of ``run`` leaves its state in (the next Build resumes from it)."""
+        import hashlib
+
+        digest = hashlib.sha1(repr(run).encode()).hexdigest()[:16]
+        return Path(self.checkpoint_dir) / f"topk-{digest}.npz"
+
+    def _on_cancelled(self, job) -> None:
+        super()._on_cancelled(job)
+        if job.key == "index":
+            self.show_message("index cancelled: Build index again resumes where it stopped")
 
     def _indexed(self, index, source, args) -> None:
         self.index, self.source, self.index_args = index, source, args
