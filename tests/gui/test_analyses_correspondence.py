@@ -74,3 +74,13 @@ def test_drawing_a_box_with_the_mouse(qtbot, window):
     assert run_and_wait(qtbot, view, "correspondence", view.run) == "correspondence"
     assert view.table.rowCount() == 8 and view.cell(6, 0) == "lace"
     assert view.parts()["lace"][0] == Box(2, 10, 6, 18)
+
+
+def test_a_box_outside_the_input_is_a_message(qtbot, window):
+    view = open_from_menu(window, "correspondence")
+    wait_for(qtbot, view, lambda: view.list.count() == 5)
+    view.set_box(view.images[2], "toe", [13, 0, 21, 40])  # zf-fmnist's input is 28 x 28
+    view.run()
+    assert view.last_message == ("sneaker-0022.png 'toe': box [13, 0, 21, 40] is empty or outside the model's "
+                                 "28x28 input; draw it again")
+    assert not view.busy() and view.table.rowCount() == 0

@@ -205,6 +205,11 @@ class CorrespondenceView(AnalysisView):
             if missing:
                 raise DeconvvizError(f"part {part!r} has no box on {', '.join(missing)}: draw it there, or on none")
             out[part] = [Box(*self.boxes[p][part]) for p in self.images]
+            for path, box in zip(self.images, out[part]):
+                h, w = self.pixels[path].shape[:2] if path in self.pixels else (box.bottom, box.right)
+                if not (0 <= box.top < box.bottom <= h and 0 <= box.left < box.right <= w):
+                    raise DeconvvizError(f"{Path(path).name} {part!r}: box {self.boxes[path][part]} is empty or "
+                                         f"outside the model's {h}x{w} input; draw it again")
         return out
 
     def parts_json(self) -> str:
