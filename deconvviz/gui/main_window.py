@@ -20,6 +20,7 @@ from ..data.images import default_photo
 from ..figures.overlay import map_levels, sensitivity_rgb
 from ..models import list_models
 from . import messages as m
+from .analyses import install_analyses
 from .backend import Backend
 from .channel_grid import ChannelGrid
 from .deconv_pane import DeconvPane
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self.occlusion.mapRequested.connect(self.request_map)
         self.occlusion.cancelRequested.connect(self.backend.cancel)
         self.occlusion.targetChanged.connect(self._on_target)
+        install_analyses(self)
 
     def _device_text(self) -> str:
         from .compute import device_text

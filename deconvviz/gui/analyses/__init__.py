@@ -1,0 +1,56 @@
+"""The app's Analyses menu: one non-modal window per analysis of the paper, each in its own module.
+
+:func:`install_analyses` is the main window's only hook: it adds the menu, opens each view on demand
+(one instance per window, kept in ``window.analyses``) and stops the views' workers when the window closes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+
+VIEWS = [  # (module, class, menu text)
+    ("topk", "TopKView", "&Top-9 patches (Fig. 2)…"),
+    ("evolution", "EvolutionView", "Feature &evolution (Fig. 4)…"),
+    ("invariance", "InvarianceView", "&Invariance (Fig. 5)…"),
+    ("correspondence", "CorrespondenceView", "&Correspondence (Table 1)…"),
+    ("saliency", "SaliencyView", "&Saliency…"),
+    ("actmax", "ActmaxView", "&Activation maximisation…"),
+    ("filters", "FiltersView", "&Filters (Fig. 6)…"),
+]
+
+
+class _StopOnClose(QObject):
+    """Stops every open view's worker when the main window closes."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Close:
+            for view in obj.analyses.values():
+                view.stop()
+        return False
+
+
+def open_view(window, slug: str):
+    """Return the window's view ``slug`` (e.g. "topk"), created on first use, shown and raised."""
+    import importlib
+
+    if slug not in window.analyses:
+        module, cls, _ = next(v for v in VIEWS if v[0] == slug)
+        view_class = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+        window.analyses[slug] = view_class(window)
+    view = window.analyses[slug]
+    view.show()
+    view.raise_()
+    view.activateWindow()
+    return view
+
+
+def install_analyses(window) -> None:
+    """Add the Analyses menu to ``window`` (a MainWindow); its actions open the views."""
+    window.analyses = {}
+    window._analyses_filter = _StopOnClose(window)
+    window.installEventFilter(window._analyses_filter)
+    menu = window.menuBar().addMenu("&Analyses")
+    menu.setObjectName("analysesMenu")
+    for slug, _, text in VIEWS:
+        action = menu.addAction(text, lambda s=slug: open_view(window, s))
+        action.setObjectName(f"analysis-{slug}")

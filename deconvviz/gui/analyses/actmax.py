@@ -1,0 +1,82 @@
+"""Activation maximisation: the input the main window's selected channel (or a class) likes most."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
+
+from ...figures.saliency import actmax_panel
+from .base import AnalysisView
+from .panel_view import PanelView
+
+
+class ActmaxView(AnalysisView):
+    """Regularised gradient ascent from noise or the mean image, with progress and Cancel."""
+
+    title = "activation maximisation"
+    slug = "actmax"
+
+    def __init__(self, main) -> None:
+        super().__init__(main)
+        self.what = QComboBox(objectName="what")
+        self.what.addItems(["selected channel", "top class of the image"])
+        self.start = QComboBox(objectName="start")
+        self.start.addItems(["noise", "mean"])
+        self.steps = QSpinBox(objectName="steps", minimum=1, maximum=2000, value=30)
+        self.step_size = QDoubleSpinBox(objectName="stepSize", minimum=0.001, maximum=5.0, value=0.05,
+                                        decimals=3, singleStep=0.01)
+        self.l1 = QDoubleSpinBox(objectName="l1", minimum=0.0, maximum=10.0, value=0.1, decimals=3, singleStep=0.05)
+        self.l2 = QDoubleSpinBox(objectName="l2", minimum=0.0, maximum=10.0, value=0.0, decimals=3, singleStep=0.05)
+        self.run_button = QPushButton("Run", objectName="run")
+        self.run_button.clicked.connect(self.run)
+        row = QHBoxLayout()
+        for label, widget in (("maximise", self.what), ("from", self.start), ("steps", self.steps),
+                              ("step", self.step_size), ("L1", self.l1), ("L2", self.l2)):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.run_button)
+        self.body.addLayout(row)
+        self.view = PanelView()
+        self.view.setMinimumSize(820, 280)
+        self.body.addWidget(self.view, 1)
+        self.show_message("Run maximises the channel selected in the main window")
+
+    def target_args(self) -> list[str] | None:
+        """Return the CLI's target arguments for the current choice (None when nothing is selected)."""
+        main = self.main
+        if self.what.currentIndex() == 0:
+            if main.layer is None or main.channel is None:
+                return None
+            return ["--layer", main.layer, "--channel", str(main.channel)]
+        if main.base_probs is None:
+            return None
+        return ["--class", str(int(main.base_probs.argmax()))]
+
+    def run(self) -> None:
+        """Start the ascent (a long job: progress and Cancel)."""
+        from ...engine.actmax import Target
+
+        chosen = self.target_args()
+        if chosen is None:
+            self.show_message("select a layer and channel in the main window first", error=True)
+            return
+        target = Target(chosen[1], int(chosen[3])) if chosen[0] == "--layer" else Target(class_index=int(chosen[1]))
+        start, steps, size, l1, l2 = (self.start.currentText(), self.steps.value(), self.step_size.value(),
+                                      self.l1.value(), self.l2.value())
+        argv = ["actmax", *self.model_argv(), *chosen, "--start", start, "--steps", str(steps),
+                "--step-size", f"{size:g}", "--l1", f"{l1:g}", "--l2", f"{l2:g}"]
+
+        def job(model, progress, cancel):
+            from ...analyses.actmax import activation_maximisation, start_input
+
+            ascent = activation_maximisation(model, target, start, steps, size, l1, l2, 0, progress, cancel)
+            return actmax_panel(model, start_input(model, start, 0), ascent,
+                                self.command(argv + ["--out", "actmax.png"]))
+
+        self.show_message(f"maximising {target.describe()}…")
+        self.submit("actmax", job, lambda panel: self._show(panel, argv), long=True)
+
+    def _show(self, panel, argv) -> None:
+        self.view.set_panel(panel)
+        self.set_panel(panel, argv)
+        self.show_message(panel.caption)

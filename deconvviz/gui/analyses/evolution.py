@@ -1,0 +1,184 @@
+"""Feature evolution (Fig. 4): a slider over a training history's snapshots that switches the main window's
+weights (the tree, grid and panes follow, on the same layer and channel), and the full evolution grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox
+
+from ...figures.evolution import evolution_panel
+from ...paths import WEIGHTS
+from .. import messages as m
+from .base import AnalysisView, real_path, shown_path
+from .panel_view import PanelView
+from .topk import default_data
+
+
+def default_history(model_name: str) -> Path:
+    """Return the bundled history folder of a model (weights/NAME/history), existing or not."""
+    return WEIGHTS / Path(str(model_name)).stem / "history"
+
+
+class EvolutionView(AnalysisView):
+    """Epoch slider (drives the main window) and the channels x epochs grid of strongest activations."""
+
+    title = "feature evolution (Fig. 4)"
+    slug = "evolution"
+
+    def __init__(self, main) -> None:
+        super().__init__(main)
+        self.base_model = main.model_name  # the model the history's snapshots are loaded into
+        self.history = QLineEdit(shown_path(default_history(main.model_name)), objectName="history")
+        browse = QPushButton("History…")
+        browse.clicked.connect(self._browse)
+        self.history.editingFinished.connect(self.load_history)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("history:"))
+        row.addWidget(self.history, 1)
+        row.addWidget(browse)
+        self.body.addLayout(row)
+        self.slider = QSlider(Qt.Orientation.Horizontal, objectName="epochSlider")
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setPageStep(1)
+        self.epoch_label = QLabel("", objectName="epoch")
+        self.epoch_label.setMinimumWidth(200)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("snapshot:"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.epoch_label)
+        self.body.addLayout(row)
+        self.channels = QLineEdit("", objectName="channels", placeholderText="channels, e.g. 0,3,5-8")
+        self.data = QLineEdit(shown_path(default_data(main.model_name)), objectName="data")
+        self.data.setMinimumWidth(220)
+        self.limit = QSpinBox(objectName="limit", minimum=0, maximum=10_000_000, value=500, specialValueText="all")
+        self.grid_button = QPushButton("Evolution grid", objectName="grid")
+        self.grid_button.clicked.connect(self.run_grid)
+        row = QHBoxLayout()
+        for widget in (QLabel("channels:"), self.channels, QLabel("data:"), self.data, QLabel("images:"),
+                       self.limit, self.grid_button):
+            row.addWidget(widget, 2 if widget is self.data else 0)
+        self.body.addLayout(row)
+        self.view = PanelView()
+        self.view.setMinimumSize(640, 360)
+        self.body.addWidget(self.view, 1)
+        self.snapshots: list[tuple[int, Path]] = []
+        self._keep: tuple[str, int] | None = None  # the layer/channel to reselect after a snapshot loads
+        self.slider.valueChanged.connect(self._on_slider)
+        main.shown.connect(self._on_main)
+        self.load_history()
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Training history folder", real_path(self.history.text()))
+        if path:
+            self.history.setText(path)
+            self.load_history()
+
+    def load_history(self) -> None:
+        """Read the history folder's snapshots and put them on the slider (the main window is not changed)."""
+        from ...analyses.evolution import history_snapshots
+        from ...errors import DeconvvizError
+
+        self.base_model = self.main.model_name or self.base_model
+        try:
+            self.snapshots = history_snapshots(real_path(self.history.text()))
+        except DeconvvizError as exc:
+            self.snapshots = []
+            self.show_message(str(exc), error=True)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.snapshots) - 1))
+        self.slider.setValue(self._current_index())
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(bool(self.snapshots))
+        self._label(self.slider.value())
+        if self.snapshots:
+            self.show_message(f"{len(self.snapshots)} snapshots, epochs "
+                              f"{', '.join(str(e) for e, _ in self.snapshots)}: move the slider to load one")
+
+    def _current_index(self) -> int:
+        weights = str(self.main.weights or "")
+        for i, (_, path) in enumerate(self.snapshots):
+            if weights and Path(weights).resolve() == Path(path).resolve():
+                return i
+        return len(self.snapshots) - 1 if self.snapshots else 0
+
+    def _label(self, i: int) -> None:
+        if self.snapshots:
+            epoch, path = self.snapshots[i]
+            self.epoch_label.setText(f"epoch {epoch} ({i + 1}/{len(self.snapshots)})  {path.name}")
+        else:
+            self.epoch_label.setText("no snapshots")
+
+    def _on_slider(self, i: int) -> None:
+        self.set_snapshot(i)
+
+    def set_snapshot(self, i: int) -> None:
+        """Load snapshot ``i`` into the main window, keeping its layer and channel."""
+        if not self.snapshots:
+            return
+        if self.slider.value() != i:
+            self.slider.setValue(i)  # comes back here through valueChanged
+            return
+        self._label(i)
+        if self.main.layer is not None and self.main.channel is not None:
+            self._keep = (self.main.layer, self.main.channel)
+        self.main.open_model(self.base_model, str(self.snapshots[i][1]))
+
+    def epoch(self) -> int | None:
+        """Return the epoch the slider is on."""
+        return self.snapshots[self.slider.value()][0] if self.snapshots else None
+
+    def _on_main(self, result) -> None:
+        if isinstance(result, m.MapsReady) and self._keep is not None and result.request.layer == self._keep[0]:
+            channel = self._keep[1]
+            self._keep = None
+            if channel < len(result.maps) and self.main.grid.selected != channel:
+                self.main.grid.select(channel)
+
+    # -- the grid -------------------------------------------------------------------------------------
+    def chosen_channels(self) -> list[int]:
+        """Return the channels typed (default: the main window's selected channel)."""
+        from ...cli._args import parse_int_list
+
+        text = self.channels.text().strip()
+        if not text and self.main.channel is not None:
+            return [self.main.channel]
+        return parse_int_list(text)
+
+    def run_grid(self) -> None:
+        """Compute the evolution grid of the chosen channels of the main window's layer (long: progress/Cancel)."""
+        from ...errors import DeconvvizError
+
+        layer = self.main.layer
+        try:
+            channels = self.chosen_channels()
+        except DeconvvizError as exc:
+            self.show_message(str(exc), error=True)
+            return
+        if not self.snapshots:
+            self.show_message(f"no snapshots in {self.history.text()}: choose the history folder "
+                              "`deconvviz train` wrote", error=True)
+            return
+        if layer is None:
+            self.show_message("choose a layer in the main window first", error=True)
+            return
+        history, data, limit = real_path(self.history.text()), real_path(self.data.text()), self.limit.value() or None
+        argv = ["evolution", "--history", history, "--data", data, "--layer", layer,
+                "--channels", ",".join(map(str, channels))] + (["--limit", str(limit)] if limit else [])
+
+        def job(_model, progress, cancel):
+            from ...analyses.evolution import feature_evolution
+            from ...data.sources import open_images
+
+            evolution = feature_evolution(history, open_images(data, limit), layer, channels, progress=progress,
+                                          cancel=cancel)
+            return evolution_panel(evolution, self.command(argv + ["--out", "evolution.png"]))
+
+        self.show_message(f"scanning {len(self.snapshots)} snapshots…")
+        self.submit("evolution", job, lambda panel: self._show(panel, argv), model=False, long=True)
+
+    def _show(self, panel, argv) -> None:
+        self.view.set_panel(panel)
+        self.set_panel(panel, argv)
+        self.show_message(panel.caption)

@@ -1,0 +1,74 @@
+"""Gradient saliency of a class for the main window's current image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton
+
+from ...figures.saliency import saliency_panel
+from .. import messages as m
+from .base import AnalysisView
+from .panel_view import PanelView
+
+TOP = "top class"
+
+
+class SaliencyView(AnalysisView):
+    """|d score / d image| for the chosen class (default: the top class) of the current image."""
+
+    title = "saliency"
+    slug = "saliency"
+
+    def __init__(self, main) -> None:
+        super().__init__(main)
+        self.target = QComboBox(objectName="target")
+        self.run_button = QPushButton("Run", objectName="run")
+        self.run_button.clicked.connect(self.run)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("class:"))
+        row.addWidget(self.target, 1)
+        row.addWidget(self.run_button)
+        self.body.addLayout(row)
+        self.view = PanelView()
+        self.view.setMinimumSize(700, 280)
+        self.body.addWidget(self.view, 1)
+        self._fill_classes()
+        main.shown.connect(self._on_main)
+        self.run()
+
+    def _fill_classes(self) -> None:
+        self.target.blockSignals(True)
+        self.target.clear()
+        self.target.addItem(TOP, None)
+        for i, name in enumerate(self.main.class_names):
+            self.target.addItem(f"{i}: {name}", i)
+        self.target.blockSignals(False)
+
+    def _on_main(self, result) -> None:
+        if isinstance(result, m.ModelLoaded):
+            self._fill_classes()
+        if isinstance(result, (m.ModelLoaded, m.ImageLoaded)) and self.isVisible():
+            self.run()
+
+    def run(self) -> None:
+        """Compute the saliency of the chosen class for the main window's image."""
+        image, target = self.main.image_path, self.target.currentData()
+        if not image:
+            return
+        argv = ["saliency", *self.model_argv(), "--image", image] + ([] if target is None else ["--target", str(target)])
+
+        def job(model, progress, cancel):
+            from ...analyses.actmax import class_saliency
+            from ...data.images import load_image
+
+            x = model.preprocess(load_image(image))
+            s = class_saliency(model, x, target)
+            return saliency_panel(model, x, s, Path(image).name, self.command(argv + ["--out", "saliency.png"]))
+
+        self.submit("saliency", job, lambda panel: self._show(panel, argv))
+
+    def _show(self, panel, argv) -> None:
+        self.view.set_panel(panel)
+        self.set_panel(panel, argv)
+        self.show_message(panel.caption)
