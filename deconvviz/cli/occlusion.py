@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from . import add_model_arguments, shell_command
 
 
@@ -32,7 +34,9 @@ def run(args) -> int:
     x = model.preprocess(load_image(args.image))
     target = parse_target(model, args.target)
     result = occlusion_map(model, x, patch=args.patch, stride=args.stride, fill=args.fill, target=target,
-                           layer=args.layer)
+                           layer=args.layer, progress=_progress if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     projection = project(model.net, x, result.layer, result.channel)
     panel = occlusion_panel(model, x, result, projection, image_name=args.image, command=shell_command(args.argv))
     save_panel(panel, args.out)
@@ -43,3 +47,7 @@ def run(args) -> int:
           f"with the square at ({i * result.stride}, {j * result.stride}) [{result.method}]")
     print(f"wrote {args.out}" + (f" and {args.npy}" if args.npy else ""))
     return 0
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\roccluding: {done}/{total} positions", end="", file=sys.stderr, flush=True)

@@ -96,20 +96,6 @@ def _maps(delta_or_tensor) -> bool:
     return isinstance(t, torch.Tensor) and t.dim() == 4
 
 
-@dataclass(frozen=True)
-class _Window:
-    """A sliding-window layer's geometry (per spatial dim) and how to run it on an unpadded window."""
-
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    padding: tuple[int, int]
-    dilation: tuple[int, int]
-    pad_value: float
-
-    def run(self, fn, x):
-        return fn(x)
-
-
 def _pair(v) -> tuple[int, int]:
     if isinstance(v, (tuple, list)):
         return (int(v[0]), int(v[1])) if len(v) == 2 else (int(v[0]), int(v[0]))

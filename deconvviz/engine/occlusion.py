@@ -9,6 +9,7 @@ Models whose graph it cannot reason about are run in full, batched; both give th
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -104,6 +105,8 @@ class _Evaluator:
         xs = self.x.repeat(len(tops), 1, 1, 1)
         for i, (t, l) in enumerate(zip(tops, lefts)):
             xs[i, :, t:t + h, l:l + w] = fill
+        if xs.device.type == "cpu":  # oneDNN's channels-last kernels are 2-8x faster here (depthwise most)
+            xs = xs.contiguous(memory_format=torch.channels_last)
         with capture(self.net, self.layer, stop=False) as box:
             out = self.net(xs)
         act = box["output"][:, self.channel]
@@ -172,6 +175,30 @@ def _evaluator(net, x, layer, channel, layer_value, fill, patch, incremental=Tru
     close = (a_logits.softmax(1) - b_logits.softmax(1)).abs().max() <= (1e-3 if tf32 else _CHECK_TOLERANCE)
     close = close and torch.allclose(a_act.double(), b_act.double(), rtol=1e-4, atol=1e-3)
     return inc if close else full
+
+
+def _race(evaluators, tops, lefts, h, w, fill):
+    """Return (the fastest evaluator on this query, its answer); all give the same numbers.
+
+    Used for single queries, where it is not clear in advance that incremental inference wins: on a GPU a
+    batch of one is bound by kernel launches rather than arithmetic, and one full pass beats many small
+    windows (H100: 3.0 ms against 8.1 ms on EfficientNet-Lite0), while on a CPU incremental wins.
+    """
+    best = None
+    for evaluate in evaluators:
+        _sync(fill)
+        start = time.perf_counter()
+        answer = evaluate(tops, lefts, h, w, fill)
+        _sync(fill)
+        elapsed = time.perf_counter() - start
+        if best is None or elapsed < best[0]:
+            best = (elapsed, evaluate, answer)
+    return best[1], best[2]
+
+
+def _sync(t: torch.Tensor) -> None:
+    if t.is_cuda:
+        torch.cuda.synchronize(t.device)
 
 
 @dataclass(frozen=True)
@@ -300,10 +327,13 @@ class OcclusionSession:
 
     ``occlude(top, left, size)`` returns the class probabilities (K,) and the chosen map's total activation
     with a ``size`` x ``size`` square (clipped to the image) at (top, left), recomputing only what it changes.
+    ``method`` None times incremental and full inference on one query and keeps the faster (on a GPU a
+    full pass often wins); "incremental" or "full" forces one (incremental falls back to full where the
+    model is not supported). ``.method`` says which is used.
     """
 
     def __init__(self, net: nn.Module, x: torch.Tensor, layer: str | None = None, channel: int | None = None,
-                 fill=None, check_size: int | None = None):
+                 fill=None, check_size: int | None = None, method: str | None = None):
         if x.dim() != 4 or x.shape[0] != 1:
             raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
         self.net, self.x = net, x
@@ -313,7 +343,14 @@ class OcclusionSession:
         self.base_probs = prep.logits.softmax(1)[0].cpu().numpy()
         self.base_activity = float(layer_value[0, self.channel].double().sum())
         size = check_size or default_patch_stride(*x.shape[2:])[0]
-        self._evaluate = _evaluator(net, x, self.layer, self.channel, layer_value, self.fill, size)
+        if method not in (None, "incremental", "full"):
+            raise DeconvvizError(f"unknown method {method!r}; valid: incremental, full")
+        self._evaluate = _evaluator(net, x, self.layer, self.channel, layer_value, self.fill, size,
+                                    incremental=method != "full")
+        if self._evaluate.method == "incremental" and method is None:  # one query each, twice: keep the faster
+            full = _Evaluator(net, x, self.layer, self.channel)
+            one = np.array([(x.shape[2] - size) // 2]), np.array([(x.shape[3] - size) // 2])
+            self._evaluate, _ = _race([full, self._evaluate] * 2, *one, size, size, self.fill)
         self.method = self._evaluate.method
 
     def occlude(self, top: int, left: int, size: int) -> tuple[np.ndarray, float]:

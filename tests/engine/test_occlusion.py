@@ -83,10 +83,11 @@ def test_fallback_on_unsupported_layer():
     assert np.allclose(r.activity, act, rtol=1e-5)
 
 
-def test_session_equals_full_inference(fmnist):
+@pytest.mark.parametrize("method", ["incremental", None])
+def test_session_equals_full_inference(fmnist, method):
     x = torch.randn(1, 1, 28, 28)
-    s = OcclusionSession(fmnist.net, x, fill=0.0)
-    assert s.method == "incremental"
+    s = OcclusionSession(fmnist.net, x, fill=0.0, method=method)
+    assert s.method in ("incremental", "full") and (method is None or s.method == method)
     for top, left, size in [(3, 4, 6), (-2, 25, 6), (0, 0, 28), (10, 11, 1)]:
         probs, total = s.occlude(top, left, size)
         xo = x.clone()
