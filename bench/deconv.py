@@ -26,10 +26,17 @@ def _median_times(candidates: dict, repeats: int) -> dict:
     times = {name: [] for name in candidates}
     for _ in range(repeats):
         for name, fn in candidates.items():
+            _sync()
             start = time.perf_counter()
             fn()
+            _sync()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def _forward_backward(net, x):
@@ -39,8 +46,8 @@ def _forward_backward(net, x):
         torch.autograd.grad(out[0].max(), x)
 
 
-def bench_model(name: str, layer: str, repeats: int) -> None:
-    m = deconvviz.load_model(name)
+def bench_model(name: str, layer: str, repeats: int, device: str) -> None:
+    m = deconvviz.load_model(name, device=device)
     x = m.preprocess(deconvviz.load_image("resources/photos/coffee.png"))
     act = probe(m.net, x, keep=[layer]).activations[layer]
     channel = int(act[0].flatten(1).amax(1).argmax())
@@ -62,12 +69,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", default="torchvision:alexnet,efficientnet-lite0")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {args.repeats}")
-    for name, layer in [("torchvision:alexnet", "features.12"), ("torchvision:alexnet", "features.5"),
-                        ("efficientnet-lite0", "_blocks.10"), ("efficientnet-lite0", "_conv_head")]:
-        bench_model(name, layer, args.repeats)
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {where}, medians of {args.repeats}")
+    layers = {"torchvision:alexnet": ["features.12", "features.5"], "efficientnet-lite0": ["_blocks.10", "_conv_head"]}
+    for name in args.models.split(","):
+        for layer in layers[name]:
+            bench_model(name, layer, args.repeats, args.device)
 
 
 if __name__ == "__main__":

@@ -75,12 +75,16 @@ def project(
 
 
 def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, int], float]]:
-    """Return the k largest entries of a 2-D map as ((row, col), value), strongest first; ties by index."""
+    """Return the k largest entries of a 2-D map as ((row, col), value), strongest first; ties by index.
+
+    Ties are common (overlapping pooling windows often share a maximum), so the order must not depend on
+    the device's top-k kernel: a stable sort keeps tied entries in index order.
+    """
     flat = feature_map.reshape(-1)
-    k = min(k, flat.numel())
-    values, idx = torch.topk(flat, k)
+    values, idx = torch.sort(flat, descending=True, stable=True)
     width = feature_map.shape[-1]
-    return [((int(i) // width, int(i) % width), float(v)) for v, i in zip(values, idx)]
+    k = min(k, flat.numel())
+    return [((int(i) // width, int(i) % width), float(v)) for v, i in zip(values[:k], idx[:k])]
 
 
 def _seeds(act, channel, position, whole_map, top_k, layer):

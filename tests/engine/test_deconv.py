@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deconvviz.engine.deconv import project
+from deconvviz.engine.deconv import project, top_positions
 from deconvviz.engine.probe import probe
 from deconvviz.errors import DeconvvizError
 
@@ -206,3 +206,8 @@ def test_bad_channel_and_position_name_the_valid_range():
         project(net, x, "2", 0, position=(0, 2))
     with pytest.raises(DeconvvizError, match="unknown layer"):
         project(net, x, "7", 0)
+
+
+def test_tied_activations_are_ordered_by_position():
+    fmap = torch.tensor([[1.0, 3.0, 3.0], [0.0, 3.0, 2.0]])
+    assert [p for p, _ in top_positions(fmap, 4)] == [(0, 1), (0, 2), (1, 1), (1, 2)]
