@@ -19,7 +19,7 @@ from ..errors import DeconvvizError
 from .layers import capture, run_until
 from .rules import MODES, backward_rules
 
-MAX_TOP_K = 64  # each of the k projections holds a copy of the network's activations up to the layer
+MAX_TOP_K = 64  # on a GPU, each of the k projections holds a copy of the activations up to the layer
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def project(
     """Return the Projection of ``layer``'s activation(s) in ``channel`` for input ``x`` (1, C, H, W).
 
     ``position=None`` (and neither ``whole_map`` nor ``top_k``) projects the channel's strongest activation.
-    ``top_k=K`` projects each of the K strongest separately, in one batched pass.
+    ``top_k=K`` projects each of the K strongest separately, from one forward pass on the CPU (one batch on a GPU).
     """
     if mode not in MODES:
         raise DeconvvizError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
@@ -59,19 +59,25 @@ def project(
         raise DeconvvizError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
     if x.dim() != 4 or x.shape[0] != 1:
         raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
-    # Each projection needs its own copy of the network's state: the top-k run as one batch of k copies,
-    # which (measured in bench/deconv.py) beats one forward with a vmapped backward, whose convolution
-    # backward falls back to a loop.
-    copies = top_k if (top_k and position is None and not whole_map) else 1
-    x = x.detach().expand(copies, *x.shape[1:]).clone().requires_grad_(True)
+    # Each of the top-k projections needs the network's state once. On a GPU, k copies of the input in one
+    # batch are fastest; on a CPU, one forward pass and k backward passes through its graph (bench/deconv.py
+    # measures both; a vmapped backward is slower than either, as its convolution backward loops).
+    batched = bool(top_k) and position is None and not whole_map and x.is_cuda
+    x = x.detach().expand(top_k if batched else 1, *x.shape[1:]).clone().requires_grad_(True)
     with torch.enable_grad(), backward_rules(mode), capture(net, layer) as box:
         act = run_until(net, x, box, layer)
     channels = act.shape[1]
     if not 0 <= channel < channels:
         raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{channels - 1}")
-    seeds, positions, values = _seeds(act, channel, position, whole_map, top_k, layer)
-    (images,) = torch.autograd.grad(act, x, grad_outputs=seeds)
-    return Projection(images[: len(positions)].detach(), positions, values, layer, channel, mode)
+    seeds, positions, values = _seeds(act[:1], channel, position, whole_map, top_k, layer)
+    if batched:
+        padded = torch.zeros_like(act)
+        padded[: len(seeds)] = seeds
+        images = torch.autograd.grad(act, x, padded)[0][: len(seeds)]
+    else:
+        images = torch.cat([torch.autograd.grad(act, x, seed[None], retain_graph=i < len(seeds) - 1)[0]
+                            for i, seed in enumerate(seeds)])
+    return Projection(images.detach(), positions, values, layer, channel, mode)
 
 
 def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, int], float]]:
@@ -88,13 +94,10 @@ def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, in
 
 
 def _seeds(act, channel, position, whole_map, top_k, layer):
-    """Return (seeds shaped like ``act``, positions, values): seed i keeps only the i-th chosen activation."""
+    """Return (seeds (K, *act.shape[1:]), positions, values): seed i keeps only the i-th chosen activation."""
     fmap = act[0, channel].detach()
-    seeds = torch.zeros_like(act)
-    if fmap.dim() == 0:  # a fully connected layer: the channel is the unit
-        seeds[0, channel] = fmap
-        return seeds, [None], [float(fmap)]
-    if whole_map:
+    if fmap.dim() == 0 or whole_map:  # a fully connected unit, or the whole map
+        seeds = torch.zeros_like(act)
         seeds[0, channel] = fmap
         return seeds, [None], [float(fmap.sum())]
     if position is not None:
@@ -108,6 +111,7 @@ def _seeds(act, channel, position, whole_map, top_k, layer):
         chosen = [((row, col), float(fmap[row, col]))]
     else:
         chosen = top_positions(fmap, top_k or 1)
+    seeds = torch.zeros((len(chosen),) + tuple(act.shape[1:]), dtype=act.dtype, device=act.device)
     for i, ((row, col), value) in enumerate(chosen):
         seeds[i, channel, row, col] = value
     return seeds, [p for p, _ in chosen], [v for _, v in chosen]
