@@ -324,6 +324,8 @@ class MainWindow(QMainWindow):
         return isinstance(request, (m.LoadModel, m.LoadImage)) or request.generation > self._epoch
 
     def _on_result(self, result: m.Result) -> None:
+        if isinstance(result.request, m.OcclusionMap) and result.request.generation == self._latest.get("OcclusionMap"):
+            self.occlusion.set_running(False)  # the newest map has ended, even if a later load made it stale
         if isinstance(result, m.Failed):
             self._on_failed(result)
             return
