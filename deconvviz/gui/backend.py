@@ -127,6 +127,7 @@ class Backend(QObject):
         self._good: dict[str, m.Request] = {}  # the last LoadModel and LoadImage that worked, to restore
         self.computed: list[int] = []  # generations actually computed (for tests and the benchmark)
         self.abandoned = 0  # workers given up on (tests)
+        self._stuck_workers: list[_Worker] = []  # kept alive: the stuck thread still runs their drain
         self._worker = _Worker(self, device, threaded)
         self._stall_job: _Job | None = None
         self._stall_next = 0.0
@@ -278,6 +279,7 @@ class Backend(QObject):
         old = self._worker
         _ABANDONED.append(old.thread)
         old.thread.quit()  # its event loop ends if the stuck call ever returns
+        self._stuck_workers = [w for w in self._stuck_workers if w.thread.isRunning()] + [old]
         restore = [self._good[k] for k in ("LoadModel", "LoadImage") if k in self._good]
         self._worker = _Worker(self, self._device, True, restore)
         self.abandoned += 1
@@ -289,8 +291,8 @@ class Backend(QObject):
     @Slot()
     def _check_stall(self) -> None:
         job = self._worker.job
-        if job is None or self.watchdog <= 0:
-            return
+        if job is None or self.watchdog <= 0 or isinstance(job.request, m.OcclusionMap):
+            return  # a map shows its own progress and has its own Cancel button
         seconds = time.monotonic() - job.started
         if seconds >= self.watchdog and (self._stall_job is not job or seconds >= self._stall_next):
             self._stall_job, self._stall_next = job, seconds + self.watchdog
