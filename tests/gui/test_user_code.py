@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from deconvviz.gui import messages as m
 from deconvviz.gui.backend import stuck_threads
@@ -93,7 +93,7 @@ def test_a_busy_looping_model_is_interrupted_by_cancel(qtbot, window, tmp_path):
     window.open_model(user_model(tmp_path, "busy_loop"))
     qtbot.waitUntil(lambda: any("has not answered for" in t for t in messages), timeout=10000)
     with qtbot.waitSignal(window.shown, timeout=10000, check_params_cb=lambda r: isinstance(r, m.Failed)) as got:
-        backend.cancel()  # what Esc does
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
     timer.stop()
     assert got.args[0].message.startswith("stopped:") and "did not answer LoadModel" in got.args[0].message
     assert "stopped:" in window.statusBar().currentMessage() and window.banner.isVisible()
@@ -117,3 +117,15 @@ def test_a_model_stuck_in_a_call_is_abandoned_and_the_app_restarts_its_worker(qt
     assert_still_working(qtbot, window)  # the fresh worker reloaded the last model and image that worked
     qtbot.waitUntil(lambda: not stuck_threads(), timeout=15000)  # the sleep ends; its late answer is dropped
     assert window.model_name == "zf-fmnist"
+
+
+def test_closing_the_window_while_a_model_loops_does_not_hang(qtbot, window, tmp_path):
+    """Before: closing waited forever for the worker thread, which never left the user's loop."""
+    import time
+
+    window.open_model(user_model(tmp_path, "busy_loop"))
+    qtbot.waitUntil(lambda: window.backend.running_for() > 0.2, timeout=10000)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 3.5
+    assert not window.backend.busy() and not stuck_threads()
