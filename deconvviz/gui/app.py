@@ -33,4 +33,13 @@ def run_app(model: str | None = None, weights: str | None = None, image: str | N
     app.setApplicationName("deconvviz")
     window = MainWindow(settings or make_settings(), model=model, weights=weights, image=image)
     window.show()
-    return app.exec()
+    code = app.exec()
+    from .backend import stuck_threads
+
+    if stuck_threads():  # a user's model never returned: Qt would abort on the running thread at exit
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -105,12 +105,13 @@ class Compute:
     def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
         model = load_model(req.name, req.weights, self.device)
         results: list[m.Result] = []
+        x, pr = self.x, self.probe
         if self.image is not None:
             x, pr = self._run(model, self.image)  # raises before anything is replaced
-            self.x, self.probe = x, pr
             model._layers = pr.records
-        self.model, self.model_args = model, (req.name, req.weights)
-        self.occluder, self.last_map = None, None
+        # one statement: a request interrupted in the worker (see backend.Interrupted) never leaves half a swap
+        self.model, self.model_args, self.x, self.probe, self.occluder, self.last_map = \
+            model, (req.name, req.weights), x, pr, None, None
         layers = tuple(model.layers())
         results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
                                      tuple(model.class_name(i) for i in range(self._num_classes())),
@@ -125,8 +126,8 @@ class Compute:
             self.image, self.image_path = image, req.path
             return []
         x, pr = self._run(self.model, image)
-        self.image, self.image_path, self.x, self.probe = image, req.path, x, pr
-        self.occluder, self.last_map = None, None
+        self.image, self.image_path, self.x, self.probe, self.occluder, self.last_map = \
+            image, req.path, x, pr, None, None
         return [self._image_result(req)]
 
     def _run(self, model: LoadedModel, image) -> tuple[torch.Tensor, ProbeResult]:

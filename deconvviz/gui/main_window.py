@@ -166,6 +166,8 @@ class MainWindow(QMainWindow):
         self.canvas.moved.connect(self._on_occluder)
         self.occlusion.mapRequested.connect(self.request_map)
         self.occlusion.cancelRequested.connect(self.backend.cancel)
+        self.backend.stalled.connect(self._on_stalled)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.backend.cancel)  # also stops a hung user model
         self.occlusion.targetChanged.connect(self._on_target)
         install_analyses(self)
 
@@ -322,6 +324,8 @@ class MainWindow(QMainWindow):
         return isinstance(request, (m.LoadModel, m.LoadImage)) or request.generation > self._epoch
 
     def _on_result(self, result: m.Result) -> None:
+        if isinstance(result.request, m.OcclusionMap) and result.request.generation == self._latest.get("OcclusionMap"):
+            self.occlusion.set_running(False)  # the newest map has ended, even if a later load made it stale
         if isinstance(result, m.Failed):
             self._on_failed(result)
             return
@@ -467,6 +471,9 @@ class MainWindow(QMainWindow):
     def _show_Cancelled(self, r: m.Cancelled) -> None:
         self.occlusion.set_running(False)
         self.status("occlusion map cancelled")
+
+    def _on_stalled(self, seconds: int, kind: str) -> None:
+        self.status(f"model has not answered for {seconds} s — press Esc to cancel")
 
     def _show_Exported(self, r: m.Exported) -> None:
         self.status(f"wrote {r.path}")

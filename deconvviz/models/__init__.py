@@ -109,5 +109,25 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    model = LoadedModel(spec.name, net, prep, class_names, source, meta)
-    return model.to(device)
+    model = LoadedModel(spec.name, net, prep, class_names, source, meta).to(device)
+    if spec.user_code:
+        check_forward(model)
+    return model
+
+
+def check_forward(model: LoadedModel) -> None:
+    """Run ``model`` once on its blank input; raise DeconvvizError unless it returns class scores (1, N).
+
+    The single place where a user's ``forward`` meets every command: an exception or a wrong output
+    (a feature map, a tuple) becomes a one-line message here instead of a traceback, or nonsense
+    probabilities, later in whichever command runs the model.
+    """
+    try:
+        with torch.no_grad():
+            out = model.net(model.blank_input())
+    except Exception as exc:  # the user's code may raise anything
+        raise DeconvvizError(f"{model.name}: model raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+        raise DeconvvizError(f"{model.name}: forward returned {got}; deconvviz needs class scores "
+                             f"of shape (1, classes)")

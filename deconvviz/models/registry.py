@@ -40,6 +40,7 @@ class ModelSpec:
     default_weights: Callable[[], Path | None] = lambda: None
     weights_note: str = "random initialisation"
     build_kwargs: dict = field(default_factory=dict)
+    user_code: bool = False  # built by a user's file.py:factory: load_model checks its forward pass
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -140,6 +141,7 @@ def _file_spec(name: str) -> ModelSpec:
         preprocessing=Preprocessing.from_dict(prep) if prep else IMAGENET,
         class_names=tuple(classes) if classes else (),
         description=f"user model {factory_name} from {path}",
+        user_code=True,
     )
 
 

@@ -51,7 +51,7 @@ def test_waiting_requests_of_one_kind_are_coalesced(qtbot):
 
 def test_a_newer_request_replaces_the_waiting_one_and_goes_to_the_back(monkeypatch):
     backend = Backend("cpu", threaded=False)
-    monkeypatch.setattr(backend, "_drain", lambda: None)  # keep requests waiting
+    monkeypatch.setattr(backend, "_drain", lambda worker: None)  # keep requests waiting
     a, b, c = m.Occlude(1), m.LayerMaps(2, "x"), m.Occlude(3)
     for r in (a, b, c):
         backend.submit(r)

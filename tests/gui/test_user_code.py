@@ -1,0 +1,131 @@
+"""A user's model (file.py:factory) that raises, returns the wrong thing or hangs: the app says so and goes on.
+
+The hang tests shorten the backend's grace and watchdog (seconds) so they run in a few seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+from deconvviz.gui import messages as m
+from deconvviz.gui.backend import stuck_threads
+
+HEADER = (
+    "import time\n"
+    "import torch\n"
+    "PREPROCESSING = {'size': [16, 16], 'mode': 'L', 'mean': [0.5], 'std': [0.5]}\n"
+    "class Net(torch.nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__(); self.conv = torch.nn.Conv2d(1, 2, 3)\n"
+)
+FORWARDS = {
+    "feature_map": "    def forward(self, x):\n        return self.conv(x)\n",
+    "tuple": "    def forward(self, x):\n        y = self.conv(x).mean((2, 3))\n        return y, y\n",
+    "busy_loop": "    def forward(self, x):\n        while True:\n            pass\n",
+    # a call that never comes back to the interpreter (here for 2.5 s, once): cannot be interrupted
+    "sleep": "    SLEPT = []\n    def forward(self, x):\n        if not self.SLEPT:\n            self.SLEPT.append(1)\n"
+             "            time.sleep(2.5)\n        return self.conv(x).mean((2, 3))\n",
+}
+
+
+def user_model(tmp_path, kind: str) -> str:
+    """Return ``file.py:make`` for a user model whose forward is FORWARDS[kind]."""
+    source = tmp_path / f"{kind}.py"
+    source.write_text(HEADER + FORWARDS[kind] + "def make():\n    return Net()\n")
+    return f"{source}:make"
+
+
+def failed_load(qtbot, window, name, timeout=20000) -> m.Failed:
+    with qtbot.waitSignal(window.shown, timeout=timeout, check_params_cb=lambda r: isinstance(r, m.Failed)) as got:
+        window.open_model(name)
+    return got.args[0]
+
+
+def assert_still_working(qtbot, window):
+    """The window keeps zf-fmnist and answers a layer switch and an occluder move with the right numbers."""
+    assert window.model_name == "zf-fmnist"
+    with qtbot.waitSignal(window.shown, timeout=20000,
+                          check_params_cb=lambda r: isinstance(r, m.MapsReady) and r.request.layer == "features.4"):
+        window.tree.select_layer("features.4")
+    assert window.grid.count() == 64
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.Occluded)) as got:
+        window.canvas.move_to(10, 12)
+    top, left = window.canvas.square
+    size = window.canvas.size
+    compute = window.backend.compute
+    x = compute.x.clone()
+    x[..., top:top + size, left:left + size] = 0.0  # zf-fmnist's mean pixel is 0 after normalisation
+    with torch.no_grad():
+        expected = torch.softmax(compute.model.net(x), 1)[0].numpy()
+    np.testing.assert_allclose(got.args[0].probs, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, says", [("feature_map", "forward returned shape (1, 2, 14, 14)"),
+                                        ("tuple", "forward returned a tuple")])
+def test_a_model_returning_the_wrong_thing_is_reported(qtbot, window, tmp_path, kind, says):
+    failed = failed_load(qtbot, window, user_model(tmp_path, kind))
+    assert says in failed.message and "class scores of shape (1, classes)" in failed.message
+    assert says in window.banner.text() and says in window.statusBar().currentMessage()
+    assert_still_working(qtbot, window)
+
+
+def test_a_busy_looping_model_is_interrupted_by_cancel(qtbot, window, tmp_path):
+    """``while True: pass`` in forward: the UI keeps ticking, the watchdog speaks, Esc stops the loop."""
+    backend = window.backend
+    backend.grace, backend.watchdog = 0.3, 0.5
+    messages = []
+    window.message.connect(messages.append)
+    gaps, clock = [], QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        gaps.append(clock.elapsed() - last[0])
+        last[0] = clock.elapsed()
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    window.open_model(user_model(tmp_path, "busy_loop"))
+    qtbot.waitUntil(lambda: any("has not answered for" in t for t in messages), timeout=10000)
+    with qtbot.waitSignal(window.shown, timeout=10000, check_params_cb=lambda r: isinstance(r, m.Failed)) as got:
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    timer.stop()
+    assert got.args[0].message.startswith("stopped:") and "did not answer LoadModel" in got.args[0].message
+    assert "stopped:" in window.statusBar().currentMessage() and window.banner.isVisible()
+    assert backend.abandoned == 0, "the loop should end by the interrupt, without abandoning the thread"
+    assert len(gaps) > 20 and max(gaps[1:]) < 200, f"the UI waited {max(gaps[1:])} ms while the model looped"
+    assert_still_working(qtbot, window)
+
+
+def test_a_model_stuck_in_a_call_is_abandoned_and_the_app_restarts_its_worker(qtbot, window, tmp_path):
+    """A sleep does not return to the interpreter: cancel gives up on that thread and reloads zf-fmnist."""
+    backend = window.backend
+    backend.grace = 0.3
+    old_thread = backend.thread
+    window.open_model(user_model(tmp_path, "sleep"))
+    qtbot.waitUntil(lambda: backend.running_for() > 0.2, timeout=10000)
+    with qtbot.waitSignal(window.shown, timeout=10000, check_params_cb=lambda r: isinstance(r, m.Failed)) as got:
+        backend.cancel()
+    assert got.args[0].message.startswith("abandoned:") and "back to zf-fmnist" in got.args[0].message
+    assert "abandoned:" in window.statusBar().currentMessage()
+    assert backend.abandoned == 1 and backend.thread is not old_thread and old_thread in stuck_threads()
+    assert_still_working(qtbot, window)  # the fresh worker reloaded the last model and image that worked
+    qtbot.waitUntil(lambda: not stuck_threads(), timeout=15000)  # the sleep ends; its late answer is dropped
+    assert window.model_name == "zf-fmnist"
+
+
+def test_closing_the_window_while_a_model_loops_does_not_hang(qtbot, window, tmp_path):
+    """Before: closing waited forever for the worker thread, which never left the user's loop."""
+    import time
+
+    window.open_model(user_model(tmp_path, "busy_loop"))
+    qtbot.waitUntil(lambda: window.backend.running_for() > 0.2, timeout=10000)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 3.5
+    assert not window.backend.busy() and not stuck_threads()
