@@ -47,7 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in COMMANDS + ["-h", "--help"]:
             args = _subcommand_parser().parse_args(argv)
             args.argv = argv
-            return args.run(args) or 0
+            try:
+                return args.run(args) or 0
+            except Exception as exc:
+                # A user's model (file.py:factory) may fail on a real image though it passed load_model's
+                # check on a blank one: that is the user's code failing, so one line, not our traceback.
+                model = str(getattr(args, "model", "") or "")
+                if ".py:" not in model or isinstance(exc, DeconvvizError):
+                    raise
+                raise DeconvvizError(f"{model}: model raised {type(exc).__name__}: {exc}") from None
         args = _app_parser().parse_args(argv)
         from ..gui.app import run_app
 

@@ -13,6 +13,9 @@ FORWARDS = {
     "raises": ("raise RuntimeError('boom')", "model raised RuntimeError: boom"),
     "feature_map": ("return self.conv(x)", "forward returned shape (1, 2, 14, 14); deconvviz needs class scores"),
     "tuple": ("return self.conv(x).mean((2, 3)), 1", "forward returned a tuple; deconvviz needs class scores"),
+    # Passes the load-time check on the blank (all-zero) input, fails on a real image.
+    "raises_on_images": ("assert not x.any(), 'only blank inputs'\n        return self.conv(x).mean((2, 3))",
+                         "model raised AssertionError: only blank inputs"),
 }
 COMMANDS = {
     "project": ["--layer", "conv", "--channel", "0"],
