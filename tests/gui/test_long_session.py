@@ -12,10 +12,10 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtWidgets import QApplication
 
 from deconvviz.gui import messages as m
+from occlusion_helpers import direct_probs
 
 # Measured on 2 busy cores: +11 to +22 MiB for the first long session, then 0 to +27 / -9 for each further
 # one (allocator arenas, not a trend: +40 MiB over 5 sessions, 500 model loads). A leak of the model per load
@@ -108,13 +108,7 @@ def test_a_long_session_stays_correct_and_bounded(qtbot, window, tmp_path):
     assert after - before < MAX_GROWTH_MB
     assert window._grid_layer == "features.8" and window.grid_title.text().startswith("features.8 ·")
     assert window.grid.count() == 128 and window.channel == 17
-    top, left = window.canvas.square
-    size = window.canvas.size
-    compute = window.backend.compute
-    x = compute.x.clone()
-    x[..., top:top + size, left:left + size] = 0.0  # zf-fmnist's mean pixel is 0 after normalisation
-    with torch.no_grad():
-        expected = torch.softmax(compute.model.net(x), 1)[0].numpy()
+    expected = direct_probs(window)
     np.testing.assert_allclose(window.table.values, expected, atol=1e-6)
     np.testing.assert_allclose(window.last_probs, expected, atol=1e-6)
     assert window.occlusion.target_prob.text() == f"{float(expected[window.target]):.4f}"
