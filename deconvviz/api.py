@@ -44,14 +44,12 @@ def occlusion_map(
     the class mapped in ``.prob`` (default: the top class); ``layer`` the feature layer for ``.activity``
     (default: the last conv block). ``.prob`` is float32 (ny, nx), ny = (H - patch) // stride + 1.
     """
-    from .engine.occlusion import default_patch_stride
+    from .engine.occlusion import default_patch_stride, default_stride
     from .engine.occlusion import occlusion_map as _occlusion_map
     from .errors import DeconvvizError
 
-    height, width = x.shape[-2:]
-    default_patch, _ = default_patch_stride(height, width)
-    patch = default_patch if patch is None else patch
-    stride = max(1, round(patch / 4)) if stride is None else stride
+    patch = default_patch_stride(*x.shape[-2:])[0] if patch is None else patch
+    stride = default_stride(patch) if stride is None else stride
     fill_value = None
     if fill is not None:
         if not 0.0 <= fill <= 1.0:

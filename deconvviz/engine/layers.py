@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import DeconvvizError
-from .probe import split_call_name
+from .probe import first_tensor, split_call_name
 
 
 class _StopForward(Exception):
@@ -45,7 +45,9 @@ def capture(net: nn.Module, layer: str, stop: bool = True):
         call = box["calls"]
         box["calls"] += 1
         if call == wanted_call:
-            box["output"] = output if isinstance(output, torch.Tensor) else output[0]
+            box["output"] = first_tensor(output)
+            if box["output"] is None:
+                raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
             if stop:
                 raise _StopForward
 

@@ -72,11 +72,16 @@ def default_layer(net: nn.Module, x: torch.Tensor, records=None) -> str:
     return chosen[-1].name
 
 
+def default_stride(patch: int) -> int:
+    """Return the default step between square positions: a quarter of the square, at least 1 pixel."""
+    return max(1, round(patch / 4))
+
+
 def default_patch_stride(height: int, width: int) -> tuple[int, int]:
     """Return (patch, stride) suited to an input size: 32/8 at 224 px, 6/2 at 28 px."""
     side = min(height, width)
     patch = side // 7 if side >= 112 else max(3, round(side * 0.2))
-    return patch, max(1, round(patch / 4))
+    return patch, default_stride(patch)
 
 
 def _fill_tensor(fill, channels: int, device) -> torch.Tensor:

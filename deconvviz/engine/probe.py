@@ -68,7 +68,8 @@ def split_call_name(layer: str) -> tuple[str, int]:
     return layer, 0
 
 
-def _first_tensor(output):
+def first_tensor(output) -> torch.Tensor | None:
+    """Return a module's output tensor (the first element of a tuple/list output), or None if it has none."""
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
@@ -93,7 +94,7 @@ def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None) ->
         base = names[module]
         layer = call_name(base, calls[base])
         calls[base] += 1
-        tensor = _first_tensor(output)
+        tensor = first_tensor(output)
         if tensor is None:
             return
         result.records.append(LayerRecord(
