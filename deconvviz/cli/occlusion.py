@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..engine.occlusion import Approximation
+from ..errors import DeconvvizError
 from . import add_model_arguments, shell_command
 
 
@@ -18,7 +20,27 @@ def add_parser(sub) -> None:
     parser.add_argument("--layer", help="feature layer for panels (b) and (c) (default: the last conv block)")
     parser.add_argument("--out", required=True, help="PNG to write")
     parser.add_argument("--npy", help="also write p(target) as float32 (ny, nx), entry [i, j] for the square at (i*S, j*S)")
+    approx = parser.add_argument_group("approximate map (faster; the default is exact)")
+    approx.add_argument("--approximate", action="store_true",
+                        help="approximate the map (Krypton: projective-field threshold and adaptive drill-down)")
+    approx.add_argument("--field", type=float, help=f"projective-field threshold in (0, 1]; 1 is exact "
+                        f"(default {Approximation.field})")
+    approx.add_argument("--coarse", type=int, help=f"drill-down: compute every COARSE-th position first; 1 is none "
+                        f"(default {Approximation.coarse})")
+    approx.add_argument("--drill", type=float, help=f"drill-down: fraction of coarse cells computed in full, the "
+                        f"most sensitive first (default {Approximation.drill})")
     parser.set_defaults(run=run)
+
+
+def approximation(args) -> Approximation | None:
+    """Return the Approximation the arguments ask for, or None (exact); DeconvvizError for a knob without
+    --approximate or out of range."""
+    knobs = {k: getattr(args, k) for k in ("field", "coarse", "drill") if getattr(args, k) is not None}
+    if not args.approximate:
+        if knobs:
+            raise DeconvvizError(f"--{next(iter(knobs))} needs --approximate (the map is exact by default)")
+        return None
+    return Approximation(**knobs)
 
 
 def run(args) -> int:
@@ -33,8 +55,10 @@ def run(args) -> int:
     model = load_model(args.model, args.weights, args.device)
     x = model.preprocess(load_image(args.image))
     target = parse_target(model, args.target)
+    approx = approximation(args)
     result = occlusion_map(model, x, patch=args.patch, stride=args.stride, fill=args.fill, target=target,
-                           layer=args.layer, progress=_progress if sys.stderr.isatty() else None)
+                           layer=args.layer, progress=_progress if sys.stderr.isatty() else None,
+                           approximate=approx or False)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     projection = project(model.net, x, result.layer, result.channel)
@@ -44,7 +68,8 @@ def run(args) -> int:
         save_npy(args.npy, result.prob)
     i, j = divmod(int(result.prob.argmin()), result.prob.shape[1])
     print(f"p({model.class_name(result.target)}) = {result.base_prob:.3f} unoccluded; lowest {result.prob.min():.3f} "
-          f"with the square at ({i * result.stride}, {j * result.stride}) [{result.method}]")
+          f"with the square at ({i * result.stride}, {j * result.stride}) [{result.method}"
+          + (f", approximate: {approx.describe()}]" if approx else ", exact]"))
     print(f"wrote {args.out}" + (f" and {args.npy}" if args.npy else ""))
     return 0
 
