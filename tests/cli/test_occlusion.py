@@ -48,11 +48,11 @@ def test_approximate_says_so_in_facts_and_command(tmp_path, capsys):
             "--approximate", "--coarse", "3", "--drill", "0.5"]
     assert main(argv) == 0
     facts = read_facts(out)
-    assert facts["approximate"] == "field 0.5, coarse 3, drill 0.5"
-    assert (facts["field"], facts["coarse"], facts["drill"]) == ("0.5", "3", "0.5")
+    assert facts["approximate"] == "field 1, coarse 3, drill 0.5"
+    assert (facts["field"], facts["coarse"], facts["drill"]) == ("1", "3", "0.5")
     assert 0 < float(facts["computed_fraction"]) < 1
     assert facts["command"].endswith("--approximate --coarse 3 --drill 0.5")
-    assert "approximate: field 0.5" in capsys.readouterr().out
+    assert "approximate: field 1, coarse 3" in capsys.readouterr().out
     assert np.load(npy).shape == (12, 12)
     exact = tmp_path / "e.png"
     assert main(["occlusion", "--model", "zf-fmnist", "--image", PHOTO, "--out", str(exact)]) == 0
