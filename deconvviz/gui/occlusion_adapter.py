@@ -66,11 +66,12 @@ class Occluder:
 
 def occlusion_map(model, x: torch.Tensor, patch: int, stride: int, target: int,
                   progress: Callable[[int, int], None] | None = None,
-                  cancel: Callable[[], bool] | None = None) -> OcclusionResult:
+                  cancel: Callable[[], bool] | None = None, approximate: bool = False) -> OcclusionResult:
     """Return the engine's OcclusionResult (``.prob`` is p(target), (ny, nx)) with the mean-pixel fill and the
-    default feature layer, exactly as ``deconvviz occlusion`` computes it. Raises Cancelled when cancelled."""
+    default feature layer, exactly as ``deconvviz occlusion`` computes it (``approximate``: as with
+    ``--approximate``, the default parameters). Raises Cancelled when cancelled."""
     try:
         return _api_occlusion_map(model, x, patch=patch, stride=stride, target=target, progress=progress,
-                                  cancel=cancel)
+                                  cancel=cancel, approximate=approximate)
     except OcclusionCancelled:
         raise Cancelled from None
