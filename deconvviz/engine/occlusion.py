@@ -486,6 +486,10 @@ class OcclusionSession:
             raise DeconvvizError(f"unknown method {method!r}; valid: incremental, full")
         self._evaluate = _evaluator(net, x, self.layer, self.channel, layer_value, self.fill, size,
                                     incremental=method != "full")
+        # Approximate answers need incremental inference (a full pass is always exact): kept even when the
+        # race below picks full inference for exact ones.
+        self._approximate = self._evaluate if self._evaluate.method == "incremental" else None
+        self._layer_value, self._size = layer_value, size
         if self._evaluate.method == "incremental" and method is None:  # one query each, twice: keep the faster
             full = _Evaluator(net, x, self.layer, self.channel)
             one = np.array([(x.shape[2] - size) // 2]), np.array([(x.shape[3] - size) // 2])
@@ -497,7 +501,8 @@ class OcclusionSession:
 
         ``approximate`` True (or a projective-field threshold in (0, 1]; True is :data:`LIVE_FIELD`) caps the
         recomputed box at every layer (:class:`Approximation`'s ``field``): faster, for a square that is
-        moving; the default is exact. Full inference (see ``method``) is always exact.
+        moving; the default is exact. Approximate answers use incremental inference even where ``method``
+        (for exact ones) is full; a model incremental inference does not support is always answered exactly.
         """
         field = 1.0 if approximate is False else LIVE_FIELD if approximate is True else float(approximate)
         if not 0 < field <= 1:
@@ -507,5 +512,9 @@ class OcclusionSession:
         t1, l1 = min(height, int(top) + int(size)), min(width, int(left) + int(size))
         if t1 <= t0 or l1 <= l0:
             return self.base_probs.copy(), self.base_activity
-        logits, act = self._evaluate(np.array([t0]), np.array([l0]), t1 - t0, l1 - l0, self.fill, field)
+        if field < 1 and self._approximate is None:  # built on first use (method "full" did not build it)
+            self._approximate = _evaluator(self.net, self.x, self.layer, self.channel, self._layer_value, self.fill,
+                                           self._size)
+        evaluate = self._approximate if field < 1 else self._evaluate
+        logits, act = evaluate(np.array([t0]), np.array([l0]), t1 - t0, l1 - l0, self.fill, field)
         return logits.softmax(1)[0].float().cpu().numpy(), float(act[0])

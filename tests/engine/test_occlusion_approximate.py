@@ -105,3 +105,6 @@ def test_live_square_approximate_and_exact(fmnist):
     assert np.isclose(approx.sum(), 1, atol=1e-5) and not np.array_equal(approx, exact)
     with pytest.raises(DeconvvizError):
         s.occlude(3, 5, 6, approximate=0.0)
+    full = OcclusionSession(fmnist.net, x, method="full")  # exact answers in full; approximate ones still incremental
+    assert full.method == "full"
+    assert np.allclose(full.occlude(3, 5, 6, approximate=True)[0], approx, atol=1e-6)
