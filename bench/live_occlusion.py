@@ -44,11 +44,11 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from deconvviz.data.images import default_photo
-    from deconvviz.gui import messages as m
+    from deconvviz.session import messages as m
     from deconvviz.gui.backend import Backend
     from deconvviz.gui.main_window import MainWindow
 
-    from deconvviz.gui.compute import app_threads
+    from deconvviz.session.compute import app_threads
 
     import sys
 

@@ -39,7 +39,7 @@ class LayerRecord:
 
 @dataclass
 class ProbeResult:
-    """The model's output and, per recorded layer name, its output and (for max-pools) its switches."""
+    """The model's output and, per recorded layer name, its output and (for max-pools, when asked) its switches."""
 
     output: torch.Tensor
     records: list[LayerRecord]
@@ -78,8 +78,10 @@ def first_tensor(output) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None) -> ProbeResult:
-    """Return a ProbeResult for ``net(x)``, keeping the outputs of the layers named in ``keep`` (all if None).
+def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None, switches: bool = False) -> ProbeResult:
+    """Return a ProbeResult for ``net(x)``, keeping the outputs of the layers named in ``keep`` (all if None)
+    and, with ``switches``, the switches of the kept max-pools (the deconvnet itself does not need them: it
+    gets them from autograd).
 
     Outputs are cloned when recorded, so later in-place operations (``out += identity``, in-place ReLU)
     cannot change them. The model's output is exactly what ``net(x)`` returns without the probe.
@@ -106,7 +108,7 @@ def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None) ->
         ))
         if keep is None or layer in keep:
             result.activations[layer] = tensor.detach().clone()
-            if isinstance(module, nn.MaxPool2d) and isinstance(inputs[0], torch.Tensor):
+            if switches and isinstance(module, nn.MaxPool2d) and isinstance(inputs[0], torch.Tensor):
                 result.switches[layer] = _switches(module, inputs[0])
 
     try:

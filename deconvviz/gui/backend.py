@@ -35,8 +35,8 @@ import weakref
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from . import messages as m
-from .compute import Compute
+from ..session import messages as m
+from ..session.compute import Compute
 
 _THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 # Abandoned worker threads, kept referenced: a QThread destroyed while its thread runs aborts the process.

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from ..data.images import default_photo
 from ..figures.overlay import map_levels, sensitivity_rgb
 from ..models import list_models
-from . import messages as m
+from ..session import messages as m
 from .analyses import install_analyses
 from .backend import Backend
 from .channel_grid import ChannelGrid
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         install_analyses(self)
 
     def _device_text(self) -> str:
-        from .compute import device_text
+        from ..session.compute import device_text
 
         return device_text(self.backend.device)
 

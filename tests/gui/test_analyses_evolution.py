@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 
 EPOCHS = [1, 2, 5, 10, 20, 30, 40, 64, 70]
 

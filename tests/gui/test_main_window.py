@@ -8,7 +8,7 @@ from PIL import Image
 from PySide6.QtCore import QElapsedTimer, QPoint, Qt, QTimer
 
 from deconvviz.figures.png import read_facts
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 
 
 def wait_shown(qtbot, window, kind, timeout=20000, check=None):

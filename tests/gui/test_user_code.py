@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 from deconvviz.gui.backend import stuck_threads
 from occlusion_helpers import direct_probs
 

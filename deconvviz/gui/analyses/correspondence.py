@@ -76,7 +76,7 @@ class CorrespondenceView(AnalysisView):
         self.load_parts(str(DEFAULT_PARTS))
 
     def _on_main(self, result) -> None:
-        from .. import messages as m
+        from ...session import messages as m
 
         if isinstance(result, m.ModelLoaded) and self.images:  # another input size or colour: redraw the inputs
             self.pixels.clear()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 
 from ...figures.evolution import evolution_panel
 from ...paths import WEIGHTS
-from .. import messages as m
+from ...session import messages as m
 from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
 from .topk import default_data

@@ -47,7 +47,7 @@ class FiltersView(AnalysisView):
         self.refresh()
 
     def _on_main(self, result) -> None:
-        from .. import messages as m
+        from ...session import messages as m
 
         if isinstance(result, m.ModelLoaded):
             self.refresh()

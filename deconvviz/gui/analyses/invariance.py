@@ -54,7 +54,7 @@ class InvarianceView(AnalysisView):
         self.run()
 
     def _on_main(self, result) -> None:
-        from .. import messages as m
+        from ...session import messages as m
 
         if isinstance(result, (m.ModelLoaded, m.ImageLoaded)) and self.isVisible():
             self.run()

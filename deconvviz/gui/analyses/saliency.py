@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton
 
 from ...figures.saliency import saliency_panel
-from .. import messages as m
+from ...session import messages as m
 from .base import AnalysisView
 from .panel_view import PanelView
 
