@@ -35,6 +35,7 @@ from typing import Callable
 
 from . import messages as m
 from .compute import Compute
+from .tracker import Generations
 
 # Requests that replace the state every other request depends on: they cancel the owner's running map.
 RESETS = (m.LoadModel, m.LoadImage)
@@ -181,6 +182,7 @@ class Runner:
         self.computed: list[int] = []  # generations actually computed (tests and the benchmark)
         self.abandoned = 0  # workers given up on
         self.stuck: list[Worker] = []  # abandoned workers whose thread still runs a user's call
+        self.generations = Generations()  # one counter for every asker: generations order all requests
         self._device = device
         self._stall_job: Job | None = None
         self._stall_next = 0.0

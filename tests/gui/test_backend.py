@@ -1,4 +1,4 @@
-"""The backend: synchronous mode, coalescing of waiting requests, errors as messages, thread shutdown."""
+"""The app's runner on QThreads: synchronous mode, coalescing of waiting requests, errors as messages, thread shutdown."""
 
 from __future__ import annotations
 
@@ -43,11 +43,11 @@ def test_waiting_requests_of_one_kind_are_coalesced(qtbot):
 
 def test_a_newer_request_replaces_the_waiting_one_and_goes_to_the_back(monkeypatch):
     backend = Backend("cpu", threaded=False)
-    monkeypatch.setattr(backend, "_drain", lambda worker: None)  # keep requests waiting
+    monkeypatch.setattr(backend.core.worker, "handle", lambda: None)  # keep requests waiting
     a, b, c = m.Occlude(1), m.LayerMaps(2, "x"), m.Occlude(3)
     for r in (a, b, c):
         backend.submit(r)
-    assert list(backend._pending.values()) == [b, c]  # the newest occlusion runs after the layer maps
+    assert list(backend.core._pending.values()) == [b, c]  # the newest occlusion runs after the layer maps
     backend.submit(m.Export(4, "grid", "a.png"))
     backend.submit(m.Export(5, "grid", "b.png"))
     assert backend.pending() == 4  # exports are never coalesced
