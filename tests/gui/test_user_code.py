@@ -123,3 +123,31 @@ def test_closing_the_window_while_a_model_loops_does_not_hang(qtbot, window, tmp
     window.close()
     assert time.monotonic() - started < 3.5
     assert not window.backend.busy() and not stuck_threads()
+
+
+GRAD_LOOP = (  # answers the main window (no gradients), loops forever inside the saliency view (gradients)
+    "    def forward(self, x):\n"
+    "        while torch.is_grad_enabled():\n"
+    "            pass\n"
+    "        return self.conv(x).mean((2, 3))\n"
+)
+
+
+def test_closing_the_app_while_a_model_loops_inside_an_analysis_view_exits_within_seconds(qtbot, window, tmp_path):
+    """Before: the analysis view's own worker waited without a timeout for the looping job at close."""
+    import time
+
+    from analyses_helpers import open_from_menu
+
+    source = tmp_path / "grad_loop.py"
+    source.write_text(HEADER + GRAD_LOOP + "def make():\n    return Net()\n")
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ImageLoaded)):
+        window.open_model(f"{source}:make")
+    view = open_from_menu(window, "saliency")  # runs at once, on the looping model
+    qtbot.waitUntil(lambda: view.busy(), timeout=10000)
+    time.sleep(0.3)
+    assert view.busy()
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 4.0
+    assert not stuck_threads()
