@@ -161,6 +161,10 @@ class Backend(QObject):
         """Stop ``owner``'s running and long requests (None: everyone's), escalating (call from the UI thread)."""
         self.core.cancel(owner)
 
+    def running(self) -> m.Request | None:
+        """Return the request being computed (None when idle)."""
+        return self.core.running()
+
     def running_for(self) -> float:
         """Return how many seconds the current request has been computing (0 when idle)."""
         return self.core.running_for()

@@ -162,8 +162,7 @@ class MainWindow(QMainWindow):
         self.occlusion.mapRequested.connect(self.request_map)
         self.occlusion.cancelRequested.connect(lambda: self.backend.cancel("main"))
         self.backend.stalled.connect(self._on_stalled)
-        # Esc stops whatever the runner computes (a hung user model in this window or in an analysis view)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.backend.cancel)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.escape)  # also stops a hung user model
         self.occlusion.targetChanged.connect(lambda target: setattr(self.session, "target", target))
         install_analyses(self)
 
@@ -320,6 +319,13 @@ class MainWindow(QMainWindow):
             self.occlusion.target.blockSignals(False)
         # with the square in place, p(class) is read from the occluded probabilities on screen
         self._show_target(self.base_probs if self.canvas.square is None else self.last_probs)
+
+    def escape(self) -> None:
+        """Cancel this window's work; and a view's short job holding the runner (a hung model), not its long ones."""
+        self.backend.cancel("main")
+        running = self.backend.running()
+        if running is not None and running.owner != "main" and not running.long:
+            self.backend.cancel(running.owner)
 
     def request_map(self) -> None:
         """Ask for the full occlusion sensitivity map of the current square size and stride."""

@@ -141,13 +141,14 @@ def loop_in_saliency_view(qtbot, window, tmp_path):
     from analyses_helpers import open_from_menu
 
     spec, flag = flag_loop_model(tmp_path)
-    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ImageLoaded)):
-        window.open_model(spec)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ProjectionReady)
+                          and r.request.generation > window.tracker.epoch and window.model_name == spec):
+        window.open_model(spec)  # the chain load -> maps -> projection has ended: the main window is idle
     qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
     flag.touch()
     view = open_from_menu(window, "saliency")  # runs at once, on the looping model
     qtbot.waitUntil(lambda: window.backend.running_for() > 0.3, timeout=10000)
-    assert window.backend.core.running().owner == "saliency"
+    assert window.backend.running().owner == "saliency"
     return view, flag
 
 
@@ -169,6 +170,10 @@ def test_cancel_in_an_analysis_view_interrupts_a_looping_model_and_the_app_goes_
     window.backend.grace = 0.3
     view, flag = loop_in_saliency_view(qtbot, window, tmp_path)
     assert run_and_wait(qtbot, view, "saliency", view.cancel, timeout=10000) == "failed saliency"
+    assert view.last_message.startswith("stopped:")
+    view.run()  # again, and this time the main window's Esc (its status bar says so) stops it
+    qtbot.waitUntil(lambda: window.backend.running_for() > 0.3, timeout=10000)
+    assert run_and_wait(qtbot, view, "saliency", window.escape, timeout=10000) == "failed saliency"
     assert view.last_message.startswith("stopped:") and "did not answer saliency" in view.last_message
     assert window.backend.abandoned == 0 and not view.busy()
     flag.unlink()
