@@ -60,7 +60,6 @@ class Recipe:
 
     command: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    description: ClassVar[str | None] = None
 
     @classmethod
     def options(cls) -> list[tuple[Field, Option]]:
@@ -96,7 +95,7 @@ class Recipe:
     @classmethod
     def add_parser(cls, subparsers) -> argparse.ArgumentParser:
         """Add the recipe's subcommand to ``subparsers`` and return its parser."""
-        parser = subparsers.add_parser(cls.command, help=cls.summary, description=cls.description)
+        parser = subparsers.add_parser(cls.command, help=cls.summary)
         cls.add_arguments(parser)
         return parser
 
