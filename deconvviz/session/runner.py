@@ -9,8 +9,10 @@ compute on one device with one model copy per use, and get the same progress, ca
   :meth:`Runner.cancel` acts on one owner (or all); a new model, image or occlusion map cancels the main
   window's older long requests.
 - **Long requests** (an occlusion map, a long analysis job) check ``cancel()`` between steps; at each check
-  the runner answers the main window's waiting interactive requests (a click, a layer, the square), so the
-  window stays live while a map or a top-k index is built. They report ``progress(generation, done, total)``.
+  the runner answers the main window's waiting requests, so the window stays live while a map or a top-k
+  index is built: during a map, its interactive ones (a click, a layer, the square; not a new model, image or
+  map, which would change what the map runs on); during a view's long job, all of them (the job runs on its
+  own model copy). A view's jobs run one at a time. Long requests report ``progress(generation, done, total)``.
 - **Escalation**: a user's model can hang (``while True: pass``, ``time.sleep(1e9)``). :meth:`Runner.cancel`
   first asks politely (a long request stops at its next check); ``grace`` seconds later it raises
   :class:`Interrupted` inside the worker thread (this ends pure-Python loops); ``grace`` seconds after that it
@@ -55,10 +57,11 @@ def raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> None:
 
 
 class Job:
-    """The request a worker is computing, and since when (monotonic seconds)."""
+    """The request a worker is computing, since when (monotonic seconds), and the long job it runs inside
+    (``outer``: the one whose ``cancel()`` check served it), if any."""
 
-    def __init__(self, request: m.Request) -> None:
-        self.request, self.started, self.interrupted = request, time.monotonic(), False
+    def __init__(self, request: m.Request, outer: "Job | None" = None) -> None:
+        self.request, self.started, self.interrupted, self.outer = request, time.monotonic(), False, outer
 
 
 class Worker:
@@ -288,15 +291,16 @@ class Runner:
         self.computed.append(request.generation)
 
         def cancel() -> bool:
-            if request.long:
-                self._serve_interactive(worker)  # between a long job's steps: the live square, clicks, layers
+            if request.long:  # between a long job's steps: the main window's clicks, layers, square (and more)
+                self._serve_main(worker, everything=isinstance(request, m.Analysis))
             return self.is_cancelled(request)
 
         def progress(done, total) -> None:
             if worker is self._worker:
                 self.on_progress(request.generation, done, total)
 
-        outer, job = worker.job, Job(request)
+        outer = worker.job
+        job = Job(request, outer)
         try:
             worker.job = job
             try:
@@ -316,14 +320,15 @@ class Runner:
                     self._good[type(result.request).__name__] = result.request
                 self.on_result(result)
 
-    def _serve_interactive(self, worker: Worker) -> None:
-        """Answer the main window's waiting requests that neither replace the model/image nor are long."""
+    def _serve_main(self, worker: Worker, everything: bool) -> None:
+        """Answer the main window's waiting requests: all of them, or (not ``everything``) those that neither
+        replace the model/image nor are long."""
         while True:
             with self._lock:
                 if worker is not self._worker:
                     return
                 keys = [k for k, r in self._pending.items()
-                        if r.owner == "main" and not r.long and not isinstance(r, RESETS)]
+                        if r.owner == "main" and (everything or not (r.long or isinstance(r, RESETS)))]
                 if not keys:
                     return
                 request = self._pending.pop(keys[0])
@@ -363,6 +368,10 @@ class Runner:
         model = self._good["LoadModel"].name if "LoadModel" in self._good else "no model"
         text = self._stopped_text(job, "abandoned") + f"; it may keep running in the background; back to {model}"
         self.on_result(m.Failed(job.request, text))
+        outer = job.outer
+        while outer is not None:  # the long jobs it ran inside are lost with the thread: say so to their askers
+            self.on_result(m.Failed(outer.request, f"stopped: its worker was given up on ({text})"))
+            outer = outer.outer
         self._worker.host.wake(self._worker)
 
     def check_stall(self) -> None:

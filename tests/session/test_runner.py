@@ -183,3 +183,60 @@ def test_stop_ends_a_looping_analysis_job_within_seconds():
     assert time.monotonic() - started < 3.5
     assert not runner.worker.host.running(runner.worker) and not runner.stuck_workers()
     assert {type(r) for r in got} == {m.Cancelled, m.Failed}  # the waiting job hears it will not come
+
+
+def test_a_views_long_job_answers_the_main_windows_new_model_meanwhile_and_a_map_does_not():
+    runner = Runner("cpu", ThreadHost())
+    got = collect(runner)
+    release = threading.Event()
+
+    def long_job(model, progress, cancel):
+        while not release.is_set():
+            cancel()
+            time.sleep(0.01)
+        return "built"
+
+    try:
+        runner.submit(job(long_job, "index", long=True))
+        until(lambda: runner.running() is not None)
+        runner.submit(m.LoadModel(G.next(), "zf-fmnist"))  # the view's job runs on its own copy: load now
+        until(lambda: any(isinstance(r, m.ModelLoaded) for r in got))
+        runner.submit(m.LoadImage(G.next(), str(default_photo())))
+        until(lambda: any(isinstance(r, m.ImageLoaded) for r in got))
+        assert not any(isinstance(r, m.Done) for r in got)
+        release.set()
+        until(lambda: any(isinstance(r, m.Done) for r in got))
+
+        release.clear()
+        runner.submit(m.OcclusionMap(G.next(), patch=8, stride=4, target=0))
+        runner.submit(m.LoadModel(G.next(), "zf-fmnist"))  # waits for the map it would pull the model from under
+        until(lambda: sum(isinstance(r, m.ModelLoaded) for r in got) == 2)
+        assert [type(r) for r in got[-3:]] == [m.Cancelled, m.ModelLoaded, m.ImageLoaded]  # the load cancelled the map
+    finally:
+        release.set()
+        runner.stop()
+
+
+def test_abandoning_a_call_inside_a_long_job_answers_the_long_job_too():
+    runner = Runner("cpu", ThreadHost(), grace=0.2)
+    got = collect(runner)
+    done, started = threading.Event(), threading.Event()
+
+    def long_job(model, progress, cancel):
+        started.set()
+        while True:
+            cancel()  # serves the stuck LoadModel below, from inside this job
+            time.sleep(0.01)
+
+    try:
+        runner.submit(job(long_job, "index", long=True))
+        started.wait(5)
+        runner.submit(m.Analysis(G.next(), owner="main", name="stuck", fn=lambda *_: done.wait(3)))
+        until(lambda: runner.running() is not None and runner.running().name == "stuck")
+        runner.cancel("main")
+        until(lambda: len(got) == 2, timeout=5)
+        assert got[0].request.name == "stuck" and got[0].message.startswith("abandoned:")
+        assert got[1].request.name == "index" and got[1].message.startswith("stopped: its worker was given up on")
+    finally:
+        done.set()
+        runner.stop()
