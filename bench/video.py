@@ -189,7 +189,7 @@ def main(argv=None) -> int:
               f"{order['last_latency_ms']:.0f} ms; {order['behind_s']:.1f} s behind after "
               f"{args.in_order_seconds:.0f} s (backlog grows {order['growth_per_s']:.2f} s per s)")
         print(f"  newest frame wins, live for {args.seconds:.0f} s: {result['analysed_fps']:.1f} analysed frames/s "
-              f"({result['analysed_fps'] / order['fps']:.2f}x in order), latency p50 {result['p50_ms']:.0f} ms, "
+              f"({result['analysed_fps'] / order['fps']:.2f}x in order; at most the clip's {args.fps}), latency p50 {result['p50_ms']:.0f} ms, "
               f"p95 {result['p95_ms']:.0f} ms; dropped {result['dropped']} of {result['delivered']}; lag behind "
               f"the clip: first sixth {result['lag_first_ms']:.0f} ms, last sixth {result['lag_last_ms']:.0f} ms")
     print("\nuptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())

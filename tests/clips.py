@@ -45,3 +45,19 @@ def truncated_copy(path: Path, out: Path, keep: float = 0.6) -> Path:
     data = path.read_bytes()
     out.write_bytes(data[: int(len(data) * keep)])
     return out
+
+
+def rotate_mp4(path: Path, out: Path) -> Path:
+    """Write a copy of the MP4 at ``path`` whose track says "turn 90 degrees clockwise to display" (as a
+    phone writes portrait video): the tkhd box's display matrix, patched in place."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    box = data.index(b"tkhd")
+    # version 0 tkhd: type, version/flags, creation, modification, track id, reserved, duration, 8 reserved,
+    # layer, alternate group, volume, reserved, then the 3x3 matrix in 16.16 / 2.30 fixed point
+    matrix = box + 4 + 4 + 4 * 5 + 8 + 8
+    assert struct.unpack(">9i", data[matrix:matrix + 36]) == (0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    data[matrix:matrix + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    out.write_bytes(bytes(data))
+    return out

@@ -150,7 +150,6 @@ class VideoFile:
         if declared is None and self.duration_s and self.fps:
             declared = max(1, round(self.duration_s * self.fps))
         self.frame_count: int | None = declared
-        self.width, self.height = stream.codec_context.width, stream.codec_context.height
         try:
             first = next(self._decode(), None)
         except DeconvvizError:
@@ -158,6 +157,7 @@ class VideoFile:
         if first is None:
             self.close()
             raise DeconvvizError(f"{self.name} is not a video deconvviz can read (no frame could be decoded)")
+        self.height, self.width = _upright(first, self.name).shape[:2]  # as displayed (after any rotation)
         self.warnings.clear()
 
     def __enter__(self) -> "VideoFile":
@@ -203,7 +203,7 @@ class VideoFile:
         for index, frame in enumerate(self._decode()):
             last = self._time(frame, index / (self.fps or 1.0))
             if index >= start:
-                yield Frame(_rgb(frame.to_ndarray(format="rgb24"), self.name), index, last)
+                yield Frame(_upright(frame, self.name), index, last)
         self._check_complete(index + 1, last)
 
     def _check_complete(self, decoded: int, last: float | None) -> None:
@@ -239,7 +239,15 @@ class VideoFile:
             raise DeconvvizError(f"{self.name}: no frame decodes at {time_s:.2f} s")
         frame, t = target
         index = round(t * self.fps) if self.fps else 0
-        return Frame(_rgb(frame.to_ndarray(format="rgb24"), self.name), index, t)
+        return Frame(_upright(frame, self.name), index, t)
+
+
+def _upright(frame, name: str) -> np.ndarray:
+    """Return a PyAV frame as RGB uint8 (H, W, 3), turned as its display matrix says (phones store portrait
+    video as landscape pictures plus a rotation)."""
+    pixels = frame.to_ndarray(format="rgb24")
+    quarter_turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4  # counter-clockwise, as np.rot90
+    return _rgb(np.rot90(pixels, quarter_turns) if quarter_turns else pixels, name)
 
 
 def _reason(exc) -> str:

@@ -8,7 +8,7 @@ import pytest
 from deconvviz.data.video import Frame, MemoryFrames, open_video
 from deconvviz.data.video_writer import video_writer
 from deconvviz.errors import DeconvvizError
-from tests.clips import clip_frames, truncated_copy, write_clip
+from tests.clips import clip_frames, rotate_mp4, truncated_copy, write_clip
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,21 @@ def test_portrait_frames_keep_their_shape(tmp_path):
     frames = [np.ascontiguousarray(f.transpose(1, 0, 2)) for f in clip_frames(8)]  # 48 wide, 64 high
     with open_video(write_clip(tmp_path / "portrait.mp4", frames)) as video:
         assert [f.pixels.shape for f in video.frames()] == [(64, 48, 3)] * 8
+
+
+def test_a_rotated_track_is_turned_upright(tmp_path):
+    frames = clip_frames(4)
+    for f in frames:
+        f[:12, :16] = 255  # a white block in the stored picture's top-left corner
+    stored = write_clip(tmp_path / "stored.mp4", frames)
+    with open_video(rotate_mp4(stored, tmp_path / "phone.mp4")) as video:
+        assert (video.width, video.height) == (48, 64)
+        got = list(video.frames())
+    with open_video(stored) as video:
+        plain = list(video.frames())
+    for g, p in zip(got, plain):  # displayed: turned a quarter clockwise, the block now top-right
+        assert np.array_equal(g.pixels, np.rot90(p.pixels, -1))
+        assert g.pixels[:16, -12:].min() > 200 and g.pixels[:16, :12].min() < 200
 
 
 def test_memory_frames_serve_a_sequence_and_a_one_pass_stream():
