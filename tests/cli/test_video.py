@@ -97,3 +97,12 @@ def test_a_truncated_file_gives_the_decoded_frames_rows_then_a_warning(clip, dir
     _same(got, direct[:len(got)])
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "cut.mkv" in warnings[0]
+
+
+def test_a_bad_channel_writes_nothing(clip, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["video", "--model", "zf-fmnist", "--video", str(clip), "--csv", str(out / "f.csv"),
+            "--layer", "features.14", "--channel", "9999", "--out", str(out / "panels.mp4")]
+    assert main(argv) == 2
+    assert "channel 9999 out of range" in capsys.readouterr().err
+    assert not out.exists() or list(out.iterdir()) == []  # not even a temporary file
