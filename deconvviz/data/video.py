@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..errors import DeconvvizError
 
+# what a file dialog offers as videos (FFmpeg reads more; any file may be tried)
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".ogv", ".gif")
 
 
@@ -189,6 +190,17 @@ class VideoFile:
             self.warnings.append(f"{self.name}: {failures} part(s) of the file could not be decoded "
                                  f"(truncated or corrupt?): {_reason(last_error)}")
 
+    def _rewind(self) -> None:
+        """Go back to the first frame (reopening the file where the container cannot seek)."""
+        import av
+
+        try:
+            self._container.seek(0)
+        except av.FFmpegError:
+            self._container.close()
+            self._container = av.open(str(self.path))
+            self._stream = self._container.streams.video[0]
+
     def _time(self, frame, fallback: float) -> float:
         return float(frame.time) - self._start if frame.time is not None else fallback
 
@@ -197,7 +209,7 @@ class VideoFile:
 
         At the end, a file that stops short of its declared length (truncated) adds a line to ``warnings``.
         """
-        self._container.seek(0)
+        self._rewind()
         self.warnings.clear()
         index, last = -1, None
         for index, frame in enumerate(self._decode()):
@@ -226,7 +238,7 @@ class VideoFile:
         try:
             self._container.seek(int((time_s + self._start) / stream.time_base), stream=stream, backward=True)
         except av.FFmpegError:
-            self._container.seek(0)
+            self._rewind()
         period = 1.0 / (self.fps or 30.0)
         for frame in self._decode():
             t = self._time(frame, 0.0)
