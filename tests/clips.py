@@ -15,19 +15,21 @@ def clip_frames(n: int = 32, width: int = 64, height: int = 48) -> list[np.ndarr
         a = np.zeros((height, width, 3), np.uint8)
         a[..., 0] = (xx * 4 + i * 8) % 256
         a[..., 1] = (yy * 5) % 256
-        a[..., 2] = 40 + i * 6
+        a[..., 2] = (40 + i * 6) % 256
         bar = (i * 3) % width
         a[:, bar:bar + 6] = 250
         frames.append(a)
     return frames
 
 
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = 10, codec: str = "libx264") -> Path:
-    """Encode ``frames`` at ``fps`` into ``path`` (the container from its suffix) and return the path."""
+def write_clip(path: Path, frames: list[np.ndarray], fps: int = 10, codec: str = "libx264",
+               container_options: dict | None = None) -> Path:
+    """Encode ``frames`` at ``fps`` into ``path`` (the container from its suffix, with FFmpeg's muxer
+    ``container_options``) and return the path."""
     import av
 
     h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         if codec == "libx264":
