@@ -73,7 +73,7 @@ def run(args) -> int:
         total = -(-source.frame_count // opts.every) if source.frame_count else 0
         show = progress_printer("frames")
         rows = []
-        with _panel_sink(opts, source.fps) as sink:
+        with _PanelSink(opts, source.fps) as sink:
             for frame in source.frames():
                 if frame.index % opts.every:
                     continue
@@ -94,7 +94,7 @@ def run(args) -> int:
     return 0
 
 
-class _panel_sink:
+class _PanelSink:
     """Context manager yielding ``write(model, analysis, frame)`` for ``--out`` (or None without it)."""
 
     def __init__(self, opts: VideoOptions, fps: float | None) -> None:
