@@ -58,7 +58,7 @@ def _rgb(pixels: np.ndarray, what: str) -> np.ndarray:
     a = np.asarray(pixels)
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
         raise DeconvvizError(f"{what}: a frame must be RGB uint8 of shape (H, W, 3), got {a.dtype} {a.shape}")
-    a = np.ascontiguousarray(a)
+    a = np.ascontiguousarray(a).view()  # a view: the caller's own array stays writeable
     a.flags.writeable = False
     return a
 
@@ -222,8 +222,8 @@ class VideoFile:
         if any("could not be decoded" in w for w in self.warnings) or not self.fps:
             return
         declared_end = self.duration_s
-        # one frame period and a half of slack: containers round durations to their own time base
-        if declared_end is not None and last is not None and last + 1.5 / self.fps < declared_end:
+        # slack of a frame and a half plus 0.1 s: containers round durations to their own time base
+        if declared_end is not None and last is not None and last + 1.5 / self.fps + 0.1 < declared_end:
             self.warnings.append(f"{self.name}: decoding ended after {decoded} frames at {last:.2f} s of the "
                                  f"{declared_end:.2f} s the file declares (truncated?)")
 

@@ -108,6 +108,7 @@ def test_memory_frames_serve_a_sequence_and_a_one_pass_stream():
     with pytest.raises(DeconvvizError, match=r"RGB uint8"):
         list(MemoryFrames("grey", [np.zeros((4, 4), np.uint8)]).frames())
     assert isinstance(next(source.frames()), Frame)
+    assert frames[0].flags.writeable  # the frames are read-only views; the caller's arrays are untouched
 
 
 def test_the_writer_round_trips_and_leaves_nothing_after_an_error(tmp_path):
