@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--every", type=int, default=1, metavar="N", help="analyse one frame in N (default: every frame)")
     parser.add_argument("--layer", help="layer whose feature maps each panel shows (see `deconvviz layers`)")
     parser.add_argument("--channel", type=int, help="with --layer: show this channel's strongest activation projected")
-    parser.add_argument("--mode", default="deconvnet", choices=["deconvnet", "guided", "backprop"])
+    parser.add_argument("--mode", default="deconvnet", choices=["deconvnet", "guided", "backprop"],
+                        help="the projection's rule at rectifiers (default: deconvnet)")
     parser.add_argument("--out", help="panels: a video file (.mp4, .mkv, .mov, .avi, .webm) or a folder of PNGs")
     parser.set_defaults(run=run)
 
