@@ -8,75 +8,39 @@ video file (by suffix: .mp4, .mkv, .mov, .avi, .webm) or, for any other name, a 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import add_model_arguments, shell_command
 from ..errors import DeconvvizError
+from ..session.recipes import VideoRecipe as RECIPE
 
 CSV_HEADER = ["frame", "time_s", "class", "label", "p"]
 
 
-def add_parser(sub) -> None:
-    parser = sub.add_parser("video", help="classify a video's frames (CSV), optionally a panel per frame")
-    add_model_arguments(parser)
-    parser.add_argument("--video", required=True, help="video file (anything FFmpeg reads: .mp4, .mkv, .webm, ...)")
-    parser.add_argument("--csv", required=True, help="CSV to write: frame, time_s, class, label, p")
-    parser.add_argument("--every", type=int, default=1, metavar="N", help="analyse one frame in N (default: every frame)")
-    parser.add_argument("--layer", help="layer whose feature maps each panel shows (see `deconvviz layers`)")
-    parser.add_argument("--channel", type=int, help="with --layer: show this channel's strongest activation projected")
-    parser.add_argument("--mode", default="deconvnet", choices=["deconvnet", "guided", "backprop"],
-                        help="the projection's rule at rectifiers (default: deconvnet)")
-    parser.add_argument("--out", help="panels: a video file (.mp4, .mkv, .mov, .avi, .webm) or a folder of PNGs")
-    parser.set_defaults(run=run)
-
-
-@dataclass(frozen=True)
-class VideoOptions:
-    """The command's arguments, checked."""
-
-    model: str
-    weights: str | None
-    device: str
-    video: Path
-    csv: Path
-    every: int
-    layer: str | None
-    channel: int | None
-    mode: str
-    out: Path | None
-    command: str
-
-
-def options(args) -> VideoOptions:
-    """Return the checked options of a parsed command line (DeconvvizError for bad combinations)."""
-    if args.every < 1:
-        raise DeconvvizError(f"--every must be at least 1, got {args.every}")
-    if args.channel is not None and args.layer is None:
+def check(r: RECIPE) -> None:
+    """Raise DeconvvizError for option values the parser cannot refuse on its own."""
+    if r.every < 1:
+        raise DeconvvizError(f"--every must be at least 1, got {r.every}")
+    if r.channel is not None and r.layer is None:
         raise DeconvvizError("--channel needs --layer")
-    return VideoOptions(args.model, args.weights, args.device, Path(args.video), Path(args.csv), args.every,
-                        args.layer, args.channel, args.mode, Path(args.out) if args.out else None,
-                        shell_command(args.argv))
 
 
-def run(args) -> int:
+def run(r: RECIPE) -> int:
     from ..analyses.frames import FrameAnalyser
     from ..data.video import open_video
-    from ..models import load_model
     from ..tables import write_csv
     from ._args import progress_printer
 
-    opts = options(args)
-    source = open_video(opts.video)  # not a video: one line naming it, before anything is loaded or written
+    check(r)
+    source = open_video(r.video)  # not a video: one line naming it, before anything is loaded or written
     try:
-        model = load_model(opts.model, opts.weights, opts.device)
-        analyse = FrameAnalyser(model, opts.layer, opts.channel, opts.mode)
-        total = -(-source.frame_count // opts.every) if source.frame_count else 0
+        model = r.load_model()
+        analyse = FrameAnalyser(model, r.layer, r.channel, r.mode)
+        total = -(-source.frame_count // r.every) if source.frame_count else 0
         show = progress_printer("frames")
         rows = []
-        with _PanelSink(opts, source.fps) as sink:
+        with _PanelSink(r, source.fps) as sink:
             for frame in source.frames():
-                if frame.index % opts.every:
+                if frame.index % r.every:
                     continue
                 result = analyse(frame.image())
                 top = result.top
@@ -85,21 +49,21 @@ def run(args) -> int:
                     sink(model, result, frame)
                 show(len(rows), max(total, len(rows)))
         if not rows:
-            raise DeconvvizError(f"{opts.video.name}: no frame was decoded")
-        write_csv(opts.csv, CSV_HEADER, rows)
+            raise DeconvvizError(f"{Path(r.video).name}: no frame was decoded")
+        write_csv(r.csv, CSV_HEADER, rows)
     finally:
         source.close()
     for warning in source.warnings:
         print(f"deconvviz: warning: {warning}", file=sys.stderr)
-    print(f"wrote {opts.csv} ({len(rows)} frames)" + (f" and {opts.out}" if opts.out else ""))
+    print(f"wrote {r.csv} ({len(rows)} frames)" + (f" and {r.out}" if r.out else ""))
     return 0
 
 
 class _PanelSink:
     """Context manager yielding ``write(model, analysis, frame)`` for ``--out`` (or None without it)."""
 
-    def __init__(self, opts: VideoOptions, fps: float | None) -> None:
-        self.opts, self.fps = opts, fps
+    def __init__(self, r: RECIPE, fps: float | None) -> None:
+        self.r, self.fps = r, fps
         self._writer = None
 
     def __enter__(self):
@@ -107,27 +71,26 @@ class _PanelSink:
         from ..figures.png import save_panel
         from ..figures.video import frame_panel
 
-        o = self.opts
-        if o.out is None:
+        r = self.r
+        if r.out is None:
             return None
+        out, command = Path(r.out), r.shell()
 
         def panel(model, analysis, frame):
-            return frame_panel(model, analysis, o.video, frame.index, frame.time_s, o.layer, o.channel, o.command)
+            return frame_panel(model, analysis, r.video, frame.index, frame.time_s, r.layer, r.channel, command)
 
-        if is_video_path(o.out):
+        if is_video_path(out):
             # panels at the analysed frames' rate, so the panel video lasts as long as the clip
-            fps = (self.fps or 25.0) / o.every
-            self._writer = video_writer(o.out, fps)
+            self._writer = video_writer(out, (self.fps or 25.0) / r.every)
             write = self._writer.__enter__()
             return lambda model, analysis, frame: write(panel(model, analysis, frame).captioned())
-        if o.out.exists() and not o.out.is_dir():
-            raise DeconvvizError(f"--out {o.out} exists and is not a folder (a video needs one of "
+        if out.exists() and not out.is_dir():
+            raise DeconvvizError(f"--out {out} exists and is not a folder (a video needs one of "
                                  f".mp4, .mkv, .mov, .avi, .webm)")
         return lambda model, analysis, frame: save_panel(panel(model, analysis, frame),
-                                                         o.out / f"frame-{frame.index:06d}.png")
+                                                         out / f"frame-{frame.index:06d}.png")
 
     def __exit__(self, *exc):
         if self._writer is not None:
             return self._writer.__exit__(*exc)
         return False
-

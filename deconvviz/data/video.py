@@ -116,8 +116,9 @@ class VideoFile:
 
     Opening decodes the first frame, so a file that is not a video (random bytes, a text file renamed .mp4,
     a container without a video stream or without one decodable frame) raises DeconvvizError naming it.
-    A frame's ``index`` counts the frames decoded from the start (``frames``) or, after ``seek``, is
-    ``round(time * fps)`` (the same for constant-frame-rate files, which is what cameras and encoders write).
+    A frame's ``index`` is its place in the file: ``round(time * fps)`` where the file has a frame rate and
+    times (so a frame lost to damage leaves a gap), else its place in decoding order; for the
+    constant-frame-rate files that cameras and encoders write, both are the same.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -211,12 +212,15 @@ class VideoFile:
         """
         self._rewind()
         self.warnings.clear()
-        index, last = -1, None
-        for index, frame in enumerate(self._decode()):
-            last = self._time(frame, index / (self.fps or 1.0))
+        count, last, index = 0, None, -1
+        for count, frame in enumerate(self._decode(), 1):
+            last = self._time(frame, (count - 1) / (self.fps or 1.0))
+            # the frame's place in the file: from its time where the rate is known (a frame lost to damage
+            # leaves a gap rather than shifting every later index), else its place in decoding order
+            index = max(index + 1, round(last * self.fps)) if self.fps and frame.time is not None else index + 1
             if index >= start:
                 yield Frame(_upright(frame, self.name), index, last)
-        self._check_complete(index + 1, last)
+        self._check_complete(count, last)
 
     def _check_complete(self, decoded: int, last: float | None) -> None:
         if any("could not be decoded" in w for w in self.warnings) or not self.fps:

@@ -65,12 +65,17 @@ def test_a_truncated_file_gives_the_frames_that_decode_then_a_warning(tmp_path, 
     with open_video(cut) as video:
         got = list(video.frames())
         assert 0 < len(got) < 60
-        assert [f.index for f in got] == list(range(len(got)))
         assert len(video.warnings) == 1 and name in video.warnings[0] and says in video.warnings[0]
     with open_video(whole) as video:
         reference = list(video.frames())
         assert video.warnings == []
-    assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(got, reference))
+    # each frame keeps its index in the file (x264's threads vary the bytes: a cut may lose a B-frame,
+    # leaving a gap) and is that frame of the whole file
+    indices = [f.index for f in got]
+    assert indices == sorted(set(indices)) and indices[0] == 0 and indices[-1] < 60
+    assert len(got) >= indices[-1]  # at most one frame lost in the cut
+    for f in got:
+        assert np.array_equal(f.pixels, reference[f.index].pixels) and f.time_s == pytest.approx(f.index / 10)
 
 
 def test_portrait_frames_keep_their_shape(tmp_path):
