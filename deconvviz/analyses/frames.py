@@ -71,14 +71,14 @@ class FrameAnalyser:
                 return FrameAnalysis(x, _probs(self.model.net(x)))
         if self.channel is None:
             with torch.inference_mode():
-                logits, act = _forward_keeping(self.model.net, x, self.layer, grad_after=False)
+                logits, act = _forward_keeping(self.model.net, x, self.layer)
             return FrameAnalysis(x, _probs(logits), _maps(act, self.layer))
         return self._with_projection(x)
 
     def _with_projection(self, x: torch.Tensor) -> FrameAnalysis:
         leaf = x.detach().clone().requires_grad_(True)
         with torch.enable_grad(), backward_rules(self.mode):
-            logits, act = _forward_keeping(self.model.net, leaf, self.layer, grad_after=False)
+            logits, act = _forward_keeping(self.model.net, leaf, self.layer)
         channels = act.shape[1]
         if not 0 <= self.channel < channels:
             raise DeconvvizError(f"channel {self.channel} out of range for layer {self.layer!r}: "
@@ -96,11 +96,11 @@ class FrameAnalyser:
                              image.float().cpu().numpy(), position, value)
 
 
-def _forward_keeping(net, x, layer, grad_after: bool):
+def _forward_keeping(net, x, layer):
     """Return (net(x), layer's output): the output as computed, the rest of the network run on a copy.
 
     The copy keeps later in-place operations (a ReLU with ``inplace=True``, ``out += identity``) from
-    changing the kept output or its graph; with ``grad_after=False`` no graph is built past the layer.
+    changing the kept output or its graph; past the layer gradients are off (no graph is built there).
     """
     module, wanted = resolve_layer(net, layer)
     box: dict = {"calls": 0}
@@ -115,11 +115,8 @@ def _forward_keeping(net, x, layer, grad_after: bool):
         if tensor is None:
             raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
         box["output"] = tensor
-        if not grad_after:
-            torch.set_grad_enabled(False)
-        if isinstance(output, torch.Tensor):
-            return output.detach().clone() if not grad_after else output.clone()
-        return None
+        torch.set_grad_enabled(False)  # restored when the forward returns
+        return output.detach().clone() if isinstance(output, torch.Tensor) else None
 
     handle = module.register_forward_hook(hook)
     try:
