@@ -12,7 +12,8 @@ from ..engine.similarity import MEASURES
 from ..models import LoadedModel
 
 HEADER = ["method", "randomised", "spearman", "ssim", "spearman_signed", "hog", "step", "test"]
-# Spearman rank correlation of |map| with the unrandomised map, at or above which a method "fails".
+# The mean Spearman rank correlation of |map| with the unrandomised map over the steps: at or above FAIL_AT
+# a method "fails" (its picture survives randomisation), below PASS_BELOW it "passes".
 FAIL_AT, PASS_BELOW = 0.5, 0.2
 
 
@@ -46,25 +47,35 @@ def changed_steps(result: SanityResult, method: str) -> list[int]:
 
 
 def summary_similarity(result: SanityResult, method: str, measure: str = "spearman") -> tuple[float, str]:
-    """Return (similarity, what it is): at the last step for ``cascading`` (every layer random), the mean
-    over the steps that change the map for ``independent``."""
+    """Return (similarity, what it is): the mean over the steps that change the map (1.0 if none does).
+
+    For ``cascading`` that is the area under the similarity curve: a method whose map survives the top
+    layers' randomisation scores high even if the very last step changes it; for ``independent`` the
+    mean effect of randomising one layer.
+    """
     values = result.scores[method][measure]
-    if result.test == "cascading":
-        return values[-1], "with every layer randomised"
     changed = changed_steps(result, method)
     finite = [values[k] for k in changed if math.isfinite(values[k])]
+    if not changed:
+        return 1.0, "at every step (no layer changes it)"
     if not finite:
-        return (1.0 if not changed else float("nan")), "on average over the layers that change it"
-    return float(np.mean(finite)), f"on average over the {len(changed)} layers that change it, one at a time"
+        return float("nan"), "at every step that changes it"
+    n = len(changed)
+    if result.test == "cascading":
+        return float(np.mean(finite)), f"on average over the {n} step{'s' * (n > 1)} that change it"
+    return float(np.mean(finite)), f"on average over the {n} layer{'s' * (n > 1)} that change it, one at a time"
 
 
 def verdict(result: SanityResult, method: str) -> str:
-    """Return a one-line verdict in plain words, e.g. "guided: 0.83 similar with every layer randomised: ..."."""
+    """Return a one-line verdict in plain words, e.g. "guided: 0.83 similar on average ...: fails: ..."."""
     value, what = summary_similarity(result, method)
-    ssim, _ = summary_similarity(result, method, "ssim")
     if not math.isfinite(value):
         return f"{method}: the map is empty {what}: nothing of the learnt picture survives (passes)"
-    numbers = f"{method}: {value:.2f} similar {what} (Spearman of |map|; SSIM {ssim:.2f})"
+    numbers = f"{method}: {value:.2f} similar {what}"
+    last = result.scores[method]["spearman"][-1]
+    if result.test == "cascading" and math.isfinite(last):
+        numbers += f", {last:.2f} with every layer randomised"
+    numbers += " (Spearman of |map|)"
     if value >= FAIL_AT:
         return f"{numbers}: fails: this picture mostly shows the image, not the weights"
     if value >= PASS_BELOW:

@@ -19,20 +19,26 @@ At every step the explanations are recomputed: the deconvnet, guided backprop an
 (:mod:`.deconv`'s rules) and gradient saliency (:mod:`.saliency`) of one target:
 
 * a layer's channel: the activation is chosen once, on the unrandomised network (the channel's strongest,
-  or the given position), and the same layer/channel/position is projected at every step, seeded with its
-  value at that step (as :func:`.deconv.project` does), even when that value is no longer the strongest:
-  what changes is then only the network, never the question asked;
+  or the given position), and the same layer/channel/position is projected at every step, even when it is
+  no longer the strongest;
 * a class score (default: the top class of the unrandomised network), the same class at every step.
+
+The projections are seeded, at every step, with the target's value on the *learnt* network (at step "none"
+exactly what :func:`.deconv.project` computes): what changes along the test is only the network, never the
+question asked. Seeding with each step's own value instead would multiply a map by a number that may be 0
+(a unit a random layer switched off) or negative (a flipped picture) for reasons that are not the method's.
+Saliency is the plain gradient of the target (seed 1).
 
 The fast path batches the four methods into one forward and one backward pass (:class:`.rules.batch_rules`),
 mutates one copy step by step instead of copying per step, and runs convolutions channels-last on the CPU;
 :func:`randomisation_test` with ``naive=True`` is the plain computation (a fresh copy per step and one
-:func:`.deconv.project` / :func:`.saliency.saliency` call per method), which the tests and bench/sanity.py
-compare it with.
+forward and backward pass per method), which the tests and bench/sanity.py compare it with; at step "none"
+both equal :func:`.deconv.project` and :func:`.saliency.saliency` (tests/engine/test_sanity.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 from typing import Callable
@@ -42,10 +48,10 @@ import torch
 from torch import nn
 
 from ..errors import DeconvvizError
-from . import deconv, saliency as saliency_engine
+from . import deconv
 from .layers import capture, run_until
 from .probe import probe, split_call_name
-from .rules import MODES, batch_rules
+from .rules import MODES, backward_rules, batch_rules
 from .similarity import MEASURES, similarities
 
 METHODS = MODES + ("saliency",)
@@ -66,6 +72,7 @@ class SanityTarget:
     channel: int | None = None
     position: tuple[int, int] | None = None
     class_index: int | None = None
+    value: float | None = None  # the projections' seed: the target's value on the learnt network
 
     def describe(self) -> str:
         """Return e.g. "features.6 channel 3 at (4, 5)" or "class 967"."""
@@ -161,17 +168,18 @@ def resolve_target(net: nn.Module, x: torch.Tensor, target: SanityTarget) -> San
             k = int(scores[0].argmax()) if target.class_index is None else target.class_index
             if not 0 <= k < scores.shape[1]:
                 raise DeconvvizError(f"class {k} out of range: valid 0..{scores.shape[1] - 1}")
-            return SanityTarget(class_index=k)
+            return SanityTarget(class_index=k, value=float(scores[0, k]))
         if target.channel is None:
             raise DeconvvizError("a layer target needs a channel")
         p = deconv.project(net, x, target.layer, target.channel, target.position)
-    return SanityTarget(target.layer, target.channel, p.positions[0], None)
+    return SanityTarget(target.layer, target.channel, p.positions[0], None, p.values[0])
 
 
 def explain(net: nn.Module, x: torch.Tensor, target: SanityTarget, methods=METHODS) -> dict[str, np.ndarray]:
     """Return method -> explanation of a resolved target, all methods from one batched forward and backward.
 
-    Projections (C, H, W) are seeded with the target's value, as :func:`.deconv.project` does; saliency
+    Projections (C, H, W) are seeded with ``target.value`` (None: the target's value in this network, as
+    :func:`.deconv.project` does); saliency
     (H, W) is |d target / d x|, the maximum over colour channels, as :func:`.saliency.saliency` computes it.
     """
     modes = [("gradient" if m == "saliency" else m) for m in methods]
@@ -197,48 +205,38 @@ def explain(net: nn.Module, x: torch.Tensor, target: SanityTarget, methods=METHO
                 raise DeconvvizError(f"layer {target.layer!r} needs a position")
         seed = torch.zeros_like(out)
         unit = torch.tensor([m == "gradient" for m in modes], device=x.device)
-        seed[index] = torch.where(unit, torch.ones_like(value), value.detach())
+        fixed = value.detach() if target.value is None else torch.full_like(value, target.value)
+        seed[index] = torch.where(unit, torch.ones_like(value), fixed)
         (grads,) = torch.autograd.grad(out, xs, seed)
     grads = grads.detach().contiguous().cpu().numpy().astype(np.float32)
     return {m: (np.abs(g).max(0) if m == "saliency" else g) for m, g in zip(methods, grads)}
 
 
 def explain_naive(net: nn.Module, x: torch.Tensor, target: SanityTarget, methods=METHODS) -> dict[str, np.ndarray]:
-    """Return the same as :func:`explain`, one plain engine call per method (the reference)."""
+    """Return the same as :func:`explain` by the plain computation: one forward and backward pass per
+    method, under :class:`.rules.backward_rules` for a projection, plain autograd for saliency (the
+    reference the tests and bench/sanity.py compare :func:`explain` with)."""
     out = {}
     for method in methods:
-        if method == "saliency":
-            if target.layer is None:
-                out[method] = saliency_engine.saliency(net, x, target.class_index).map.cpu().numpy()
+        xs = x.detach().clone().requires_grad_(True)
+        rules = contextlib.nullcontext() if method == "saliency" else backward_rules(method)
+        with torch.enable_grad():
+            with rules:
+                if target.layer is None:
+                    act = net(xs)
+                    index = (0, target.class_index)
+                else:
+                    with capture(net, target.layer) as box:
+                        act = run_until(net, xs, box, target.layer)
+                    index = (0, target.channel) + (tuple(target.position) if target.position is not None else ())
+            seed = torch.zeros_like(act)
+            if method == "saliency":
+                seed[index] = 1.0
             else:
-                out[method] = _activation_gradient(net, x, target)
-        elif target.layer is None:
-            out[method] = _class_projection(net, x, target.class_index, method)
-        else:
-            p = deconv.project(net, x, target.layer, target.channel, target.position, mode=method)
-            out[method] = p.images[0].cpu().numpy()
+                seed[index] = act[index].detach() if target.value is None else target.value
+            (g,) = torch.autograd.grad(act, xs, seed)
+        out[method] = g[0].abs().amax(0).cpu().numpy() if method == "saliency" else g[0].cpu().numpy()
     return out
-
-
-def _activation_gradient(net, x, target):
-    xs = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad(), capture(net, target.layer) as box:
-        act = run_until(net, xs, box, target.layer)
-        index = (0, target.channel) + (tuple(target.position) if target.position is not None else ())
-        (g,) = torch.autograd.grad(act[index], xs)
-    return g[0].abs().amax(0).cpu().numpy()
-
-
-def _class_projection(net, x, k, mode):
-    from .rules import backward_rules
-
-    xs = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad(), backward_rules(mode):
-        scores = net(xs)
-        seed = torch.zeros_like(scores)
-        seed[0, k] = scores[0, k].detach()
-        (g,) = torch.autograd.grad(scores, xs, seed)
-    return g[0].cpu().numpy()
 
 
 def randomisation_test(net: nn.Module, x: torch.Tensor, target: SanityTarget = SanityTarget(),

@@ -9,8 +9,9 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from deconvviz.engine.sanity import (METHODS, SanityTarget, explain, explain_naive, randomisation_steps,
-                                     randomisation_test, reinitialise)
+from deconvviz.engine import deconv
+from deconvviz.engine.saliency import saliency
+from deconvviz.engine.sanity import METHODS, SanityTarget, randomisation_steps, randomisation_test, reinitialise
 from deconvviz.engine.similarity import MEASURES
 from deconvviz.errors import DeconvvizError
 
@@ -73,22 +74,37 @@ def test_the_batched_path_equals_the_plain_computation(test, target):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * (np.abs(b).max() + 1e-30))
 
 
-def test_explain_matches_the_engine_calls_on_the_learnt_network():
+@pytest.mark.parametrize("target", [SanityTarget(class_index=1), SanityTarget("5", 3)])
+def test_at_step_none_the_maps_are_the_engines_projections_and_saliency(target):
     net = _small_net()
     x = torch.randn(1, 3, 12, 12)
-    target = SanityTarget(class_index=1)
-    fast, naive = explain(net, x, target), explain_naive(net, x, target)
-    for m in METHODS:
-        np.testing.assert_allclose(fast[m], naive[m], rtol=1e-5, atol=1e-7)
-    # saliency really is the true gradient: it differs from "backprop" where LRN is skipped on the way down
-    with torch.no_grad():
-        score = abs(float(net(x)[0, 1]))
-    assert not np.allclose(fast["saliency"], np.abs(fast["backprop"]).max(0) / score)
+    result = randomisation_test(net, x, target, METHODS, "cascading")
+    t = result.target
+    for mode in ("deconvnet", "guided", "backprop"):
+        layer, channel = (t.layer, t.channel) if t.layer else ("8", t.class_index)  # "8": the output Linear
+        expected = deconv.project(net, x, layer, channel, t.position, mode=mode).images[0].numpy()
+        np.testing.assert_allclose(result.maps[mode][0], expected, rtol=1e-5, atol=1e-7)
+    if t.layer is None:
+        np.testing.assert_allclose(result.maps["saliency"][0], saliency(net, x, t.class_index).map.numpy(),
+                                   rtol=1e-5, atol=1e-8)
+        # saliency is the true gradient: it differs from "backprop", which skips LRN on the way down
+        assert not np.allclose(result.maps["saliency"][0], np.abs(result.maps["backprop"][0]).max(0) / t.value)
+
+
+def test_the_seed_is_the_learnt_value_at_every_step():
+    # a unit that a random layer switches off still projects (deconvnet ignores the forward pass) instead of
+    # vanishing because its new value is 0
+    net = _small_net()
+    x = torch.randn(1, 3, 12, 12)
+    target = SanityTarget("6", 0)  # after ReLU6
+    fast = randomisation_test(net, x, target, ("deconvnet",), "cascading", seed=0)
+    assert fast.target.value > 0
+    assert all(np.abs(m).max() > 0 for m in fast.maps["deconvnet"])
 
 
 def test_a_linear_network_with_known_similarities():
     # d score_k / d x = w * W[k]: re-initialising w only scales the map (|map| measures exactly 1; the signed
-    # projection, seeded with the score, flips with the sign of score * w); re-initialising the Linear layer
+    # projection, seeded with the learnt score, flips with the sign of w); re-initialising the Linear layer
     # gives the Spearman of |W[k]| and |W'[k]|, computed here independently with scipy.
     net = _linear_net()
     x = torch.randn(1, 1, 4, 4)
@@ -98,8 +114,7 @@ def test_a_linear_network_with_known_similarities():
     only_conv, only_linear = copy.deepcopy(net), copy.deepcopy(net)
     reinitialise(only_linear, steps[0], 5)
     reinitialise(only_conv, steps[1], 5)
-    with torch.no_grad():
-        flip = np.sign(float(only_conv(x)[0, 1] * only_conv[0].weight.sum()) * float(net(x)[0, 1] * net[0].weight.sum()))
+    flip = np.sign(float(only_conv[0].weight.sum()) * float(net[0].weight.sum()))
     expected = spearmanr(net[2].weight[1].detach().abs().numpy(), only_linear[2].weight[1].detach().abs().numpy())[0]
     assert abs(expected) < 0.9  # a real test: the new weights are not the old ones
     for method in METHODS:
