@@ -30,8 +30,16 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--skip-naive", action="store_true", help="time deconvviz's path only")
+    parser.add_argument("--steps", type=int, help="only the first N steps from the top (both paths alike), "
+                                                  "for a quick ratio on a loaded machine")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.steps:
+        from deconvviz.engine import sanity
+
+        full = sanity.randomisation_steps
+        # randomisation_test looks the function up at call time
+        sanity.randomisation_steps = lambda net, x: (full(net, x)[0][: args.steps], full(net, x)[1])
     model = load_model(args.model)
     x = model.preprocess(load_image(args.image))
     print(f"{args.model}, {args.test}, {args.threads} threads, load average before: {os.getloadavg()}")

@@ -70,7 +70,8 @@ def verdict(result: SanityResult, method: str) -> str:
     """Return a one-line verdict in plain words, e.g. "guided: 0.83 similar on average ...: fails: ..."."""
     value, what = summary_similarity(result, method)
     if not math.isfinite(value):
-        return f"{method}: the map is empty {what}: nothing of the learnt picture survives (passes)"
+        return (f"{method}: cannot tell: the map is empty {what} (the random weights switch the target off, "
+                "so there is no picture to compare)")
     numbers = f"{method}: {value:.2f} similar {what}"
     last = result.scores[method]["spearman"][-1]
     if result.test == "cascading" and math.isfinite(last):
