@@ -64,7 +64,7 @@ def sanity_grid(model: LoadedModel, x: torch.Tensor, result: SanityResult, cell:
     for method in result.methods:
         tiles = [with_title(pixels, "input")] + [
             with_title(_square(explanation_rgb(result.maps[method][k]), cell),
-                       _label(f"{k}: {result.steps[k]}" if k else "learnt", limit)) for k in steps]
+                       f"{k}: {_label(result.steps[k], limit - len(str(k)) - 2)}" if k else "learnt") for k in steps]
         row = side_by_side(tiles, 4)
         label = Image.new("RGB", (len(max(result.methods, key=len)) * CHAR_W + 10, row.shape[0]), "white")
         ImageDraw.Draw(label).text((3, row.shape[0] // 2), method, fill="black", font=font())

@@ -44,7 +44,6 @@ def test_sanity_of_a_layer_channel_independently(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [["--methods", "guided,gradcam"], ["--layer", "features.8"],
-                                   ["--layer", "features.8", "--channel", "5", "--class", "3"],
                                    ["--layer", "nope", "--channel", "0"], ["--class", "no-such-class"],
                                    ["--layer", "features.8", "--channel", "999"]])
 def test_sanity_bad_input_exits_2_and_writes_nothing(tmp_path, extra, capsys):
@@ -54,6 +53,14 @@ def test_sanity_bad_input_exits_2_and_writes_nothing(tmp_path, extra, capsys):
     err = capsys.readouterr().err
     assert err.startswith("deconvviz: error: ") and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_layer_and_a_class_exclude_each_other(tmp_path):
+    argv = ["sanity", "--model", "zf-fmnist", "--image", IMAGE, "--layer", "features.8", "--channel", "5",
+            "--class", "3", "--csv", str(tmp_path / "s.csv"), "--out", str(tmp_path / "s.png")]
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error
+        main(argv)
+    assert exc.value.code == 2 and list(tmp_path.iterdir()) == []
 
 
 def test_faithfulness_writes_curves_and_aucs(tmp_path):
