@@ -81,6 +81,11 @@ EXAMPLES = {
         R.FaithfulnessRecipe(**FULL, image="a.png", target="7", maps=("saliency",), steps=10, random=1, seed=2,
                              patch=6, stride=2, csv="f.csv", out="f.png"),
     ],
+    R.VideoRecipe: [
+        R.VideoRecipe(**M, video="clip.mp4", csv="f.csv"),
+        R.VideoRecipe(**FULL, video="my clip.mkv", csv="out/f.csv", every=5, layer="features.14#1", channel=3,
+                      mode="guided", out="panels dir/p.mp4"),
+    ],
     R.EvaluateRecipe: [
         R.EvaluateRecipe(**M),
         R.EvaluateRecipe(**FULL, data="d", split="train", batch_size=64, json=True),
