@@ -16,9 +16,8 @@ A map compared with itself scores exactly 1 on every measure (tests/engine/test_
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
-from skimage.feature import hog
-from skimage.metrics import structural_similarity
+
+# scipy and scikit-image are imported where used: `import deconvviz` should not pay for them.
 
 MEASURES = ("spearman", "spearman_signed", "ssim", "hog")
 
@@ -38,6 +37,8 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Return the Spearman rank correlation of two maps' entries (average ranks for ties)."""
+    from scipy.stats import rankdata
+
     return pearson(rankdata(np.asarray(a).ravel()), rankdata(np.asarray(b).ravel()))
 
 
@@ -51,6 +52,8 @@ def _unit(a: np.ndarray) -> np.ndarray | None:
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Return the SSIM of the two absolute maps scaled to [0, 1] (scikit-image's 7x7 window, smaller for
     maps under 7 pixels)."""
+    from skimage.metrics import structural_similarity
+
     ua, ub = _unit(a), _unit(b)
     if ua is None or ub is None:
         return float("nan")
@@ -64,6 +67,8 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 def hog_vector(a: np.ndarray) -> np.ndarray | None:
     """Return the HOG descriptor of the scaled absolute map (9 orientations, cells of 1/8 of the shorter
     side, at least 1 pixel, 2x2-cell blocks), or None for an all-zero map or one under 2x2 pixels."""
+    from skimage.feature import hog
+
     u = _unit(a)
     if u is None or min(u.shape) < 2:
         return None
