@@ -114,7 +114,7 @@ def test_a_linear_network_with_known_similarities():
     only_conv, only_linear = copy.deepcopy(net), copy.deepcopy(net)
     reinitialise(only_linear, steps[0], 5)
     reinitialise(only_conv, steps[1], 5)
-    flip = np.sign(float(only_conv[0].weight.sum()) * float(net[0].weight.sum()))
+    flip = np.sign(float(only_conv[0].weight.detach().sum()) * float(net[0].weight.detach().sum()))
     expected = spearmanr(net[2].weight[1].detach().abs().numpy(), only_linear[2].weight[1].detach().abs().numpy())[0]
     assert abs(expected) < 0.9  # a real test: the new weights are not the old ones
     for method in METHODS:
