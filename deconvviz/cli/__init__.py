@@ -69,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """Add ``--model`` and ``--weights`` (every command that loads a model takes both)."""
+    """Add ``--model``, ``--weights``, ``--download`` and ``--device`` (every command that loads a model takes them)."""
     parser.add_argument("--model", required=required, help="model name, torchvision:NAME or file.py:factory")
-    parser.add_argument("--weights", help="weights file (.safetensors, or a state_dict .pth/.pt)")
+    parser.add_argument("--weights", help="weights file (.safetensors, or a state_dict .pth/.pt); for torchvision:NAME "
+                                          "also DEFAULT or a weights name (IMAGENET1K_V1, ...) from torchvision's cache")
+    parser.add_argument("--download", action="store_true",
+                        help="download named torchvision weights missing from torchvision's cache (hash-checked)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
 
 

@@ -35,7 +35,7 @@ def run(args) -> int:
         raise DeconvvizError("give either --class N, or --layer L with --channel C")
     target = Target(class_index=args.class_index) if args.class_index is not None else \
         Target(args.layer, args.channel)
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     ascent = activation_maximisation(model, target, args.start, args.steps, args.step_size, args.l1, args.l2,
                                      args.seed, progress_printer("steps"))
     start = start_input(model, args.start, args.seed)

@@ -29,7 +29,7 @@ def run(args) -> int:
     from ..models import load_model
     from ..tables import format_table, write_csv
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     height, width = model.preprocessing.size
     parts = read_parts(args.parts, args.images, height, width)
     rows = correspondence_table(model, args.images, parts, args.layers, args.random, args.seed)

@@ -23,7 +23,7 @@ def run(args) -> int:
     from ..models import load_model
     from ..train.evaluate import evaluate_model
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     data = open_dataset(args.data, args.split, model.preprocessing.size, model.preprocessing.mode)
     result = evaluate_model(model, data, args.batch_size)
     result |= {"model": model.name, "weights": model.weights, "data": data.source, "split": args.split}

@@ -24,7 +24,7 @@ def run(args) -> int:
 
     if args.compare_weights and not args.compare_model:
         raise DeconvvizError("--compare-weights needs --compare-model")
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     other = None
     if args.compare:
         other = load_model(model.name, args.compare, args.device)

@@ -31,7 +31,7 @@ def run(args) -> int:
     from ..models import load_model
     from ..tables import format_table, write_csv
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     result = invariance_curves(model, args.images, args.transform, args.amounts, args.layers, args.true_class)
     first = model.preprocess(load_image(args.images[0]))
     header, rows = invariance_rows(result, model)

@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..models import load_model
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     print(f"# {model.name}  weights: {model.weights}")
     print(f"{'layer':<48} {'type':<26} {'output':<18} {'params':>10}")
     for r in model.layers():

@@ -24,7 +24,7 @@ def run(args) -> int:
     from ..figures.png import save_panel
     from ..models import load_model
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     x = model.preprocess(load_image(args.image))
     result = probe(model.net, x, keep=[args.layer])
     if args.layer not in result.activations:

@@ -30,7 +30,7 @@ def run(args) -> int:
     from ..models import load_model
     from ..npy import save_npy
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     x = model.preprocess(load_image(args.image))
     target = parse_target(model, args.target)
     result = occlusion_map(model, x, patch=args.patch, stride=args.stride, fill=args.fill, target=target,

@@ -30,7 +30,7 @@ def run(args) -> int:
     from ..models import load_model
     from ..npy import save_npy
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     x = model.preprocess(load_image(args.image))
     result = project(model.net, x, args.layer, args.channel, args.position, args.mode, args.map, args.top_k)
     panel = projection_panel(model, x, result, image_name=args.image, command=shell_command(args.argv))

@@ -23,7 +23,7 @@ def run(args) -> int:
     from ..models import load_model
     from ..npy import save_npy
 
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     x = model.preprocess(load_image(args.image))
     s = class_saliency(model, x, args.target)
     save_panel(saliency_panel(model, x, s, args.image, shell_command(args.argv)), args.out)

@@ -58,7 +58,7 @@ def _run(args, rank: int, world: int) -> int:
     from ._args import progress_printer
 
     out = Path(args.out)
-    model = load_model(args.model, args.weights, args.device)
+    model = load_model(args.model, args.weights, args.device, download=args.download)
     source = open_images(args.data, args.limit)
     checkpoint = out / f".topk-checkpoint-{rank}-of-{world}.npz"
     stop = {"now": False}
