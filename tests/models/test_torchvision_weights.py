@@ -13,6 +13,7 @@ from deconvviz.cli import main
 from deconvviz.errors import DeconvvizError
 from deconvviz.models import torchvision_weights as tvw
 
+REAL_DOWNLOAD = torch.hub.download_url_to_file
 ARCH = "squeezenet1_0"  # the smallest torchvision classifier with ImageNet weights (1.2 M parameters)
 
 
@@ -102,6 +103,7 @@ def test_download_without_network_writes_nothing(hub, monkeypatch, capsys):
     def unreachable(*args, **kwargs):
         raise urllib.error.URLError("network is unreachable")
 
+    monkeypatch.setattr(torch.hub, "download_url_to_file", REAL_DOWNLOAD)  # torch.hub's own, over a dead network
     monkeypatch.setattr(torch.hub, "urlopen", unreachable)
     code = main(["layers", "--model", f"torchvision:{ARCH}", "--weights", "DEFAULT", "--download"])
     err = capsys.readouterr().err
@@ -119,6 +121,7 @@ def test_a_download_failing_the_hash_check_leaves_nothing(hub, monkeypatch, caps
         def info(self):
             return {}
 
+    monkeypatch.setattr(torch.hub, "download_url_to_file", REAL_DOWNLOAD)
     monkeypatch.setattr(torch.hub, "urlopen", lambda req: Response(payload.getvalue()))
     code = main(["layers", "--model", f"torchvision:{ARCH}", "--weights", "DEFAULT", "--download"])
     err = capsys.readouterr().err
