@@ -112,6 +112,7 @@ def test_download_without_network_writes_nothing(hub, monkeypatch, capsys):
 
 
 def test_a_download_failing_the_hash_check_leaves_nothing(hub, monkeypatch, capsys):
+    import email.message
     import io
 
     payload = io.BytesIO()
@@ -119,7 +120,7 @@ def test_a_download_failing_the_hash_check_leaves_nothing(hub, monkeypatch, caps
 
     class Response(io.BytesIO):
         def info(self):
-            return {}
+            return email.message.Message()
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", REAL_DOWNLOAD)
     monkeypatch.setattr(torch.hub, "urlopen", lambda req: Response(payload.getvalue()))
