@@ -30,7 +30,7 @@ def run(args) -> int:
     if args.layer not in result.activations:
         valid = ", ".join(r.name for r in result.records[:12])
         raise DeconvvizError(f"unknown layer {args.layer!r} (valid: {valid}, ...; `deconvviz layers` lists them all)")
-    maps = layer_maps(result.activations[args.layer])
+    maps = layer_maps(result.activations[args.layer], result.record(args.layer).layout)
     panel = layer_panel(model, maps, result.records, args.layer, args.image, args.sort, args.filters,
                         shell_command(args.argv))
     save_panel(panel, args.out)

@@ -61,13 +61,18 @@ def first_conv_layer(net, records) -> str | None:
     return None
 
 
-def layer_maps(activation) -> np.ndarray:
-    """Return a layer's output (1, C, h, w) or (1, C) as maps (C, h, w) float32 (a vector as (C, 1, 1)).
+def layer_maps(activation, layout=None) -> np.ndarray:
+    """Return a layer's output (1, ...) as maps (C, h, w) float32 (a vector as (C, 1, 1)).
 
-    Raises DeconvvizError for other shapes.
+    ``layout`` (:class:`deconvviz.engine.layout.Layout`, default: read from the shape) says how tokens and
+    channels-last outputs are maps. Raises DeconvvizError for outputs that are neither maps nor a vector.
     """
+    from ..engine.layout import layout_for
     from ..errors import DeconvvizError
 
+    layout = layout or layout_for(tuple(activation.shape[1:]))
+    if layout.spatial:
+        activation = layout.maps(activation)
     act = activation[0].detach().float().cpu().numpy()
     if act.ndim == 1:
         act = act[:, None, None]
