@@ -166,6 +166,6 @@ def layer_layout(net: nn.Module, layer: str, out: torch.Tensor) -> Layout:
 
 def no_maps_error(layer: str, shape: tuple[int, ...], need: str) -> DeconvvizError:
     """Return the error for a layer whose output has no feature maps, naming what ``need``s them."""
-    return DeconvvizError(f"layer {layer!r} has no feature maps (output shape {tuple(shape)}: neither maps, "
+    return DeconvvizError(f"layer {layer!r} has no spatial maps (output shape {tuple(shape)}: neither maps, "
                           f"channels-last maps nor a square grid of tokens); {need} needs a layer with maps "
                           f"(see `deconvviz layers`)")
