@@ -73,8 +73,8 @@ def commands(arch: str, layer: str, work: Path) -> dict[str, list[str]]:
 def _eval_folder(work: Path) -> None:
     """Write a two-image folder of class folders (tench, goldfish) for ``evaluate``."""
     for name in ("tench", "goldfish"):
-        (work / "eval" / name).mkdir(parents=True, exist_ok=True)
-        Image.open(PHOTO).convert("RGB").save(work / "eval" / name / "a.png")
+        (work / "eval" / "test" / name).mkdir(parents=True, exist_ok=True)
+        Image.open(PHOTO).convert("RGB").save(work / "eval" / "test" / name / "a.png")
 
 
 def run(archs, names, device="cpu") -> list[tuple[str, str, int, float, str]]:
