@@ -122,12 +122,11 @@ class _Evaluator:
 class _IncrementalEvaluator(_Evaluator):
     method = "incremental"
 
-    def __init__(self, net, x, layer, channel, layer_value: torch.Tensor, full_fraction: float | None = None):
+    def __init__(self, net, x, layer, channel, layer_value: torch.Tensor):
         super().__init__(net, x, layer, channel)
         if layer_value.dim() != 4 or layout_for(tuple(layer_value.shape[1:])).kind != MAPS:
             raise Unsupported(f"layer {layer!r} is not (B, C, H, W) maps")  # tokens, channels-last: in full
-        kwargs = {} if full_fraction is None else {"full_fraction": full_fraction}
-        self.inc = IncrementalNet(net, x, **kwargs)
+        self.inc = IncrementalNet(net, x)
         module_name = layer.split("#")[0]
         self.tap = self.inc.find_node(layer_value, module_name)
         if self.tap is None:
@@ -159,13 +158,13 @@ def _logits(out) -> torch.Tensor:
     return out.reshape(out.shape[0], -1)
 
 
-def _evaluator(net, x, layer, channel, layer_value, fill, patch, incremental=True, full_fraction=None):
+def _evaluator(net, x, layer, channel, layer_value, fill, patch, incremental=True):
     """Return an incremental evaluator checked against full inference, or the full one where it cannot be used."""
     full = _Evaluator(net, x, layer, channel)
     if not incremental:
         return full
     try:
-        inc = _IncrementalEvaluator(net, x, layer, channel, layer_value, full_fraction)
+        inc = _IncrementalEvaluator(net, x, layer, channel, layer_value)
     except Unsupported:
         return full
     # A guard against ops that are not per-sample (hard-coded batch sizes): two boxes, compared exactly.

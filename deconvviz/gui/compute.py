@@ -13,7 +13,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..cli import shell_command
 from ..data.images import load_image
 from ..engine.deconv import project
 from ..engine.probe import ProbeResult, probe, split_call_name
@@ -25,6 +24,7 @@ from ..figures.png import save_panel, tile
 from ..figures.projections import projection_panel, projection_tiles
 from ..figures.render import projection_rgb
 from ..models import LoadedModel, load_model
+from ..session.recipes import MapsRecipe, OcclusionRecipe, ProjectRecipe
 from . import messages as m
 from .occlusion_adapter import Cancelled, Occluder, occlusion_map
 
@@ -209,10 +209,10 @@ class Compute:
         return [self.last_map]
 
     # -- export ---------------------------------------------------------------------------------------
-    def _model_argv(self) -> list[str]:
+    def _model_options(self) -> dict:
+        """Return the model options of a regenerating command (a recipe's model, weights, device)."""
         name, weights = self.model_args
-        argv = ["--model", name] + (["--weights", str(weights)] if weights else [])
-        return argv + (["--device", self.device] if self.device != "cpu" else [])
+        return {"model": name, "weights": str(weights) if weights else None, "device": self.device}
 
     def _facts(self, **more) -> dict[str, str]:
         return {"model": self.model.name, "weights": self.model.weights, "image": self.image_path,
@@ -225,20 +225,17 @@ class Compute:
         image_name = Path(self.image_path).name
         if req.pane == "grid":
             sort, filters = options.get("sort", "index"), bool(options.get("filters", False))
-            argv = ["maps", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer]
-            argv += (["--sort", sort] if sort != "index" else []) + (["--filters"] if filters else []) + ["--out", out]
-            panel = self.grid_panel(spec.layer, sort, filters, shell_command(argv))
+            recipe = MapsRecipe(**self._model_options(), image=self.image_path, layer=spec.layer, sort=sort,
+                                filters=filters, out=out)
+            panel = self.grid_panel(spec.layer, sort, filters, recipe.shell())
         elif req.pane == "deconv":
-            argv = ["project", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer,
-                    "--channel", str(spec.channel)]
-            if spec.position is not None:
-                argv += ["--position", f"{spec.position[0]},{spec.position[1]}"]
-            elif spec.whole_map:
-                argv += ["--map"]
-            elif spec.top_k:
-                argv += ["--top-k", str(spec.top_k)]
-            argv += ["--mode", spec.mode, "--out", out]
-            panel = projection_panel(self.model, self.x, self._projection(spec), self.image_path, shell_command(argv))
+            position = None if spec.position is None else tuple(spec.position)
+            whole_map = position is None and spec.whole_map
+            recipe = ProjectRecipe(**self._model_options(), image=self.image_path, layer=spec.layer,
+                                   channel=spec.channel, position=position, map=whole_map,
+                                   top_k=None if position is not None or whole_map else spec.top_k or None,
+                                   mode=spec.mode, out=out)
+            panel = projection_panel(self.model, self.x, self._projection(spec), self.image_path, recipe.shell())
         elif req.pane == "occlusion":
             panel = self._occlusion_export(spec, options, out, image_name)
         else:
@@ -257,10 +254,10 @@ class Compute:
         shown = self.last_map if options.get("map", True) else None
         if shown is not None:
             r, result = shown.request, self.last_map_result
-            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(r.patch),
-                    "--stride", str(r.stride), "--target", str(r.target), "--out", out]
+            recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=r.patch, stride=r.stride,
+                                     target=str(r.target), out=out)
             projection = project(self.model.net, self.x, result.layer, result.channel)
-            return occlusion_figure(self.model, self.x, result, projection, self.image_path, shell_command(argv))
+            return occlusion_figure(self.model, self.x, result, projection, self.image_path, recipe.shell())
         pixels = self.model.preprocessing.to_pixels(self.x)
         fill = np.array(self._fill())
         square = (spec.top, spec.left, spec.size) if spec is not None else None
@@ -271,7 +268,6 @@ class Compute:
             best = int(np.argmax(probs))
             facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.4f}"
             caption += f" · square {square[2]} px at ({square[0]}, {square[1]}) · {self.model.class_name(best)} {probs[best]:.3f}"
-            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(square[2]),
-                    "--out", out]
-            facts["command"] = shell_command(argv)  # the full map for this square size
+            recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=square[2], out=out)
+            facts["command"] = recipe.shell()  # the full map for this square size
         return occlusion_panel(pixels, square, fill, None, 0, 1, caption, facts)

@@ -10,12 +10,13 @@ from PIL import Image
 from torch import nn
 
 from ..errors import DeconvvizError
+from .layers import LayerRecord, record_calls
 from .preprocessing import Preprocessing
 from .registry import ModelSpec, get_spec, list_models, register_model
 from .torchvision_weights import looks_like_enum_name
 from .weights import load_into, read_weights
 
-__all__ = ["LoadedModel", "ModelSpec", "Preprocessing", "get_spec", "list_models", "load_model", "register_model"]
+__all__ = ["LayerRecord", "LoadedModel", "ModelSpec", "Preprocessing", "get_spec", "list_models", "load_model", "register_model"]
 
 
 @dataclass
@@ -63,11 +64,10 @@ class LoadedModel:
         return torch.zeros(1, self.preprocessing.channels, h, w, device=self.device)
 
     def layers(self) -> list:
-        """Return the layer tree's rows (:class:`deconvviz.engine.probe.LayerRecord`) in call order."""
+        """Return the layer tree's rows (:class:`~deconvviz.models.layers.LayerRecord`) in call order."""
         if self._layers is None:
-            from ..engine.probe import probe  # lazy: the engine builds on models, not the other way round
-
-            self._layers = probe(self.net, self.blank_input(), keep=()).records
+            with torch.no_grad():
+                self._layers = record_calls(self.net, self.blank_input())[1]
         return self._layers
 
     def to(self, device: str | torch.device) -> "LoadedModel":

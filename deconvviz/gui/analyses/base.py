@@ -16,9 +16,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
-from ...cli import shell_command
 from ...figures.png import Panel, save_panel
 from ...paths import ROOT
+from ...session.recipe import Recipe
 from .jobs import Job, JobRunner
 
 
@@ -66,7 +66,7 @@ class AnalysisView(QWidget):
         self._latest: dict[str, int] = {}
         self._callbacks: dict[int, Callable] = {}
         self.panel: Panel | None = None
-        self.argv: list[str] | None = None
+        self.recipe_for: Callable[[str], Recipe] | None = None
         self.last_message = ""
 
         self.body = QVBoxLayout()
@@ -95,14 +95,10 @@ class AnalysisView(QWidget):
         """Return the main window's model (name, weights) now."""
         return self.main.model_name, self.main.weights
 
-    def model_argv(self) -> list[str]:
-        """Return the ``--model``/``--weights`` arguments of a regenerating command for the current model."""
+    def model_options(self) -> dict:
+        """Return the current model as a recipe's model options (``model``, ``weights``)."""
         name, weights = self.model_args()
-        return ["--model", name] + (["--weights", str(weights)] if weights else [])
-
-    def command(self, argv: list[str]) -> str:
-        """Return the quoted ``deconvviz ...`` command line for ``argv``."""
-        return shell_command(argv)
+        return {"model": name, "weights": str(weights) if weights else None}
 
     def submit(self, key: str, fn: Callable, on_done: Callable, model: bool = True, long: bool = False) -> Job | None:
         """Run ``fn(model, progress, cancel)`` in the worker; call ``on_done(result)`` on the UI thread if it is
@@ -170,11 +166,10 @@ class AnalysisView(QWidget):
         self.main.statusBar().showMessage(text)
 
     # -- export ---------------------------------------------------------------------------------------
-    def set_panel(self, panel: Panel | None, argv: list[str] | None = None) -> None:
-        """Remember the Panel on screen (what Export writes) and the CLI arguments that regenerate it: the
-        export's ``command`` fact is ``deconvviz ARGV --out PATH`` (or ARGV with "{out}" replaced by PATH, "{stem}"
-        by PATH without its suffix)."""
-        self.panel, self.argv = panel, argv
+    def set_panel(self, panel: Panel | None, recipe_for: Callable[[str], Recipe] | None = None) -> None:
+        """Remember the Panel on screen (what Export writes) and what regenerates it: ``recipe_for(path)`` is
+        the recipe whose command writes the panel at ``path``, the export's ``command`` fact."""
+        self.panel, self.recipe_for = panel, recipe_for
         self.export_button.setEnabled(panel is not None)
 
     def export(self, path: str) -> None:
@@ -183,11 +178,8 @@ class AnalysisView(QWidget):
             self.show_message("nothing to export yet", error=True)
             return
         panel = self.panel
-        if self.argv is not None:
-            stem = str(Path(path).with_suffix(""))
-            argv = [a.replace("{out}", str(path)).replace("{stem}", stem) for a in self.argv]
-            argv += [] if any("{out}" in a or "{stem}" in a for a in self.argv) else ["--out", str(path)]
-            panel = Panel(panel.pixels, panel.caption, {**panel.facts, "command": self.command(argv)})
+        if self.recipe_for is not None:
+            panel = Panel(panel.pixels, panel.caption, {**panel.facts, "command": self.recipe_for(str(path)).shell()})
         self.submit(f"export {path}", lambda _m, _p, _c: save_panel(panel, path),
                     lambda p: self.show_message(f"wrote {p}"), model=False)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLin
 from ...engine.receptive_field import Box
 from ...figures.parts import parts_image
 from ...paths import RESOURCES
+from ...session.recipes import CorrespondenceRecipe
 from ..qimage import to_qimage
 from .base import AnalysisView, real_path, shown_path
 from .box_canvas import BoxCanvas
@@ -227,8 +228,13 @@ class CorrespondenceView(AnalysisView):
             self.show_message(str(exc), error=True)
             return
         images, draws = list(self.images), self.random.value()
-        argv = ["correspondence", *self.model_argv(), "--images", *images, "--parts", "{stem}.parts.json",
-                "--random", str(draws), "--csv", "{stem}.csv", "--out", "{out}"]
+        model_options = self.model_options()
+
+        def recipe_for(path: str) -> CorrespondenceRecipe:
+            """Return the recipe writing the figure at ``path``, reading the parts file export writes beside."""
+            stem = str(Path(path).with_suffix(""))
+            return CorrespondenceRecipe(**model_options, images=tuple(images), parts=stem + ".parts.json",
+                                        random=draws, csv=stem + ".csv", out=path)
 
         def job(model, progress, cancel):
             from ...analyses.correspondence import correspondence_table, load_inputs
@@ -236,13 +242,13 @@ class CorrespondenceView(AnalysisView):
 
             rows = correspondence_table(model, images, parts, random_draws=draws)
             panel = parts_panel(model, load_inputs(model, images), [Path(p).name for p in images], parts,
-                                self.command([a.replace("{stem}", "parts").replace("{out}", "parts.png") for a in argv]))
+                                recipe_for("parts.png").shell())
             return rows, panel
 
         self.show_message("masking each part on each image…")
-        self.submit("correspondence", job, lambda r: self._show(*r, argv), long=True)
+        self.submit("correspondence", job, lambda r: self._show(*r, recipe_for), long=True)
 
-    def _show(self, rows, panel, argv) -> None:
+    def _show(self, rows, panel, recipe_for) -> None:
         from ...analyses.correspondence import correspondence_rows
 
         self.rows = rows
@@ -256,7 +262,7 @@ class CorrespondenceView(AnalysisView):
                 text = f"{value:.4g}" if isinstance(value, float) else str(value)
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        self.set_panel(panel, argv)
+        self.set_panel(panel, recipe_for)
         self.show_message(f"{len(rows)} rows: lower mean sign change = more consistent (Table 1)")
 
     def cell(self, row: int, column: int) -> str:

@@ -3,6 +3,7 @@ weights (the tree, grid and panes follow, on the same layer and channel), and th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 
 from ...figures.evolution import evolution_panel
 from ...paths import WEIGHTS
+from ...session.recipes import EvolutionRecipe
 from .. import messages as m
 from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
@@ -139,12 +141,12 @@ class EvolutionView(AnalysisView):
     # -- the grid -------------------------------------------------------------------------------------
     def chosen_channels(self) -> list[int]:
         """Return the channels typed (default: the main window's selected channel)."""
-        from ...cli._args import parse_int_list
+        from ...session.values import parse_int_list
 
         text = self.channels.text().strip()
         if not text and self.main.channel is not None:
             return [self.main.channel]
-        return parse_int_list(text)
+        return list(parse_int_list(text))
 
     def run_grid(self) -> None:
         """Compute the evolution grid of the chosen channels of the main window's layer (long: progress/Cancel)."""
@@ -164,8 +166,8 @@ class EvolutionView(AnalysisView):
             self.show_message("choose a layer in the main window first", error=True)
             return
         history, data, limit = real_path(self.history.text()), real_path(self.data.text()), self.limit.value() or None
-        argv = ["evolution", "--history", history, "--data", data, "--layer", layer,
-                "--channels", ",".join(map(str, channels))] + (["--limit", str(limit)] if limit else [])
+        recipe = EvolutionRecipe(history=history, data=data, layer=layer, channels=tuple(channels), limit=limit,
+                                 out="evolution.png")
 
         def job(_model, progress, cancel):
             from ...analyses.evolution import feature_evolution
@@ -173,12 +175,12 @@ class EvolutionView(AnalysisView):
 
             evolution = feature_evolution(history, open_images(data, limit), layer, channels, progress=progress,
                                           cancel=cancel)
-            return evolution_panel(evolution, self.command(argv + ["--out", "evolution.png"]))
+            return evolution_panel(evolution, recipe.shell())
 
         self.show_message(f"scanning {len(self.snapshots)} snapshots…")
-        self.submit("evolution", job, lambda panel: self._show(panel, argv), model=False, long=True)
+        self.submit("evolution", job, lambda panel: self._show(panel, recipe), model=False, long=True)
 
-    def _show(self, panel, argv) -> None:
+    def _show(self, panel, recipe: EvolutionRecipe) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton
 
 from ...figures.saliency import saliency_panel
+from ...session.recipes import SaliencyRecipe
 from .. import messages as m
 from .base import AnalysisView
 from .panel_view import PanelView
@@ -56,7 +58,7 @@ class SaliencyView(AnalysisView):
         image, target = self.main.image_path, self.target.currentData()
         if not image:
             return
-        argv = ["saliency", *self.model_argv(), "--image", image] + ([] if target is None else ["--target", str(target)])
+        recipe = SaliencyRecipe(**self.model_options(), image=image, target=target, out="saliency.png")
 
         def job(model, progress, cancel):
             from ...analyses.actmax import class_saliency
@@ -64,11 +66,11 @@ class SaliencyView(AnalysisView):
 
             x = model.preprocess(load_image(image))
             s = class_saliency(model, x, target)
-            return saliency_panel(model, x, s, Path(image).name, self.command(argv + ["--out", "saliency.png"]))
+            return saliency_panel(model, x, s, Path(image).name, recipe.shell())
 
-        self.submit("saliency", job, lambda panel: self._show(panel, argv))
+        self.submit("saliency", job, lambda panel: self._show(panel, recipe))
 
-    def _show(self, panel, argv) -> None:
+    def _show(self, panel, recipe: SaliencyRecipe) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)

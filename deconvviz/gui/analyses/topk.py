@@ -5,6 +5,7 @@ Cancel) or opened from a file ``deconvviz topk`` wrote."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 from ...engine.topk import save_index
 from ...figures.topk import topk_crops, topk_panel
 from ...paths import PHOTOS, RESOURCES
+from ...session.recipes import TopkRecipe
 from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
 
@@ -158,21 +160,22 @@ class TopKView(AnalysisView):
             return
         index, source = self.index, self.source
         data, limit = self.index_args[1], self.index_args[2]
-        argv = ["topk", *self.model_argv(), "--data", data, "--layer", layer, "--channels", str(channel),
-                "--k", str(index.k)] + (["--limit", str(limit)] if limit else []) + ["--out", "{stem}"]
+        # the command's --out is a folder: the export's path without its suffix
+        recipe = TopkRecipe(**self.model_options(), data=data, layer=layer, channels=(channel,), k=index.k,
+                            limit=limit or None, out="topk")
 
         def job(model, progress, cancel):
             crops = topk_crops(model, index, channel, lambda i: model.preprocess(source.image(i)))
             if not crops[0]:
                 return None
-            return topk_panel(model, index, channel, crops, self.command([a.replace("{stem}", "topk") for a in argv]))
+            return topk_panel(model, index, channel, crops, recipe.shell())
 
-        self.submit("crops", job, lambda panel: self._show(channel, panel, argv))
+        self.submit("crops", job, lambda panel: self._show(channel, panel, recipe))
 
-    def _show(self, channel: int, panel, argv) -> None:
+    def _show(self, channel: int, panel, recipe: TopkRecipe) -> None:
         self.shown_channel = channel
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=str(Path(out).with_suffix(""))))
         self.heading.setText(f"{self.index.layer} · channel {channel} · top-{self.index.k} of "
                              f"{self.index.n_images} images: projections (left) | image patches (right)")
         self.show_message(panel.caption if panel is not None else f"channel {channel}: no activations indexed")
