@@ -96,7 +96,7 @@ def layer_panel(model, maps: np.ndarray, records, layer: str, image_name: str, s
     what = "filters" if filters else "feature maps"
     facts = {"model": model.name, "weights": model.weights, "image": str(image_name), "layer": layer,
              "channel": "all", "view": what, "sort": sort, "command": command}
-    caption = f"{model.name} · {layer} · {len(maps)} {what} · {Path(image_name).name}"
+    caption = f"{model.label} · {layer} · {len(maps)} {what} · {Path(image_name).name}"
     if not filters:
         return feature_maps_panel(maps, order, facts, caption)
     if layer != first_conv_layer(model.net, records):

@@ -115,7 +115,8 @@ class Compute:
         layers = tuple(model.layers())
         results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
                                      tuple(model.class_name(i) for i in range(self._num_classes())),
-                                     tuple(model.preprocessing.size), self._first_conv(layers)))
+                                     tuple(model.preprocessing.size), self._first_conv(layers),
+                                     model.random_weights))
         if self.image is not None:
             results.append(self._image_result(req))
         return results

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self._epochs: dict[int, int] = {}
         self.model_name = ""
         self.weights: str | None = None
+        self.random_weights = False
         self.image_path = ""
         self.class_names: tuple = ()
         self.layers: dict = {}
@@ -368,11 +369,13 @@ class MainWindow(QMainWindow):
         self.message.emit(text)
 
     def _title(self) -> None:
-        parts = ["deconvviz", self.model_name, Path(self.image_path).name]
+        model = f"{self.model_name} (random weights)" if self.model_name and self.random_weights else self.model_name
+        parts = ["deconvviz", model, Path(self.image_path).name]
         self.setWindowTitle(" — ".join(p for p in parts if p))
 
     def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
         self.model_name, self.weights = r.request.name, r.request.weights
+        self.random_weights = r.random_weights
         self._startup_model = False
         self.class_names = r.class_names
         self.layers = {rec.name: rec for rec in r.layers}
@@ -383,7 +386,8 @@ class MainWindow(QMainWindow):
         self.occlusion.set_input_size(*r.input_size)
         self.canvas.remove_square()
         self.banner.hide()
-        self.status(f"{r.name}: {r.weights}")
+        self.status(f"{r.name}: random weights (untrained: the pictures show the architecture, not learnt "
+                    f"features)" if r.random_weights else f"{r.name}: {r.weights}")
         self._title()
         previous = self.layer
         self.tree.set_layers(r.layers)

@@ -114,7 +114,8 @@ class Result:
 
 @dataclass(frozen=True)
 class ModelLoaded(Result):
-    """A model is ready: its name, weights source, device text, layer rows and class names."""
+    """A model is ready: its name, weights source, device text, layer rows and class names, and whether its
+    weights are random (the title and status bar say so)."""
 
     name: str
     weights: str
@@ -123,6 +124,7 @@ class ModelLoaded(Result):
     class_names: tuple
     input_size: tuple[int, int]
     first_conv: str | None
+    random_weights: bool = False
 
 
 @dataclass(frozen=True)

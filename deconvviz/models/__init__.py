@@ -46,6 +46,11 @@ class LoadedModel:
         return not self.trained
 
     @property
+    def label(self) -> str:
+        """Return the name for captions and titles: ``name``, with " (random weights)" when they are random."""
+        return f"{self.name} (random weights)" if self.random_weights else self.name
+
+    @property
     def device(self) -> torch.device:
         """Return the device the network's parameters live on."""
         return next(self.net.parameters()).device

@@ -22,10 +22,11 @@ def build():
 LAYER = "encoder.layers.encoder_layer_1"
 
 
-def test_token_maps_fill_the_channel_grid(qtbot, settings, open_window, tmp_path):
+def test_token_maps_fill_the_channel_grid_and_random_weights_are_named(qtbot, settings, open_window, tmp_path):
     (tmp_path / "tinyvit.py").write_text(TINY_VIT)
     name = f"{tmp_path / 'tinyvit.py'}:build"
     window = open_window(settings, model=name)
+    assert "(random weights)" in window.windowTitle()  # a user model without --weights is untrained: say so
     window.tree.expandAll()  # the encoder's blocks are nested: show them, then click like a user
     item = window.tree._items[LAYER]
     window.tree.scrollToItem(item)
