@@ -384,6 +384,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("model", r.request.name)
         self.settings.setValue("weights", r.request.weights or "")
         self.occlusion.set_input_size(*r.input_size)
+        self.deconv.set_max_pooling(any("MaxPool" in rec.type_name for rec in r.layers))
         self.canvas.remove_square()
         self.banner.hide()
         self.status(f"{r.name}: random weights (untrained: the pictures show the architecture, not learnt "
