@@ -103,7 +103,7 @@ class Compute:
 
     # -- loading --------------------------------------------------------------------------------------
     def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
-        model = load_model(req.name, req.weights, self.device)
+        model = load_model(req.name, req.weights, self.device, download=req.download)
         results: list[m.Result] = []
         x, pr = self.x, self.probe
         if self.image is not None:

@@ -14,21 +14,20 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
-                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+                               QMessageBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..data.images import default_photo
 from ..figures.overlay import map_levels, sensitivity_rgb
-from ..models import list_models
 from . import messages as m
 from .analyses import install_analyses
 from .backend import Backend
 from .channel_grid import ChannelGrid
 from .deconv_pane import DeconvPane
 from .layer_tree import LayerTree
+from .model_choices import Choice, download_question, model_choices
 from .occlusion_panel import OcclusionPanel
 
 DEFAULT_MODEL = "efficientnet-lite0"
-MODEL_CHOICES = ["torchvision:alexnet", "torchvision:vgg16", "torchvision:resnet18"]
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
 
@@ -132,7 +131,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.model_chooser = QComboBox(objectName="modelChooser", editable=True)
-        self.model_chooser.addItems(list_models() + MODEL_CHOICES)
+        for choice in model_choices():
+            self.model_chooser.addItem(choice.text, choice)
         self.model_chooser.setMinimumContentsLength(22)
         toolbar = QToolBar("model")
         toolbar.setObjectName("modelToolbar")
@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.tree.step(1))
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.tree.step(-1))
 
-        self.model_chooser.activated.connect(lambda _: self.open_model(self.model_chooser.currentText()))
+        self.model_chooser.activated.connect(self._model_chosen)
         self.model_chooser.lineEdit().returnPressed.connect(lambda: self.open_model(self.model_chooser.currentText()))
         self.tree.layerChosen.connect(self._on_layer)
         self.grid.channelChosen.connect(self._on_channel)
@@ -188,12 +188,24 @@ class MainWindow(QMainWindow):
         self.backend.submit(request)
         return request
 
-    def open_model(self, name: str, weights: str | None = None) -> None:
+    def open_model(self, name: str, weights: str | None = None, download: bool = False) -> None:
         """Ask the backend to load model ``name`` (with ``weights``); the current one stays until it succeeds."""
         name = name.strip()
         if name:
-            self.status(f"loading {name}…")
-            self._send(lambda g: m.LoadModel(g, name, weights))
+            self.status(f"downloading weights and loading {name}…" if download else f"loading {name}…")
+            self._send(lambda g: m.LoadModel(g, name, weights, download))
+
+    def _model_chosen(self, index: int) -> None:
+        choice = self.model_chooser.itemData(index)
+        if not isinstance(choice, Choice):  # typed by the user
+            self.open_model(self.model_chooser.currentText())
+            return
+        if choice.download:
+            answer = QMessageBox.question(self, "Download weights", download_question(choice))
+            if answer != QMessageBox.StandardButton.Yes:
+                self.model_chooser.setEditText(self.model_name or "")
+                return
+        self.open_model(choice.name, choice.weights, choice.download)
 
     def open_image(self, path: str) -> None:
         """Ask the backend to open the image file at ``path``."""

@@ -34,10 +34,12 @@ class Request:
 
 @dataclass(frozen=True)
 class LoadModel(Request):
-    """Load model ``name`` (with ``weights``), then re-run the current image through it."""
+    """Load model ``name`` (with ``weights``; ``download``: named torchvision weights missing from the cache
+    are downloaded), then re-run the current image through it."""
 
     name: str = "efficientnet-lite0"
     weights: str | None = None
+    download: bool = False
 
 
 @dataclass(frozen=True)
