@@ -37,24 +37,26 @@ class ProbeResult:
 
 
 @torch.no_grad()
-def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None) -> ProbeResult:
-    """Return a ProbeResult for ``net(x)``, keeping the outputs of the layers named in ``keep`` (all if None).
+def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None, switches: bool = False) -> ProbeResult:
+    """Return a ProbeResult for ``net(x)``, keeping the outputs of the layers named in ``keep`` (all if None)
+    and, with ``switches``, the switches of the kept max-pools (the deconvnet itself does not need them: it
+    gets them from autograd).
 
     Outputs are cloned when recorded, so later in-place operations (``out += identity``, in-place ReLU)
     cannot change them. The model's output is exactly what ``net(x)`` returns without the probe.
     """
     keep = None if keep is None else set(keep)
     activations: dict[str, torch.Tensor] = {}
-    switches: dict[str, torch.Tensor] = {}
+    pool_switches: dict[str, torch.Tensor] = {}
 
     def keep_output(module, layer, inputs, tensor):
         if keep is None or layer in keep:
             activations[layer] = tensor.detach().clone()
-            if isinstance(module, nn.MaxPool2d) and isinstance(inputs[0], torch.Tensor):
-                switches[layer] = _switches(module, inputs[0])
+            if switches and isinstance(module, nn.MaxPool2d) and isinstance(inputs[0], torch.Tensor):
+                pool_switches[layer] = _switches(module, inputs[0])
 
     output, records = record_calls(net, x, keep_output)
-    return ProbeResult(output, records, activations, switches)
+    return ProbeResult(output, records, activations, pool_switches)
 
 
 def _switches(pool: nn.MaxPool2d, x: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPus
                                QWidget)
 
 from ..figures.render import heatmap_rgb
-from . import messages as m
+from ..session import messages as m
 from .image_view import ImageView
 
 MODES = ("deconvnet", "guided", "backprop")

@@ -215,6 +215,21 @@ class EvaluateRecipe(ModelRecipe):
     json: bool = option(False, switch=True, help="print the result as JSON")
 
 
+@dataclass(frozen=True, kw_only=True)
+class VideoRecipe(ModelRecipe):
+    command = "video"
+    summary = "classify a video's frames (CSV), optionally a panel per frame"
+
+    video: str = option(required=True, help="video file (anything FFmpeg reads: .mp4, .mkv, .webm, ...)")
+    csv: str = option(required=True, help="CSV to write: frame, time_s, class, label, p")
+    every: int = option(1, parse=int, metavar="N", help="analyse one frame in N (default: every frame)")
+    layer: str | None = option(help="layer whose feature maps each panel shows (see `deconvviz layers`)")
+    channel: int | None = option(parse=int, help="with --layer: show this channel's strongest activation projected")
+    mode: str = option("deconvnet", choices=("deconvnet", "guided", "backprop"),
+                       help="the projection's rule at rectifiers (default: deconvnet)")
+    out: str | None = option(help="panels: a video file (.mp4, .mkv, .mov, .avi, .webm) or a folder of PNGs")
+
+
 RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,
                                      InvarianceRecipe, CorrespondenceRecipe, SaliencyRecipe, ActmaxRecipe,
-                                     FiltersRecipe, EvolutionRecipe, EvaluateRecipe)
+                                     FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe)

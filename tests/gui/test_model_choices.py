@@ -8,7 +8,7 @@ import torch
 from PySide6.QtWidgets import QMessageBox
 from torchvision import models
 
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 from deconvviz.gui import model_choices
 from deconvviz.models import torchvision_weights as tvw
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from deconvviz import load_image, load_model
 from deconvviz.data.images import default_photo
 from deconvviz.engine.probe import probe
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 
 TINY_VIT = '''
 import torch

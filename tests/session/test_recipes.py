@@ -70,6 +70,11 @@ EXAMPLES = {
         R.EvolutionRecipe(history="runs/x y", data="d", layer="features.0", channels=(1, 3, 4), limit=50,
                           batch_size=8, patches=True, device="cuda", out="e.png"),
     ],
+    R.VideoRecipe: [
+        R.VideoRecipe(**M, video="clip.mp4", csv="f.csv"),
+        R.VideoRecipe(**FULL, video="my clip.mkv", csv="out/f.csv", every=5, layer="features.14#1", channel=3,
+                      mode="guided", out="panels dir/p.mp4"),
+    ],
     R.EvaluateRecipe: [
         R.EvaluateRecipe(**M),
         R.EvaluateRecipe(**FULL, data="d", split="train", batch_size=64, json=True),

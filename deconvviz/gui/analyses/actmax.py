@@ -1,4 +1,4 @@
-"""Activation maximisation: the input the main window's selected channel (or a class) likes most."""
+"""Activation maximisation: the input the session's selected channel (or the image's top class) likes most."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ class ActmaxView(AnalysisView):
     title = "activation maximisation"
     slug = "actmax"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.what = QComboBox(objectName="what")
         self.what.addItems(["selected channel", "top class of the image"])
         self.start = QComboBox(objectName="start")
@@ -46,14 +46,14 @@ class ActmaxView(AnalysisView):
 
     def target_options(self) -> dict | None:
         """Return the recipe's target options for the current choice (None when nothing is selected)."""
-        main = self.main
+        session = self.session
         if self.what.currentIndex() == 0:
-            if main.layer is None or main.channel is None:
+            if session.layer is None or session.channel is None:
                 return None
-            return {"layer": main.layer, "channel": int(main.channel)}
-        if main.base_probs is None:
+            return {"layer": session.layer, "channel": int(session.channel)}
+        if session.image is None:
             return None
-        return {"class_index": int(main.base_probs.argmax())}
+        return {"class_index": session.image.top_class}
 
     def run(self) -> None:
         """Start the ascent (a long job: progress and Cancel)."""

@@ -27,8 +27,8 @@ class FiltersView(AnalysisView):
     title = "first-layer filters (Fig. 6)"
     slug = "filters"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.compare = QComboBox(objectName="compare")
         self.compare.setMinimumContentsLength(36)
         self.compare.addItem(NOTHING, None)
@@ -45,14 +45,8 @@ class FiltersView(AnalysisView):
         self.view.setMinimumSize(640, 400)
         self.body.addWidget(self.view, 1)
         self.compare.currentIndexChanged.connect(lambda _: self.refresh())
-        main.shown.connect(self._on_main)
+        self.session.events.loaded.connect(lambda _: self.refresh())
         self.refresh()
-
-    def _on_main(self, result) -> None:
-        from .. import messages as m
-
-        if isinstance(result, m.ModelLoaded):
-            self.refresh()
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Weights or snapshot to show beside", str(WEIGHTS),

@@ -25,8 +25,8 @@ class InvarianceView(AnalysisView):
     title = "invariance (Fig. 5)"
     slug = "invariance"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.kind = QComboBox(objectName="transform")
         self.kind.addItems(["translate", "scale", "rotate"])
         self.others = QCheckBox("+ other bundled photos", objectName="others")
@@ -52,18 +52,17 @@ class InvarianceView(AnalysisView):
         self.kind.currentIndexChanged.connect(lambda _: self.run())
         self.others.toggled.connect(lambda _: self.run())
         self.result = None
-        main.shown.connect(self._on_main)
+        self.session.events.loaded.connect(self._on_input)
+        self.session.events.image.connect(self._on_input)
         self.run()
 
-    def _on_main(self, result) -> None:
-        from .. import messages as m
-
-        if isinstance(result, (m.ModelLoaded, m.ImageLoaded)) and self.isVisible():
+    def _on_input(self, _) -> None:
+        if self.isVisible():
             self.run()
 
     def images(self) -> list[str]:
-        """Return the images to transform: the main window's, then the other bundled photos when ticked."""
-        current = self.main.image_path
+        """Return the images to transform: the session's, then the other bundled photos when ticked."""
+        current = self.session.image.path if self.session.image else ""
         images = [current] if current else []
         if self.others.isChecked():
             images += [str(p) for p in sample_photos() if Path(p).resolve() != Path(current).resolve()]

@@ -1,4 +1,4 @@
-"""Top-9 (Fig. 2): the strongest activations of the main window's selected layer/channel over a data set,
+"""Top-9 (Fig. 2): the strongest activations of the session's selected layer/channel over a data set,
 their projections beside the image patches under them. The index is built here (a long job: progress,
 Cancel) or opened from a file ``deconvviz topk`` wrote."""
 
@@ -29,9 +29,9 @@ class TopKView(AnalysisView):
     title = "top-9 patches (Fig. 2)"
     slug = "topk"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
-        self.data = QLineEdit(shown_path(default_data(main.model_name)), objectName="data")
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.data = QLineEdit(shown_path(default_data(self.model_args()[0])), objectName="data")
         self.data.setMinimumWidth(260)
         browse = QPushButton("Data…")
         browse.clicked.connect(self._browse_data)
@@ -57,7 +57,7 @@ class TopKView(AnalysisView):
         self.index_args: tuple | None = None  # (model args, data path, limit) the index was built with
         self.shown_channel: int | None = None
         self.checkpoint_dir = Path(tempfile.gettempdir()) / "deconvviz"
-        main.grid.channelChosen.connect(lambda _: self.follow())
+        self.session.events.channel.connect(lambda _: self.follow())
         self.show_message("Build an index of the main window's layer over the data set (or open one)")
 
     # -- the index ------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ class TopKView(AnalysisView):
     def build(self) -> None:
         """Index the main window's layer over the data set (all channels; a long job with progress/Cancel;
         after a Cancel, the same build resumes from where it stopped)."""
-        layer = self.main.layer
+        layer = self.session.layer
         if layer is None:
             self.show_message("choose a layer in the main window first", error=True)
             return
@@ -101,7 +101,7 @@ class TopKView(AnalysisView):
 
     def _on_cancelled(self, job) -> None:
         super()._on_cancelled(job)
-        if job.key == "index":
+        if job.name == "index":
             self.show_message("index cancelled: Build index again resumes where it stopped")
 
     def _indexed(self, index, source, args) -> None:
@@ -149,7 +149,7 @@ class TopKView(AnalysisView):
     # -- following the main window --------------------------------------------------------------------
     def follow(self) -> None:
         """Show the top-k of the main window's selected channel, when the index covers its layer."""
-        layer, channel = self.main.layer, self.main.channel
+        layer, channel = self.session.layer, self.session.channel
         if self.index is None or channel is None or not self.isVisible():
             return
         if layer != self.index.layer:

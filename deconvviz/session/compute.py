@@ -1,8 +1,10 @@
-"""The backend's synchronous core (no Qt): owns the model and the current image, answers requests.
+"""The runner's synchronous core (no Qt): owns the model and the current image, answers requests.
 
 :class:`Compute.handle` turns one request into a list of results and never raises: a DeconvvizError
 becomes its message, any other exception from the model becomes "model raised X: ...", and the previous
-model and image stay in place. Tests and scripts call it directly; :mod:`.backend` runs it in a QThread.
+model and image stay in place. An analysis view's :class:`~.messages.Analysis` job runs on this Compute's
+own copy of its model, on the same device. Tests and scripts call it directly; :mod:`.runner` runs it in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from ..data.images import load_image
+from ..engine._control import Cancelled as EngineCancelled
 from ..engine.deconv import project
 from ..engine.probe import ProbeResult, probe, split_call_name
 from ..errors import DeconvvizError
@@ -24,7 +27,7 @@ from ..figures.png import save_panel, tile
 from ..figures.projections import projection_panel, projection_tiles
 from ..figures.render import projection_rgb
 from ..models import LoadedModel, load_model
-from ..session.recipes import MapsRecipe, OcclusionRecipe, ProjectRecipe
+from .recipes import MapsRecipe, OcclusionRecipe, ProjectRecipe
 from . import messages as m
 from .occlusion_adapter import Cancelled, Occluder, occlusion_map
 
@@ -76,21 +79,24 @@ class Compute:
         self.occluder: Occluder | None = None
         self.last_map: m.MapReady | None = None
         self.last_map_result = None  # the engine's OcclusionResult behind last_map
+        self._analysis_models: dict[tuple, LoadedModel] = {}
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
                cancel: Callable[[], bool] | None = None) -> list[m.Result]:
         """Return the results answering ``request`` (a Failed or Cancelled result instead of raising)."""
-        handler = getattr(self, "_" + type(request).__name__)
         try:
-            if not isinstance(request, (m.LoadModel, m.LoadImage)):
+            handler = getattr(self, "_" + type(request).__name__, None)
+            if handler is None:
+                raise DeconvvizError(f"no handler for request {type(request).__name__}")
+            if not isinstance(request, (m.LoadModel, m.LoadImage, m.Analysis)):
                 self._need_image()
-            if isinstance(request, m.OcclusionMap):
+            if request.long or isinstance(request, m.Analysis):
                 return handler(request, progress, cancel)
             return handler(request)
         except DeconvvizError as exc:
             return [m.Failed(request, str(exc))]
-        except Cancelled:
+        except (Cancelled, EngineCancelled):
             return [m.Cancelled(request)]
         except MemoryError:
             return [m.Failed(request, "out of memory: try a smaller image or model")]
@@ -208,6 +214,22 @@ class Compute:
         self.last_map = m.MapReady(req, m.frozen_array(result.prob))
         self.last_map_result = result
         return [self.last_map]
+
+    # -- analysis views -------------------------------------------------------------------------------
+    def analysis_model(self, name: str, weights: str | None) -> LoadedModel:
+        """Return the analyses' own LoadedModel for (name, weights) on this device, loaded on first use (one is
+        kept: the views' current). Not the live model: its probe and occlusion sessions stay untouched."""
+        key = (name, weights)
+        if key not in self._analysis_models:
+            self._analysis_models = {key: load_model(name, weights, self.device)}
+        return self._analysis_models[key]
+
+    def _Analysis(self, req: m.Analysis, progress=None, cancel=None) -> list[m.Result]:
+        model = self.analysis_model(*req.model_args) if req.model_args is not None else None
+        value = req.fn(model, progress, cancel)
+        if cancel is not None and cancel():  # stopped early with a partial result: still a cancel
+            return [m.Cancelled(req)]
+        return [m.Done(req, value)]
 
     # -- export ---------------------------------------------------------------------------------------
     def _model_options(self) -> dict:
