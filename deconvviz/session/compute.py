@@ -109,7 +109,7 @@ class Compute:
 
     # -- loading --------------------------------------------------------------------------------------
     def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
-        model = load_model(req.name, req.weights, self.device)
+        model = load_model(req.name, req.weights, self.device, download=req.download)
         results: list[m.Result] = []
         x, pr = self.x, self.probe
         if self.image is not None:
@@ -121,7 +121,8 @@ class Compute:
         layers = tuple(model.layers())
         results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
                                      tuple(model.class_name(i) for i in range(self._num_classes())),
-                                     tuple(model.preprocessing.size), self._first_conv(layers)))
+                                     tuple(model.preprocessing.size), self._first_conv(layers),
+                                     model.random_weights))
         if self.image is not None:
             results.append(self._image_result(req))
         return results
@@ -168,7 +169,7 @@ class Compute:
         if layer not in self.probe.activations:
             raise DeconvvizError(f"unknown layer {layer!r} for {self.model.name}")
         try:
-            return layer_maps(self.probe.activations[layer])
+            return layer_maps(self.probe.activations[layer], self.probe.record(layer).layout)
         except DeconvvizError as exc:
             raise DeconvvizError(f"layer {layer!r}: {exc}") from None
 
@@ -190,8 +191,9 @@ class Compute:
         crops, patches = projection_tiles(self.model, self.x, proj)
         act = self.probe.activations.get(req.layer)
         fmap = None
-        if act is not None and act.dim() == 4:
-            fmap = m.frozen_array(act[0, req.channel].float().cpu().numpy())
+        layout = self.probe.record(req.layer).layout if act is not None else None
+        if layout is not None and layout.spatial:  # maps, channels-last or tokens (engine/layout.py)
+            fmap = m.frozen_array(layout.maps(act)[0, req.channel].float().cpu().numpy())
         return [m.ProjectionReady(req, fmap, m.frozen_array(projection_rgb(proj.images[0])),
                                   m.frozen_array(tile(crops, _columns(len(crops)), 4)),
                                   m.frozen_array(tile(patches, _columns(len(patches)), 4)),

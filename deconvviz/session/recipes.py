@@ -22,23 +22,26 @@ LAYER_HELP = "layer name (see `deconvviz layers`)"
 
 @dataclass(frozen=True, kw_only=True)
 class ModelRecipe(Recipe):
-    """The options of every command that loads a model: ``--model``, ``--weights``, ``--device``."""
+    """The options of every command that loads a model: ``--model``, ``--weights``, ``--download``, ``--device``."""
 
     model: str = option(required=True, help="model name, torchvision:NAME or file.py:factory")
-    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt)")
+    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt); for torchvision:NAME "
+                                      "also DEFAULT or a weights name (IMAGENET1K_V1, ...) from torchvision's cache")
+    download: bool = option(False, switch=True, help="download named torchvision weights missing from "
+                                                     "torchvision's cache (hash-checked, with a progress bar)")
     device: str = option("cpu", help="torch device (cpu, cuda, cuda:1, ...)")
 
     def load_model(self):
         """Return the LoadedModel these options name (DeconvvizError for a bad name or weights file)."""
         from ..models import load_model
 
-        return load_model(self.model, self.weights, self.device)
+        return load_model(self.model, self.weights, self.device, download=self.download)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LayersRecipe(ModelRecipe):
     command = "layers"
-    summary = "print the model's layers: name, type, output shape, parameters"
+    summary = "print the model's layers: name, type, output shape, maps, parameters"
 
 
 @dataclass(frozen=True, kw_only=True)
