@@ -44,11 +44,11 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from deconvviz.data.images import default_photo
-    from deconvviz.gui import messages as m
+    from deconvviz.session import messages as m
     from deconvviz.gui.backend import Backend
     from deconvviz.gui.main_window import MainWindow
 
-    from deconvviz.gui.compute import app_threads
+    from deconvviz.session.compute import app_threads
 
     import sys
 
@@ -67,8 +67,8 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
     # The first press builds the incremental session for the selected map (timed apart from the drag).
     t0 = time.perf_counter()
     window.canvas.move_to(h / 2, w / 2)
-    first = window._latest["Occlude"]
-    while window._shown_generation.get("Occlude") != first and time.perf_counter() < deadline + 120:
+    first = window.tracker.latest["Occlude"]
+    while window.tracker.shown.get("Occlude") != first and time.perf_counter() < deadline + 120:
         app.processEvents()
         time.sleep(0.001)
     first_press_ms = (time.perf_counter() - t0) * 1000
@@ -111,7 +111,7 @@ def run_model(name: str, moves: int, interval_ms: int) -> dict:
             state["last"] = max(sent)
             return
         window.canvas.move_to(row, col)
-        sent[window._latest["Occlude"]] = time.perf_counter()
+        sent[window.tracker.latest["Occlude"]] = time.perf_counter()
 
     def check():
         if state["last"] is not None and state["last"] in painted:

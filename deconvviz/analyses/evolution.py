@@ -14,6 +14,7 @@ from ..engine.deconv import project
 from ..engine.receptive_field import Box, receptive_fields
 from ..errors import DeconvvizError
 from ..models import load_model
+from ..models.history import list_snapshots
 from .topk import topk_index
 
 
@@ -22,8 +23,6 @@ def history_snapshots(folder: str | Path) -> list[tuple[int, Path]]:
 
     ``folder`` is a training run's folder or its ``history/`` folder. Raises DeconvvizError when it holds none.
     """
-    from ..train.history import list_snapshots
-
     found = list_snapshots(folder)
     if not found:
         raise DeconvvizError(f"{folder} holds no training snapshots (epoch-NNN.safetensors, as `deconvviz train` writes)")

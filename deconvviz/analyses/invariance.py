@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..data.images import load_image
 from ..engine.invariance import InvarianceCurves, default_amounts, invariance
 from ..engine.landmarks import first_block, penultimate
@@ -69,8 +67,3 @@ def invariance_rows(result: InvarianceResult, model: LoadedModel) -> tuple[list[
                         + [model.class_name(c.true_class), float(c.prob[a]), model.class_name(int(c.top_class[a]))])
     return header, rows
 
-
-def relative_change(c: InvarianceCurves, layer: str) -> np.ndarray:
-    """Return the layer's distance curve divided by its largest value (1 = the most different)."""
-    d = c.distances[layer]
-    return d / (float(d.max()) or 1.0)

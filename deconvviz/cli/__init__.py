@@ -1,7 +1,9 @@
 """``deconvviz``: with no subcommand, the app; with one, a headless command.
 
-Each subcommand lives in its own module here, which defines ``add_parser(subparsers)``; the parser it adds
-sets ``run(args) -> int``. Add a module's name to COMMANDS to make it a subcommand.
+Each subcommand lives in its own module here. A module with ``RECIPE`` (a class from
+:mod:`deconvviz.session.recipes`) gets its options from that recipe and defines ``run(recipe) -> int``; a
+module without one (``train``) defines ``add_parser(subparsers)``, whose parser sets ``run(args) -> int``.
+Add a module's name to COMMANDS to make it a subcommand.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from ..errors import DeconvvizError
 
 COMMANDS = ["layers", "project", "train", "evaluate", "topk", "invariance", "correspondence", "saliency", "actmax",
-            "filters", "evolution", "occlusion", "maps"]
+            "filters", "evolution", "occlusion", "maps", "video", "sanity", "faithfulness"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:
@@ -24,8 +26,18 @@ def _subcommand_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"{__name__}.{name.replace('-', '_')}").add_parser(sub)
+        module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+        if hasattr(module, "RECIPE"):
+            module.RECIPE.add_parser(sub).set_defaults(run=lambda args, m=module: m.run(m.RECIPE.from_args(args)))
+        else:
+            module.add_parser(sub)
     return parser
+
+
+def parse_recipe(argv: list[str]):
+    """Return the recipe that the subcommand argv ``argv`` parses to (through the very parser ``main`` uses)."""
+    args = _subcommand_parser().parse_args(argv)
+    return importlib.import_module(f"{__name__}.{args.command}").RECIPE.from_args(args)
 
 
 def _app_parser() -> argparse.ArgumentParser:
@@ -46,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS + ["-h", "--help"]:
             args = _subcommand_parser().parse_args(argv)
-            args.argv = argv
             try:
                 return args.run(args) or 0
             except Exception as exc:
@@ -66,26 +77,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("deconvviz: interrupted", file=sys.stderr)
         return 130
-
-
-def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """Add ``--model`` and ``--weights`` (every command that loads a model takes both)."""
-    parser.add_argument("--model", required=required, help="model name, torchvision:NAME or file.py:factory")
-    parser.add_argument("--weights", help="weights file (.safetensors, or a state_dict .pth/.pt)")
-    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
-
-
-def parse_position(text: str) -> tuple[int, int]:
-    """Return (row, col) from "R,C"; raise DeconvvizError otherwise."""
-    try:
-        row, col = (int(v) for v in text.split(","))
-    except ValueError:
-        raise DeconvvizError(f"position must be ROW,COL (two integers), got {text!r}") from None
-    return row, col
-
-
-def shell_command(argv: list[str]) -> str:
-    """Return the deconvviz command line that reproduces a run, quoted for a POSIX shell."""
-    import shlex
-
-    return "deconvviz " + " ".join(shlex.quote(a) for a in argv)

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from . import add_model_arguments, shell_command
+from ..session.recipes import FiltersRecipe as RECIPE
 
 
-def add_parser(sub) -> None:
-    parser = sub.add_parser("filters", help="first-layer filters; compare two snapshots or models (Fig. 6)")
-    add_model_arguments(parser)
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--compare", metavar="WEIGHTS", help="a second weights file of the same model to show beside")
-    which.add_argument("--compare-model", metavar="MODEL", help="a second model to show beside")
-    parser.add_argument("--compare-weights", help="weights for --compare-model")
-    parser.add_argument("--out", required=True, help="PNG to write")
-    parser.set_defaults(run=run)
-
-
-def run(args) -> int:
+def run(r: RECIPE) -> int:
     from ..errors import DeconvvizError
     from ..figures.filters import filters_panel
     from ..figures.png import save_panel
     from ..models import load_model
 
-    if args.compare_weights and not args.compare_model:
+    if r.compare_weights and not r.compare_model:
         raise DeconvvizError("--compare-weights needs --compare-model")
-    model = load_model(args.model, args.weights, args.device)
+    model = r.load_model()
     other = None
-    if args.compare:
-        other = load_model(model.name, args.compare, args.device)
-    elif args.compare_model:
-        other = load_model(args.compare_model, args.compare_weights, args.device)
-    save_panel(filters_panel(model, other, shell_command(args.argv)), args.out)
-    print(f"wrote {args.out}")
+    if r.compare:
+        other = load_model(model.name, r.compare, r.device)
+    elif r.compare_model:
+        other = load_model(r.compare_model, r.compare_weights, r.device)
+    save_panel(filters_panel(model, other, r.shell()), r.out)
+    print(f"wrote {r.out}")
     return 0

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from . import add_model_arguments, shell_command
+from ..session.recipes import MapsRecipe as RECIPE
 
 
-def add_parser(sub) -> None:
-    parser = sub.add_parser("maps", help="a layer's feature maps (shared levels) or first-layer filters as a PNG")
-    add_model_arguments(parser)
-    parser.add_argument("--image", required=True, help="image file")
-    parser.add_argument("--layer", required=True, help="layer name (see `deconvviz layers`)")
-    parser.add_argument("--sort", default="index", choices=["index", "max"], help="channel order (default: index)")
-    parser.add_argument("--filters", action="store_true", help="show the first convolution's filters instead")
-    parser.add_argument("--out", required=True, help="PNG to write")
-    parser.set_defaults(run=run)
-
-
-def run(args) -> int:
+def run(r: RECIPE) -> int:
     from ..data.images import load_image
     from ..engine.probe import probe
     from ..errors import DeconvvizError
     from ..figures.feature_maps import layer_maps, layer_panel
     from ..figures.png import save_panel
-    from ..models import load_model
 
-    model = load_model(args.model, args.weights, args.device)
-    x = model.preprocess(load_image(args.image))
-    result = probe(model.net, x, keep=[args.layer])
-    if args.layer not in result.activations:
-        valid = ", ".join(r.name for r in result.records[:12])
-        raise DeconvvizError(f"unknown layer {args.layer!r} (valid: {valid}, ...; `deconvviz layers` lists them all)")
-    maps = layer_maps(result.activations[args.layer])
-    panel = layer_panel(model, maps, result.records, args.layer, args.image, args.sort, args.filters,
-                        shell_command(args.argv))
-    save_panel(panel, args.out)
-    print(f"wrote {args.out}")
+    model = r.load_model()
+    x = model.preprocess(load_image(r.image))
+    result = probe(model.net, x, keep=[r.layer])
+    if r.layer not in result.activations:
+        valid = ", ".join(rec.name for rec in result.records[:12])
+        raise DeconvvizError(f"unknown layer {r.layer!r} (valid: {valid}, ...; `deconvviz layers` lists them all)")
+    maps = layer_maps(result.activations[r.layer], result.record(r.layer).layout)
+    save_panel(layer_panel(model, maps, result.records, r.layer, r.image, r.sort, r.filters, r.shell()), r.out)
+    print(f"wrote {r.out}")
     return 0

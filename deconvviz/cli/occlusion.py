@@ -4,73 +4,35 @@ from __future__ import annotations
 
 import sys
 
-from ..engine.occlusion import Approximation
-from ..errors import DeconvvizError
-from . import add_model_arguments, shell_command
+from ..session.recipes import OcclusionRecipe as RECIPE
 
 
-def add_parser(sub) -> None:
-    parser = sub.add_parser("occlusion", help="occlusion sensitivity map: p(target) as a grey square slides over the image")
-    add_model_arguments(parser)
-    parser.add_argument("--image", required=True, help="image file")
-    parser.add_argument("--patch", type=int, help="side of the grey square in input pixels (default: 32 at 224 px, 6 at 28 px)")
-    parser.add_argument("--stride", type=int, help="step between square positions (default: a quarter of the patch)")
-    parser.add_argument("--fill", type=float, help="grey level of the square, 0..1 (default: the data set's mean pixel)")
-    parser.add_argument("--target", help="class index or name whose probability is mapped (default: the top class)")
-    parser.add_argument("--layer", help="feature layer for panels (b) and (c) (default: the last conv block)")
-    parser.add_argument("--out", required=True, help="PNG to write")
-    parser.add_argument("--npy", help="also write p(target) as float32 (ny, nx), entry [i, j] for the square at (i*S, j*S)")
-    approx = parser.add_argument_group("approximate map (faster; the default is exact)")
-    approx.add_argument("--approximate", action="store_true",
-                        help="approximate the map (Krypton: projective-field threshold and adaptive drill-down)")
-    approx.add_argument("--field", type=float, help=f"projective-field threshold in (0, 1]; 1 is exact "
-                        f"(default {Approximation.field})")
-    approx.add_argument("--coarse", type=int, help=f"drill-down: compute every COARSE-th position first; 1 is none "
-                        f"(default {Approximation.coarse})")
-    approx.add_argument("--drill", type=float, help=f"drill-down: fraction of coarse cells computed in full, the "
-                        f"most sensitive first (default {Approximation.drill})")
-    parser.set_defaults(run=run)
-
-
-def approximation(args) -> Approximation | None:
-    """Return the Approximation the arguments ask for, or None (exact); DeconvvizError for a knob without
-    --approximate or out of range."""
-    knobs = {k: getattr(args, k) for k in ("field", "coarse", "drill") if getattr(args, k) is not None}
-    if not args.approximate:
-        if knobs:
-            raise DeconvvizError(f"--{next(iter(knobs))} needs --approximate (the map is exact by default)")
-        return None
-    return Approximation(**knobs)
-
-
-def run(args) -> int:
+def run(r: RECIPE) -> int:
     from ..api import occlusion_map, parse_target
     from ..data.images import load_image
     from ..engine.deconv import project
     from ..figures.occlusion import occlusion_panel
     from ..figures.png import save_panel
-    from ..models import load_model
     from ..npy import save_npy
 
-    model = load_model(args.model, args.weights, args.device)
-    x = model.preprocess(load_image(args.image))
-    target = parse_target(model, args.target)
-    approx = approximation(args)
-    result = occlusion_map(model, x, patch=args.patch, stride=args.stride, fill=args.fill, target=target,
-                           layer=args.layer, progress=_progress if sys.stderr.isatty() else None,
+    model = r.load_model()
+    x = model.preprocess(load_image(r.image))
+    target = parse_target(model, r.target)
+    approx = r.approximation()
+    result = occlusion_map(model, x, patch=r.patch, stride=r.stride, fill=r.fill, target=target,
+                           layer=r.layer, progress=_progress if sys.stderr.isatty() else None,
                            approximate=approx or False)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     projection = project(model.net, x, result.layer, result.channel)
-    panel = occlusion_panel(model, x, result, projection, image_name=args.image, command=shell_command(args.argv))
-    save_panel(panel, args.out)
-    if args.npy:
-        save_npy(args.npy, result.prob)
+    save_panel(occlusion_panel(model, x, result, projection, image_name=r.image, command=r.shell()), r.out)
+    if r.npy:
+        save_npy(r.npy, result.prob)
     i, j = divmod(int(result.prob.argmin()), result.prob.shape[1])
     print(f"p({model.class_name(result.target)}) = {result.base_prob:.3f} unoccluded; lowest {result.prob.min():.3f} "
           f"with the square at ({i * result.stride}, {j * result.stride}) [{result.method}"
           + (f", approximate: {approx.describe()}]" if approx else ", exact]"))
-    print(f"wrote {args.out}" + (f" and {args.npy}" if args.npy else ""))
+    print(f"wrote {r.out}" + (f" and {r.npy}" if r.npy else ""))
     return 0
 
 

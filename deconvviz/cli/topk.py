@@ -5,45 +5,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import add_model_arguments, shell_command
-from ._args import parse_int_list
+from ..session.recipes import TopkRecipe as RECIPE
 
 
-def add_parser(sub) -> None:
-    parser = sub.add_parser("topk", help="index a data set's top-k activations per channel and render them (Fig. 2)")
-    add_model_arguments(parser)
-    parser.add_argument("--data", required=True,
-                        help="data set: a folder of class folders, a folder of images, or an IDX images file")
-    parser.add_argument("--layer", required=True, help="layer name (see `deconvviz layers`)")
-    parser.add_argument("--channels", type=parse_int_list,
-                        help="channels to index, e.g. 0,3,5-8 (default: all; the first 8 are rendered)")
-    parser.add_argument("--k", type=int, default=9, help="activations kept per channel (default 9)")
-    parser.add_argument("--all-positions", action="store_true",
-                        help="let one image fill several of a channel's k slots (default: its strongest only)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--limit", type=int, help="use only the first N images of the data set")
-    parser.add_argument("--out", required=True, help="folder for index.npz, overview.png and channel-NNNN.png")
-    parser.set_defaults(run=run)
-
-
-def run(args) -> int:
+def run(r: RECIPE) -> int:
     from ..errors import DeconvvizError
 
-    if args.k < 1:
-        raise DeconvvizError(f"--k must be at least 1, got {args.k}")
+    if r.k < 1:
+        raise DeconvvizError(f"--k must be at least 1, got {r.k}")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return _run(args, 0, 1)
+        return _run(r, 0, 1)
     import torch.distributed as dist
 
     dist.init_process_group("gloo")
     try:
-        return _run(args, dist.get_rank(), world)
+        return _run(r, dist.get_rank(), world)
     finally:
         dist.destroy_process_group()
 
 
-def _run(args, rank: int, world: int) -> int:
+def _run(r: RECIPE, rank: int, world: int) -> int:
     """Index this process's share, merge the shares on rank 0, and write the index and PNGs there."""
     import signal
 
@@ -54,20 +36,19 @@ def _run(args, rank: int, world: int) -> int:
     from ..errors import DeconvvizError
     from ..figures.png import save_panel
     from ..figures.topk import topk_crops, topk_overview, topk_panel
-    from ..models import load_model
     from ._args import progress_printer
 
-    out = Path(args.out)
-    model = load_model(args.model, args.weights, args.device)
-    source = open_images(args.data, args.limit)
+    out = Path(r.out)
+    model = r.load_model()
+    source = open_images(r.data, r.limit)
     checkpoint = out / f".topk-checkpoint-{rank}-of-{world}.npz"
     stop = {"now": False}
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     try:
-        index = topk_index(model, source, args.layer, args.channels, args.k, args.batch_size,
+        index = topk_index(model, source, r.layer, r.channels, r.k, r.batch_size,
                            progress_printer(f"rank {rank}: images" if world > 1 else "images"),
                            lambda: stop["now"], checkpoint, rank=rank, world=world,
-                           distinct=not args.all_positions)
+                           distinct=not r.all_positions)
     except Cancelled:
         print(f"\ninterrupted; the state is in {checkpoint}: run the same command again to resume")
         return 130
@@ -78,10 +59,10 @@ def _run(args, rank: int, world: int) -> int:
         if index is None:
             checkpoint.unlink(missing_ok=True)
             return 0
-    index.meta["command"] = shell_command(args.argv)
+    command = r.shell()
+    index.meta["command"] = command
     save_index(index, out / "index.npz")
-    command = shell_command(args.argv)
-    shown = list(index.channels[:8]) if args.channels is None else list(args.channels)
+    shown = list(index.channels[:8]) if r.channels is None else list(r.channels)
 
     def load_input(i: int):
         return model.preprocess(source.image(i))

@@ -1,13 +1,11 @@
 """Run a model once and record what every module produced, and every max-pool's switches.
 
-Forward hooks are registered for one call and removed in ``finally``. A module called several times in one
-forward (an activation module reused at several call sites) is recorded once per call: the first call under
-its ``named_modules()`` name, later calls as ``name#1``, ``name#2``, ...
+The forward pass is :func:`deconvviz.models.layers.record_calls` (hooks for one call, removed in ``finally``;
+a module called several times is recorded once per call, as ``name``, ``name#1``, ...).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -15,26 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# the layer tree's pieces live with the models (a LoadedModel lists its layers); re-exported for the engine
+from ..models.layers import LayerRecord, call_name, first_tensor, record_calls, split_call_name
 
-@dataclass(frozen=True)
-class LayerRecord:
-    """One row of the layer tree: a module call's name, type, output shape (batch dim dropped) and parameters."""
-
-    name: str
-    type_name: str
-    output_shape: tuple[int, ...]
-    n_params: int
-    depth: int
-
-    @property
-    def channels(self) -> int | None:
-        """Return the channel count of a (C, H, W) output, else None."""
-        return self.output_shape[0] if len(self.output_shape) == 3 else None
-
-    @property
-    def spatial(self) -> bool:
-        """Return whether the output is a stack of 2-D feature maps."""
-        return len(self.output_shape) == 3
+__all__ = ["LayerRecord", "ProbeResult", "call_name", "first_tensor", "probe", "split_call_name"]
 
 
 @dataclass
@@ -54,69 +36,27 @@ class ProbeResult:
         raise KeyError(name)
 
 
-def call_name(name: str, call: int) -> str:
-    """Return the layer name of a module's ``call``-th call (0-based) in one forward."""
-    return name if call == 0 else f"{name}#{call}"
-
-
-def split_call_name(layer: str) -> tuple[str, int]:
-    """Return (module name, call index) for a layer name made by :func:`call_name`."""
-    if "#" in layer:
-        name, call = layer.rsplit("#", 1)
-        if call.isdigit():
-            return name, int(call)
-    return layer, 0
-
-
-def first_tensor(output) -> torch.Tensor | None:
-    """Return a module's output tensor (the first element of a tuple/list output), or None if it has none."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    return None
-
-
 @torch.no_grad()
-def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None) -> ProbeResult:
-    """Return a ProbeResult for ``net(x)``, keeping the outputs of the layers named in ``keep`` (all if None).
+def probe(net: nn.Module, x: torch.Tensor, keep: Iterable[str] | None = None, switches: bool = False) -> ProbeResult:
+    """Return a ProbeResult for ``net(x)``, keeping the outputs of the layers named in ``keep`` (all if None)
+    and, with ``switches``, the switches of the kept max-pools (the deconvnet itself does not need them: it
+    gets them from autograd).
 
     Outputs are cloned when recorded, so later in-place operations (``out += identity``, in-place ReLU)
     cannot change them. The model's output is exactly what ``net(x)`` returns without the probe.
     """
     keep = None if keep is None else set(keep)
-    calls: dict[str, int] = defaultdict(int)
-    result = ProbeResult(output=torch.empty(0), records=[])
-    names = {module: name for name, module in net.named_modules() if name}
-    handles = []
+    activations: dict[str, torch.Tensor] = {}
+    pool_switches: dict[str, torch.Tensor] = {}
 
-    def hook(module, inputs, output):
-        base = names[module]
-        layer = call_name(base, calls[base])
-        calls[base] += 1
-        tensor = first_tensor(output)
-        if tensor is None:
-            return
-        result.records.append(LayerRecord(
-            name=layer,
-            type_name=type(module).__name__,
-            output_shape=tuple(tensor.shape[1:]),
-            n_params=sum(p.numel() for p in module.parameters()),
-            depth=base.count(".") + 1,
-        ))
+    def keep_output(module, layer, inputs, tensor):
         if keep is None or layer in keep:
-            result.activations[layer] = tensor.detach().clone()
-            if isinstance(module, nn.MaxPool2d) and isinstance(inputs[0], torch.Tensor):
-                result.switches[layer] = _switches(module, inputs[0])
+            activations[layer] = tensor.detach().clone()
+            if switches and isinstance(module, nn.MaxPool2d) and isinstance(inputs[0], torch.Tensor):
+                pool_switches[layer] = _switches(module, inputs[0])
 
-    try:
-        for module in names:
-            handles.append(module.register_forward_hook(hook))
-        result.output = net(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return result
+    output, records = record_calls(net, x, keep_output)
+    return ProbeResult(output, records, activations, pool_switches)
 
 
 def _switches(pool: nn.MaxPool2d, x: torch.Tensor) -> torch.Tensor:

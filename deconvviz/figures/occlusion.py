@@ -84,7 +84,7 @@ def occlusion_panel(model: LoadedModel, x: torch.Tensor, result: OcclusionResult
     _colour_bar(draw, canvas, 1 * (_TILE + _GAP), foot, float(result.activity.min()), float(result.activity.max()))
     _colour_bar(draw, canvas, 3 * (_TILE + _GAP), foot, low, high)
     _legend(draw, 4 * (_TILE + _GAP), foot, shown, model)
-    caption = (f"{model.name} · occlusion {result.patch}px/{result.stride}"
+    caption = (f"{model.label} · occlusion {result.patch}px/{result.stride}"
                + (f" · approximate ({result.approximation.describe()})" if result.approximation else "")
                + f" · target {result.target} {target} · {Path(image_name).name}")
     facts = {

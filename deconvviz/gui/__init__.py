@@ -1,5 +1,5 @@
-"""The Qt application: main window, one widget per module, and the backend worker living in a QThread.
+"""The Qt application: main window, analysis views, one widget per module, and the runner's QThreads.
 
-Only this package imports Qt. :mod:`.messages` and :mod:`.compute` are Qt-free (the backend's synchronous
-core); :mod:`.backend` puts that core into a ``QThread``.
+Only this package imports Qt. The state the windows observe, the requests and the runner's core live in
+:mod:`deconvviz.session` (Qt-free); :mod:`.backend` gives that core its QThreads, timers and signals.
 """

@@ -21,7 +21,7 @@ def run_app(model: str | None = None, weights: str | None = None, image: str | N
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from .compute import app_threads
+    from ..session.compute import app_threads
     from .main_window import MainWindow
 
     torch.set_num_threads(app_threads())

@@ -1,8 +1,10 @@
-"""The main window: layer tree, channel grid, deconvnet pane and occlusion pane around one Backend.
+"""The main window: layer tree, channel grid, deconvnet pane and occlusion pane around one session and runner.
 
-The window freezes what the user asked for into requests (:mod:`.messages`), sends them to the backend and
-shows the results that are still current: a result older than the newest request of its kind, or computed
-before the newest model/image load, is dropped.
+The widgets write what the user chose into the :class:`~deconvviz.session.state.Session` (model, input,
+layer, channel, target, square, mode); the window observes the session, freezes each change into a request
+(:mod:`deconvviz.session.messages`), sends it to the backend and shows the results that are still current
+(:class:`~deconvviz.session.tracker.Tracker`: a result older than the newest request of its kind, or computed
+before the newest model/image load, is dropped). Analysis views observe and write the same session.
 """
 
 from __future__ import annotations
@@ -14,21 +16,22 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
-                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+                               QMessageBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..data.images import default_photo
 from ..figures.overlay import map_levels, sensitivity_rgb
-from ..models import list_models
-from . import messages as m
+from ..session import messages as m
+from ..session.state import ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
+from ..session.tracker import Tracker
 from .analyses import install_analyses
 from .backend import Backend
 from .channel_grid import ChannelGrid
 from .deconv_pane import DeconvPane
 from .layer_tree import LayerTree
+from .model_choices import Choice, download_question, model_choices
 from .occlusion_panel import OcclusionPanel
 
 DEFAULT_MODEL = "efficientnet-lite0"
-MODEL_CHOICES = ["torchvision:alexnet", "torchvision:vgg16", "torchvision:resnet18"]
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
 
@@ -48,30 +51,20 @@ class MainWindow(QMainWindow):
     message = Signal(str)
 
     def __init__(self, settings: QSettings, backend: Backend | None = None, model: str | None = None,
-                 weights: str | None = None, image: str | None = None) -> None:
+                 weights: str | None = None, image: str | None = None, session: Session | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.backend = backend if backend is not None else Backend()
-        self._generation = 0
-        self._latest: dict[str, int] = {}
-        self._shown_generation: dict[str, int] = {}
-        self._epoch = 0
-        self._epochs: dict[int, int] = {}
-        self.model_name = ""
-        self.weights: str | None = None
-        self.image_path = ""
-        self.class_names: tuple = ()
+        self.session = session if session is not None else Session()
+        self.tracker = Tracker(self.backend.generations, is_reset=lambda r: isinstance(r, (m.LoadModel, m.LoadImage)),
+                               is_live=lambda r: isinstance(r, m.Occlude))
         self.layers: dict = {}
-        self.layer: str | None = None
-        self.channel: int | None = None
-        self.base_probs: np.ndarray | None = None
         self.last_probs: np.ndarray | None = None
-        self.pixels: np.ndarray | None = None
-        self.target = 0
         self.last_project: m.Project | None = None
         self._grid_layer: str | None = None
         self.last_error = ""
         self._build()
+        self._observe()
         self.backend.resultReady.connect(self._on_result)
         self.backend.progress.connect(self._on_progress)
         geometry = settings.value("geometry")
@@ -131,7 +124,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.model_chooser = QComboBox(objectName="modelChooser", editable=True)
-        self.model_chooser.addItems(list_models() + MODEL_CHOICES)
+        for entry in model_choices():
+            self.model_chooser.addItem(entry.text, entry)
         self.model_chooser.setMinimumContentsLength(22)
         toolbar = QToolBar("model")
         toolbar.setObjectName("modelToolbar")
@@ -156,83 +150,201 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.tree.step(1))
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.tree.step(-1))
 
-        self.model_chooser.activated.connect(lambda _: self.open_model(self.model_chooser.currentText()))
+        self.model_chooser.activated.connect(self._model_chosen)
         self.model_chooser.lineEdit().returnPressed.connect(lambda: self.open_model(self.model_chooser.currentText()))
-        self.tree.layerChosen.connect(self._on_layer)
-        self.grid.channelChosen.connect(self._on_channel)
+        # the widgets write the session (the observers in _observe send the requests)
+        self.tree.layerChosen.connect(self._choose_layer)
+        self.grid.channelChosen.connect(self._choose_channel)
         self.sort.currentIndexChanged.connect(lambda i: self.grid.set_sort("max" if i else "index"))
         self.filters.toggled.connect(self.grid.set_show_filters)
-        self.deconv.changed.connect(self._request_projection)
-        self.canvas.moved.connect(self._on_occluder)
+        self.deconv.changed.connect(self._choose_projection)
+        self.canvas.moved.connect(lambda top, left, size: self._choose_square(Square(top, left, size)))
         self.occlusion.mapRequested.connect(self.request_map)
-        self.occlusion.cancelRequested.connect(self.backend.cancel)
+        self.occlusion.cancelRequested.connect(lambda: self.backend.cancel("main"))
         self.backend.stalled.connect(self._on_stalled)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.backend.cancel)  # also stops a hung user model
-        self.occlusion.targetChanged.connect(self._on_target)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.escape)  # also stops a hung user model
+        self.occlusion.targetChanged.connect(lambda target: setattr(self.session, "target", target))
         install_analyses(self)
 
+    def _observe(self) -> None:
+        events = self.session.events
+        events.model.connect(self._on_model_chosen)
+        events.input.connect(self._on_input_chosen)
+        events.layer.connect(self._on_layer)
+        events.channel.connect(self._on_channel)
+        events.target.connect(self._on_target)
+        events.square.connect(lambda square: self._request_occlusion())
+        events.mode.connect(self._on_mode)
+        events.status.connect(self._show_status)
+
     def _device_text(self) -> str:
-        from .compute import device_text
+        from ..session.compute import device_text
 
         return device_text(self.backend.device)
 
+    # -- what the session holds, for the panes and the tests ------------------------------------------
+    model_name = property(lambda self: self.session.loaded.name if self.session.loaded else "",
+                          doc="The loaded model's name (\"\" before one loaded).")
+    weights = property(lambda self: self.session.loaded.weights if self.session.loaded else None,
+                       doc="The loaded model's weights file (None: its own).")
+    class_names = property(lambda self: self.session.loaded.class_names if self.session.loaded else (),
+                           doc="The loaded model's class names.")
+    image_path = property(lambda self: self.session.image.path if self.session.image else "",
+                          doc="The loaded image's path.")
+    pixels = property(lambda self: self.session.image.pixels if self.session.image else None,
+                      doc="The loaded image as model-input pixels (H, W, 3) uint8, or None.")
+    base_probs = property(lambda self: self.session.image.probs if self.session.image else None,
+                          doc="The unoccluded image's class probabilities, or None.")
+    layer = property(lambda self: self.session.layer, doc="The chosen layer.")
+    channel = property(lambda self: self.session.channel, doc="The chosen channel.")
+    target = property(lambda self: self.session.target, doc="The class the occlusion pane follows.")
+
     # -- requests -------------------------------------------------------------------------------------
     def _send(self, make) -> m.Request:
-        self._generation += 1
-        request = make(self._generation)
-        self._latest[type(request).__name__] = request.generation
-        if isinstance(request, (m.LoadModel, m.LoadImage)):
-            self._epochs[request.generation] = self._epoch  # to restore if this load fails
-            self._epoch = request.generation
+        request = self.tracker.stamp(make)
         self.backend.submit(request)
         return request
 
-    def open_model(self, name: str, weights: str | None = None) -> None:
-        """Ask the backend to load model ``name`` (with ``weights``); the current one stays until it succeeds."""
+    def open_model(self, name: str, weights: str | None = None, download: bool = False) -> None:
+        """Choose model ``name`` (with ``weights``); the current one stays until the new one has loaded."""
         name = name.strip()
-        if name:
-            self.status(f"loading {name}…")
-            self._send(lambda g: m.LoadModel(g, name, weights))
+        if not name:
+            return
+        choice = ModelChoice(name, weights, self.backend.device, download)
+        if self.session.model == choice:
+            self._load_model(choice)  # the same choice again: load it again
+        else:
+            self.session.model = choice  # -> _on_model_chosen
+
+    def _on_model_chosen(self, choice: ModelChoice | None) -> None:
+        loaded = self.session.loaded
+        if choice is not None and (loaded is None or (loaded.name, loaded.weights) != (choice.name, choice.weights)):
+            self._load_model(choice)
+
+    def _load_model(self, choice: ModelChoice) -> None:
+        self.status(f"downloading weights and loading {choice.name}…" if choice.download else f"loading {choice.name}…")
+        self._send(lambda g: m.LoadModel(g, choice.name, choice.weights, choice.download))
+
+    def _model_chosen(self, index: int) -> None:
+        entry = self.model_chooser.itemData(index)
+        if not isinstance(entry, Choice):  # typed by the user
+            self.open_model(self.model_chooser.currentText())
+            return
+        if entry.download:
+            answer = QMessageBox.question(self, "Download weights", download_question(entry))
+            if answer != QMessageBox.StandardButton.Yes:
+                self.model_chooser.setEditText(self.model_name or "")
+                return
+        self.open_model(entry.name, entry.weights, entry.download)
 
     def open_image(self, path: str) -> None:
-        """Ask the backend to open the image file at ``path``."""
-        self.status(f"opening {Path(path).name}…")
-        self._send(lambda g: m.LoadImage(g, str(path)))
+        """Choose the image file at ``path`` as the input (opened again when it is already the input)."""
+        choice = ImageInput(str(path))
+        if self.session.input == choice:
+            self._load_input(choice)
+        else:
+            self.session.input = choice  # -> _on_input_chosen
 
-    def _on_layer(self, layer: str) -> None:
-        if layer != self.layer:
-            self.deconv.reset_position()
-        self.layer = layer
-        self._send(lambda g: m.LayerMaps(g, layer))
+    def _on_input_chosen(self, choice: ImageInput | None) -> None:
+        if choice is not None and (self.session.image is None or self.session.image.path != choice.path):
+            self._load_input(choice)
 
-    def _on_channel(self, channel: int) -> None:
-        if channel != self.channel:
-            self.deconv.reset_position()
-        self.channel = channel
+    def _load_input(self, choice: ImageInput) -> None:
+        self.status(f"opening {Path(choice.path).name}…")
+        self._send(lambda g: m.LoadImage(g, choice.path))
+
+    def _choose_layer(self, layer: str) -> None:
+        if self.session.layer == layer:
+            self._request_maps()  # chosen again (the tree after a reload): computed again
+        else:
+            self.session.layer = layer  # -> _on_layer
+
+    def _on_layer(self, layer: str | None) -> None:
+        self.deconv.reset_position()
+        if layer is not None and self.tree.current_layer() != layer:
+            self.tree.blockSignals(True)  # syncing the tree to the session: no echo
+            self.tree.select_layer(layer)
+            self.tree.blockSignals(False)
+        self._request_maps()
+
+    def _request_maps(self) -> None:
+        layer = self.session.layer
+        if layer is not None:
+            self._send(lambda g: m.LayerMaps(g, layer))
+
+    def _choose_channel(self, channel: int) -> None:
+        if self.session.channel == channel:
+            self._channel_requests()  # chosen again (new maps of the same layer): computed again
+        else:
+            self.session.channel = channel  # -> _on_channel
+
+    def _on_channel(self, channel: int | None) -> None:
+        self.deconv.reset_position()
+        if channel is not None and self.grid.selected != channel:
+            self.grid.blockSignals(True)
+            self.grid.select(channel)
+            self.grid.blockSignals(False)
+        self._channel_requests()
+
+    def _channel_requests(self) -> None:
         self._request_projection()
-        if self.canvas.square is not None:
-            self._on_occluder(*self.canvas.square, self.canvas.size)
+        if self.session.square is not None:
+            self._request_occlusion()
+
+    def _choose_projection(self) -> None:
+        mode = self.deconv.mode.currentText()
+        if self.session.mode == mode:
+            self._request_projection()
+        else:
+            self.session.mode = mode  # -> _on_mode
+
+    def _on_mode(self, mode: str) -> None:
+        if self.deconv.mode.currentText() != mode:
+            self.deconv.mode.blockSignals(True)
+            self.deconv.mode.setCurrentText(mode)
+            self.deconv.mode.blockSignals(False)
+        self._request_projection()
 
     def _request_projection(self) -> None:
-        if self.layer is None or self.channel is None:
+        layer, channel = self.session.layer, self.session.channel
+        if layer is None or channel is None:
             return
-        layer, channel = self.layer, self.channel
         self.last_project = self._send(lambda g: self.deconv.request(g, layer, channel))
 
-    def _on_occluder(self, top: int, left: int, size: int) -> None:
-        layer, channel = (self.layer, self.channel) if self.channel is not None else (None, None)
-        self._send(lambda g: m.Occlude(g, top, left, size, layer, channel))
+    def _choose_square(self, square: Square) -> None:
+        if self.session.square == square:
+            self._request_occlusion()
+        else:
+            self.session.square = square  # -> _request_occlusion
+
+    def _request_occlusion(self) -> None:
+        square = self.session.square
+        if square is None:
+            return
+        layer, channel = (self.session.layer, self.session.channel) if self.session.channel is not None else (None, None)
+        self._send(lambda g: m.Occlude(g, square.top, square.left, square.size, layer, channel))
 
     def _on_target(self, target: int) -> None:
-        self.target = target
-        self._show_target(self.base_probs if self.canvas.square is None else None)
+        if self.occlusion.target.currentIndex() != target:
+            self.occlusion.target.blockSignals(True)
+            self.occlusion.target.setCurrentIndex(target)
+            self.occlusion.target.blockSignals(False)
+        # with the square in place, p(class) is read from the occluded probabilities on screen
+        self._show_target(self.base_probs if self.canvas.square is None else self.last_probs)
+
+    def escape(self) -> None:
+        """Cancel this window's work; and a view's short job holding the runner (a hung model), not its long ones."""
+        self.backend.cancel("main")
+        running = self.backend.running()
+        if running is not None and running.owner != "main" and not running.long:
+            self.backend.cancel(running.owner)
 
     def request_map(self) -> None:
         """Ask for the full occlusion sensitivity map of the current square size and stride."""
         if self.pixels is None:
             return
         self.occlusion.set_running(True)
-        size, stride, target = self.canvas.size, self.occlusion.stride.value(), self.target
+        size, stride, target = self.canvas.size, self.occlusion.stride.value(), self.session.target
         self._send(lambda g: m.OcclusionMap(g, size, stride, target))
 
     # -- export ---------------------------------------------------------------------------------------
@@ -311,20 +423,12 @@ class MainWindow(QMainWindow):
         """Return whether to show ``result``: it answers a request made after the last load, and the newest
         request of its kind (for the live occluder: it is newer than the answer on screen, so a drag shows
         answers as they come instead of waiting for the mouse to stop)."""
-        request = result.request
-        kind = type(request).__name__
-        if isinstance(request, m.Export):
-            return True
-        if isinstance(request, m.Occlude):
-            newest = self._shown_generation.get(kind, 0)
-        else:
-            newest = self._latest.get(kind, 0)
-        if request.generation < newest:
-            return False
-        return isinstance(request, (m.LoadModel, m.LoadImage)) or request.generation > self._epoch
+        return isinstance(result.request, m.Export) or self.tracker.is_current(result.request)
 
     def _on_result(self, result: m.Result) -> None:
-        if isinstance(result.request, m.OcclusionMap) and result.request.generation == self._latest.get("OcclusionMap"):
+        if result.request.owner != "main":
+            return  # an analysis view's answer
+        if isinstance(result.request, m.OcclusionMap) and self.tracker.is_latest(result.request):
             self.occlusion.set_running(False)  # the newest map has ended, even if a later load made it stale
         if isinstance(result, m.Failed):
             self._on_failed(result)
@@ -332,22 +436,26 @@ class MainWindow(QMainWindow):
         if not self.is_current(result):
             return
         handler = getattr(self, "_show_" + type(result).__name__)
-        self._shown_generation[type(result.request).__name__] = result.request.generation
+        self.tracker.show(result.request)
         handler(result)
         self.shown.emit(result)
 
     def _on_failed(self, result: m.Failed) -> None:
         request = result.request
-        if request.generation == self._epoch and request.generation in self._epochs:
-            self._epoch = self._epochs[request.generation]  # nothing was replaced: earlier answers still hold
+        self.tracker.failed(request)  # a load that failed replaced nothing: earlier answers still hold
         if isinstance(request, m.OcclusionMap):
             self.occlusion.set_running(False)
+        if isinstance(request, m.LoadModel) and self.tracker.is_latest(request) and self.session.loaded is not None:
+            loaded = self.session.loaded  # the choice goes back to the model that is loaded
+            self.session.model = ModelChoice(loaded.name, loaded.weights, self.backend.device)
+        if isinstance(request, m.LoadImage) and self.tracker.is_latest(request) and self.session.image is not None:
+            self.session.input = ImageInput(self.session.image.path)
         if isinstance(request, m.LoadModel) and self.model_name:
             self.model_chooser.setEditText(self.model_name)
         if isinstance(request, m.LoadModel) and self._startup_model and not self.model_name \
                 and request.name != DEFAULT_MODEL:
             self._startup_model = False  # the remembered model no longer loads: fall back to the default
-            self._send(lambda g: m.LoadModel(g, DEFAULT_MODEL))
+            self.open_model(DEFAULT_MODEL)
         if isinstance(request, m.LoadImage) and self._startup_image and request.path != str(default_photo()):
             self._startup_image = False  # the remembered image is gone: fall back to the bundled photo
             self.open_image(str(default_photo()))
@@ -363,31 +471,45 @@ class MainWindow(QMainWindow):
         self.status(text)
 
     def status(self, text: str) -> None:
-        """Show ``text`` in the status bar and emit message."""
+        """Show ``text`` in the status bar and emit message (through the session's status)."""
+        if self.session.status == text:
+            self._show_status(text)
+        else:
+            self.session.status = text  # -> _show_status
+
+    def _show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
         self.message.emit(text)
 
     def _title(self) -> None:
-        parts = ["deconvviz", self.model_name, Path(self.image_path).name]
+        loaded = self.session.loaded
+        model = f"{self.model_name} (random weights)" if loaded is not None and loaded.random_weights \
+            else self.model_name
+        parts = ["deconvviz", model, Path(self.image_path).name]
         self.setWindowTitle(" — ".join(p for p in parts if p))
 
     def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
-        self.model_name, self.weights = r.request.name, r.request.weights
         self._startup_model = False
-        self.class_names = r.class_names
+        previous = self.session.layer
         self.layers = {rec.name: rec for rec in r.layers}
+        with self.session.events.batch():  # observers see the new model with no layer chosen yet
+            self.session.loaded = ModelFacts(r.request.name, r.request.weights, r.weights, r.device, r.layers,
+                                             r.class_names, r.input_size, r.first_conv, r.random_weights)
+            self.session.model = ModelChoice(r.request.name, r.request.weights, self.backend.device)
+            self.session.square = None
+            self.session.layer, self.session.channel = None, None
         self.device_label.setText(f"device: {r.device}")
         self.model_chooser.setEditText(r.request.name)
         self.settings.setValue("model", r.request.name)
         self.settings.setValue("weights", r.request.weights or "")
         self.occlusion.set_input_size(*r.input_size)
+        self.deconv.set_max_pooling(any("MaxPool" in rec.type_name for rec in r.layers))
         self.canvas.remove_square()
         self.banner.hide()
-        self.status(f"{r.name}: {r.weights}")
+        self.status(f"{r.name}: random weights (untrained: the pictures show the architecture, not learnt "
+                    f"features)" if r.random_weights else f"{r.name}: {r.weights}")
         self._title()
-        previous = self.layer
         self.tree.set_layers(r.layers)
-        self.layer, self.channel = None, None
         self.grid.clear()
         self._grid_layer = None
         self.deconv.clear()
@@ -399,17 +521,19 @@ class MainWindow(QMainWindow):
         self.tree.select_layer(choice)
 
     def _show_ImageLoaded(self, r: m.ImageLoaded) -> None:
-        self.image_path = r.path
         self._startup_image = False
         self.settings.setValue("image", r.path)
-        self.pixels = r.pixels
-        self.base_probs = r.probs
         self.canvas.set_image(r.pixels, r.fill)
         self.canvas.remove_square()
         self.occlusion.set_running(False)
         self.occlusion.clear_map.setEnabled(False)
-        self.target = int(np.argmax(r.probs))
-        self.occlusion.set_classes(self.class_names or [f"class {i}" for i in range(len(r.probs))], self.target)
+        top = int(np.argmax(r.probs))
+        self.occlusion.set_classes(self.class_names or [f"class {i}" for i in range(len(r.probs))], top)
+        with self.session.events.batch():
+            self.session.image = ImageFacts(r.path, r.pixels, r.probs, r.original_size, r.fill)
+            self.session.input = ImageInput(r.path)
+            self.session.square = None
+            self.session.target = top
         self.table.set_probabilities(r.probs, self.class_names)
         self._show_target(r.probs)
         self.map_total_text(None)
@@ -419,8 +543,7 @@ class MainWindow(QMainWindow):
         self.status(f"{Path(r.path).name}: {self.class_names[self.target] if self.class_names else self.target} "
                     f"p={float(r.probs[self.target]):.3f}{note}")
         self._title()
-        if self.layer is not None:
-            self._send(lambda g, layer=self.layer: m.LayerMaps(g, layer))
+        self._request_maps()
 
     def _show_MapsReady(self, r: m.MapsReady) -> None:
         same_layer = r.request.layer == self._grid_layer  # a new image: keep the channel; a new layer: the strongest
@@ -479,7 +602,7 @@ class MainWindow(QMainWindow):
         self.status(f"wrote {r.path}")
 
     def _on_progress(self, generation: int, done: int, total: int) -> None:
-        if generation == self._latest.get("OcclusionMap"):
+        if generation == self.tracker.latest.get("OcclusionMap"):
             self.occlusion.progress.setMaximum(total)
             self.occlusion.progress.setValue(done)
 
@@ -487,5 +610,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
-        self.backend.stop()
+        self.backend.stop()  # the one runner: the analysis views' jobs stop with it, within seconds
         super().closeEvent(event)

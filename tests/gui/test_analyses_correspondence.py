@@ -25,7 +25,7 @@ def test_table_of_the_bundled_parts(qtbot, window, tmp_path):
     view.random.setValue(2)
     assert run_and_wait(qtbot, view, "correspondence", view.run) == "correspondence"
     assert view.table.rowCount() == 12  # 3 parts and 3 random sizes, at 2 layers
-    expected = correspondence_rows(correspondence_table(view.runner._models[view.model_args()], view.images,
+    expected = correspondence_rows(correspondence_table(view.model(), view.images,
                                                         view.parts(), random_draws=2))[1]
     assert [view.cell(0, j) for j in range(2)] == ["toe", "features.14"]
     assert float(view.cell(0, 2)) == float(f"{expected[0][2]:.4g}")
@@ -84,3 +84,17 @@ def test_a_box_outside_the_input_is_a_message(qtbot, window):
     assert view.last_message == ("sneaker-0022.png 'toe': box [13, 0, 21, 40] is empty or outside the model's "
                                  "28x28 input; draw it again")
     assert not view.busy() and view.table.rowCount() == 0
+
+
+def test_a_malformed_parts_file_is_a_message_and_the_parts_stay(qtbot, window, tmp_path):
+    """Before: a parts file whose image maps to a list (not to named boxes) raised inside the Qt slot."""
+    view = open_from_menu(window, "correspondence")
+    wait_for(qtbot, view, lambda: view.list.count() == 5)
+    before = dict(view.boxes)
+    for text, says in (('{"a.png": [1, 2, 3, 4]}', "a.png"), ('{"a.png": {"toe": [1, 2]}}', "toe"),
+                       ('{"a.png": {"toe": [1, 2, "x", 4]}}', "toe"), ('[1, 2]', "not an object")):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        view.load_parts(str(bad))
+        assert "bad.json" in view.last_message and says in view.last_message, view.last_message
+        assert view.boxes == before and view.list.count() == 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 
 EPOCHS = [1, 2, 5, 10, 20, 30, 40, 64, 70]
 
@@ -21,7 +21,7 @@ def test_the_slider_switches_the_main_window_to_a_snapshot(qtbot, window):
 
     with qtbot.waitSignal(window.shown, timeout=30000,
                           check_params_cb=lambda r: isinstance(r, m.ProjectionReady)
-                          and r.request.generation > window._epoch and window.weights.endswith("epoch-001.safetensors")):
+                          and r.request.generation > window.tracker.epoch and window.weights.endswith("epoch-001.safetensors")):
         view.slider.setValue(0)
     assert view.epoch() == 1 and view.epoch_label.text().startswith("epoch 1 (1/9)")
     assert window.model_name == "zf-fmnist" and window.weights.endswith("epoch-001.safetensors")

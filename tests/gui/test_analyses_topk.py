@@ -28,7 +28,7 @@ def test_top9_of_the_selected_channel_follows_the_main_window(qtbot, window, tmp
     assert view.index.layer == window.layer == "features.0" and view.index.n_images == 50
     assert len(view.index.entries(window.channel)) == 9
     # what the user sees is the figure the CLI writes for this channel (the worker is idle: its model is free)
-    model, source = view.runner._models[view.model_args()], view.source
+    model, source = view.model(), view.source
     crops = topk_crops(model, view.index, window.channel, lambda i: model.preprocess(source.image(i)))
     assert np.array_equal(view.view.pixels(), topk_panel(model, view.index, window.channel, crops).pixels)
     assert f"channel {window.channel} · top-9 of 50 images" in view.heading.text()
@@ -98,12 +98,12 @@ def test_a_cancelled_build_resumes_and_equals_one_uninterrupted_build(qtbot, win
     view.checkpoint_dir = tmp_path
     reports = []
 
-    def cancel_midway(job, done, total):
+    def cancel_midway(generation, done, total):
         reports.append(done)
         if done >= 256 and len(reports) < 100:
             view.cancel()
 
-    view.runner.progress.connect(cancel_midway)
+    window.backend.progress.connect(cancel_midway)
     assert run_and_wait(qtbot, view, "index", view.build) == "cancelled index"
     assert "resumes" in view.last_message and list(tmp_path.glob("topk-*.npz"))
     stopped_at = reports[-1]

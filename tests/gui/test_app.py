@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 
 
 def test_launch_on_efficientnet(qtbot, settings):

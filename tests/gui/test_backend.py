@@ -1,20 +1,12 @@
-"""The backend: synchronous mode, coalescing of waiting requests, errors as messages, thread shutdown."""
+"""The app's runner on QThreads: synchronous mode, coalescing of waiting requests, errors as messages, thread shutdown."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from deconvviz.data.images import default_photo
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 from deconvviz.gui.backend import Backend, running_threads
-from deconvviz.gui.compute import Compute
-
-
-def loaded_compute() -> Compute:
-    compute = Compute("cpu")
-    assert [type(r) for r in compute.handle(m.LoadModel(1, "zf-fmnist"))] == [m.ModelLoaded]
-    assert [type(r) for r in compute.handle(m.LoadImage(2, str(default_photo())))] == [m.ImageLoaded]
-    return compute
 
 
 def test_synchronous_mode_answers_inside_submit(qtbot):
@@ -51,46 +43,11 @@ def test_waiting_requests_of_one_kind_are_coalesced(qtbot):
 
 def test_a_newer_request_replaces_the_waiting_one_and_goes_to_the_back(monkeypatch):
     backend = Backend("cpu", threaded=False)
-    monkeypatch.setattr(backend, "_drain", lambda worker: None)  # keep requests waiting
+    monkeypatch.setattr(backend.core.worker, "handle", lambda: None)  # keep requests waiting
     a, b, c = m.Occlude(1), m.LayerMaps(2, "x"), m.Occlude(3)
     for r in (a, b, c):
         backend.submit(r)
-    assert list(backend._pending.values()) == [b, c]  # the newest occlusion runs after the layer maps
+    assert list(backend.core._pending.values()) == [b, c]  # the newest occlusion runs after the layer maps
     backend.submit(m.Export(4, "grid", "a.png"))
     backend.submit(m.Export(5, "grid", "b.png"))
     assert backend.pending() == 4  # exports are never coalesced
-
-
-def test_errors_come_back_as_messages_and_keep_the_state():
-    compute = loaded_compute()
-    x = compute.x
-    (failed,) = compute.handle(m.LoadImage(3, "/nonexistent/photo.png"))
-    assert isinstance(failed, m.Failed) and "image not found" in failed.message
-    (failed,) = compute.handle(m.LoadModel(4, "no-such-model"))
-    assert isinstance(failed, m.Failed) and "unknown model" in failed.message
-    (failed,) = compute.handle(m.Project(5, "features.4", 999))
-    assert isinstance(failed, m.Failed) and "channel 999 out of range" in failed.message
-    assert compute.x is x and compute.model.name == "zf-fmnist"
-
-
-def test_live_occlusion_matches_a_full_forward_pass():
-    import torch
-
-    compute = loaded_compute()
-    (result,) = compute.handle(m.Occlude(3, top=5, left=7, size=6, layer="features.4", channel=2))
-    x = compute.x.clone()
-    x[..., 5:11, 7:13] = 0.0  # the mean pixel is 0 after normalisation
-    with torch.no_grad():
-        expected = torch.softmax(compute.model.net(x), 1)[0].numpy()
-    np.testing.assert_allclose(result.probs, expected, atol=1e-6)
-    assert result.map_total is not None
-
-
-def test_occlusion_map_reports_progress_and_can_be_cancelled():
-    compute = loaded_compute()
-    seen = []
-    (done,) = compute.handle(m.OcclusionMap(3, patch=8, stride=4, target=1), progress=lambda d, t: seen.append((d, t)))
-    assert done.prob.shape == ((28 - 8) // 4 + 1,) * 2
-    assert seen[-1] == (36, 36)
-    (cancelled,) = compute.handle(m.OcclusionMap(4, patch=8, stride=4, target=1), cancel=lambda: True)
-    assert isinstance(cancelled, m.Cancelled)

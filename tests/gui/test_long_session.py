@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 from occlusion_helpers import direct_probs
 
 # Measured on 2 busy cores: +11 to +22 MiB for the first long session, then 0 to +27 / -9 for each further

@@ -8,7 +8,7 @@ from PIL import Image
 from PySide6.QtCore import QElapsedTimer, QPoint, Qt, QTimer
 
 from deconvviz.figures.png import read_facts
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 
 
 def wait_shown(qtbot, window, kind, timeout=20000, check=None):
@@ -324,3 +324,15 @@ def test_dropping_an_image_file_opens_it(qtbot, window):
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ImageLoaded)):
         window.dropEvent(event)
     assert window.image_path == str(photo) and photo.name in window.windowTitle()
+
+
+def test_switching_the_class_while_a_square_is_shown_shows_its_probability_with_the_square(qtbot, window):
+    """Before: the window passed None for the occluded probabilities, so p(class) kept the old class's value."""
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.Occluded)) as got:
+        window.canvas.move_to(10, 12)
+    probs = got.args[0].probs
+    other = int(np.argsort(probs)[-2])  # the second most probable class with the square in place
+    window.occlusion.target.setCurrentIndex(other)
+    assert window.session.target == other
+    assert window.occlusion.target_prob.text() == f"{float(probs[other]):.4f}"
+    assert float(probs[other]) != pytest.approx(float(window.base_probs[other]), abs=5e-5)  # not the unoccluded one

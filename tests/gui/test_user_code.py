@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-from deconvviz.gui import messages as m
+from deconvviz.session import messages as m
 from deconvviz.gui.backend import stuck_threads
 from occlusion_helpers import direct_probs
 
@@ -123,3 +123,59 @@ def test_closing_the_window_while_a_model_loops_does_not_hang(qtbot, window, tmp
     window.close()
     assert time.monotonic() - started < 3.5
     assert not window.backend.busy() and not stuck_threads()
+
+
+
+def flag_loop_model(tmp_path):
+    """Return (model spec, flag file): the model's forward loops while the flag file exists."""
+    flag = tmp_path / "loop-now"
+    source = tmp_path / "flag_loop.py"
+    source.write_text(HEADER + "    def forward(self, x):\n"
+                      f"        while __import__('os').path.exists({str(flag)!r}):\n            pass\n"
+                      "        return self.conv(x).mean((2, 3))\n" + "def make():\n    return Net()\n")
+    return f"{source}:make", flag
+
+
+def loop_in_saliency_view(qtbot, window, tmp_path):
+    """Load the flag model, then loop it inside the saliency view's job; return (view, flag)."""
+    from analyses_helpers import open_from_menu
+
+    spec, flag = flag_loop_model(tmp_path)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ProjectionReady)
+                          and r.request.generation > window.tracker.epoch and window.model_name == spec):
+        window.open_model(spec)  # the chain load -> maps -> projection has ended: the main window is idle
+    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    flag.touch()
+    view = open_from_menu(window, "saliency")  # runs at once, on the looping model
+    qtbot.waitUntil(lambda: window.backend.running_for() > 0.3, timeout=10000)
+    assert window.backend.running().owner == "saliency"
+    return view, flag
+
+
+def test_closing_the_app_while_a_model_loops_inside_an_analysis_view_exits_within_seconds(qtbot, window, tmp_path):
+    """Before: the analysis view's own worker waited without a timeout for the looping job at close."""
+    import time
+
+    view, flag = loop_in_saliency_view(qtbot, window, tmp_path)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 4.0
+    assert not stuck_threads()
+
+
+def test_cancel_in_an_analysis_view_interrupts_a_looping_model_and_the_app_goes_on(qtbot, window, tmp_path):
+    """The views share the main window's runner, so they get its escalation: Cancel interrupts the loop."""
+    from analyses_helpers import run_and_wait
+
+    window.backend.grace = 0.3
+    view, flag = loop_in_saliency_view(qtbot, window, tmp_path)
+    assert run_and_wait(qtbot, view, "saliency", view.cancel, timeout=10000) == "failed saliency"
+    assert view.last_message.startswith("stopped:")
+    view.run()  # again, and this time the main window's Esc (its status bar says so) stops it
+    qtbot.waitUntil(lambda: window.backend.running_for() > 0.3, timeout=10000)
+    assert run_and_wait(qtbot, view, "saliency", window.escape, timeout=10000) == "failed saliency"
+    assert view.last_message.startswith("stopped:") and "did not answer saliency" in view.last_message
+    assert window.backend.abandoned == 0 and not view.busy()
+    flag.unlink()
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.Occluded)):
+        window.canvas.move_to(5, 6)  # the main window answers again

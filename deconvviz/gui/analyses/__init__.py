@@ -1,12 +1,11 @@
 """The app's Analyses menu: one non-modal window per analysis of the paper, each in its own module.
 
-:func:`install_analyses` is the main window's only hook: it adds the menu, opens each view on demand
-(one instance per window, kept in ``window.analyses``) and stops the views' workers when the window closes.
+:func:`install_analyses` is the main window's only hook: it adds the menu and opens each view on demand
+(one instance per window, kept in ``window.analyses``), giving it the window's session, runner and settings
+(never the window itself). The views' jobs stop with the runner when the window closes.
 """
 
 from __future__ import annotations
-
-from PySide6.QtCore import QEvent, QObject
 
 VIEWS = [  # (module, class, menu text)
     ("topk", "TopKView", "&Top-9 patches (Fig. 2)…"),
@@ -19,16 +18,6 @@ VIEWS = [  # (module, class, menu text)
 ]
 
 
-class _StopOnClose(QObject):
-    """Stops every open view's worker when the main window closes."""
-
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.Close:
-            for view in obj.analyses.values():
-                view.stop()
-        return False
-
-
 def open_view(window, slug: str):
     """Return the window's view ``slug`` (e.g. "topk"), created on first use, shown and raised."""
     import importlib
@@ -36,7 +25,7 @@ def open_view(window, slug: str):
     if slug not in window.analyses:
         module, cls, _ = next(v for v in VIEWS if v[0] == slug)
         view_class = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
-        window.analyses[slug] = view_class(window)
+        window.analyses[slug] = view_class(window.session, window.backend, window.settings, parent=window)
     view = window.analyses[slug]
     view.show()
     view.raise_()
@@ -47,8 +36,6 @@ def open_view(window, slug: str):
 def install_analyses(window) -> None:
     """Add the Analyses menu to ``window`` (a MainWindow); its actions open the views."""
     window.analyses = {}
-    window._analyses_filter = _StopOnClose(window)
-    window.installEventFilter(window._analyses_filter)
     menu = window.menuBar().addMenu("&Analyses")
     menu.setObjectName("analysesMenu")
     for slug, _, text in VIEWS:

@@ -1,10 +1,13 @@
-"""Activation maximisation: the input the main window's selected channel (or a class) likes most."""
+"""Activation maximisation: the input the session's selected channel (or the image's top class) likes most."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
 from ...figures.saliency import actmax_panel
+from ...session.recipes import ActmaxRecipe
 from .base import AnalysisView
 from .panel_view import PanelView
 
@@ -15,8 +18,8 @@ class ActmaxView(AnalysisView):
     title = "activation maximisation"
     slug = "actmax"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.what = QComboBox(objectName="what")
         self.what.addItems(["selected channel", "top class of the image"])
         self.start = QComboBox(objectName="start")
@@ -41,42 +44,41 @@ class ActmaxView(AnalysisView):
         self.body.addWidget(self.view, 1)
         self.show_message("Run maximises the channel selected in the main window")
 
-    def target_args(self) -> list[str] | None:
-        """Return the CLI's target arguments for the current choice (None when nothing is selected)."""
-        main = self.main
+    def target_options(self) -> dict | None:
+        """Return the recipe's target options for the current choice (None when nothing is selected)."""
+        session = self.session
         if self.what.currentIndex() == 0:
-            if main.layer is None or main.channel is None:
+            if session.layer is None or session.channel is None:
                 return None
-            return ["--layer", main.layer, "--channel", str(main.channel)]
-        if main.base_probs is None:
+            return {"layer": session.layer, "channel": int(session.channel)}
+        if session.image is None:
             return None
-        return ["--class", str(int(main.base_probs.argmax()))]
+        return {"class_index": session.image.top_class}
 
     def run(self) -> None:
         """Start the ascent (a long job: progress and Cancel)."""
         from ...engine.actmax import Target
 
-        chosen = self.target_args()
+        chosen = self.target_options()
         if chosen is None:
             self.show_message("select a layer and channel in the main window first", error=True)
             return
-        target = Target(chosen[1], int(chosen[3])) if chosen[0] == "--layer" else Target(class_index=int(chosen[1]))
+        target = Target(chosen["layer"], chosen["channel"]) if "layer" in chosen else Target(**chosen)
         start, steps, size, l1, l2 = (self.start.currentText(), self.steps.value(), self.step_size.value(),
                                       self.l1.value(), self.l2.value())
-        argv = ["actmax", *self.model_argv(), *chosen, "--start", start, "--steps", str(steps),
-                "--step-size", f"{size:g}", "--l1", f"{l1:g}", "--l2", f"{l2:g}"]
+        recipe = ActmaxRecipe(**self.model_options(), **chosen, start=start, steps=steps, step_size=size, l1=l1,
+                              l2=l2, out="actmax.png")
 
         def job(model, progress, cancel):
             from ...analyses.actmax import activation_maximisation, start_input
 
             ascent = activation_maximisation(model, target, start, steps, size, l1, l2, 0, progress, cancel)
-            return actmax_panel(model, start_input(model, start, 0), ascent,
-                                self.command(argv + ["--out", "actmax.png"]))
+            return actmax_panel(model, start_input(model, start, 0), ascent, recipe.shell())
 
         self.show_message(f"maximising {target.describe()}…")
-        self.submit("actmax", job, lambda panel: self._show(panel, argv), long=True)
+        self.submit("actmax", job, lambda panel: self._show(panel, recipe), long=True)
 
-    def _show(self, panel, argv) -> None:
+    def _show(self, panel, recipe: ActmaxRecipe) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)

@@ -1,9 +1,12 @@
-"""The frame every analysis view shares: a worker, a progress bar with Cancel, a message line and PNG export.
+"""The frame every analysis view shares: jobs on the app's one runner, a progress bar with Cancel, a message
+line and PNG export.
 
-A view freezes what the user asked for into a :class:`~.jobs.Job` (the model name and weights of the main
-window at that moment, and a function of the runner's model copy), shows only the answer to the newest job
-of each kind, and exports the Panel it shows through :func:`~deconvviz.figures.png.save_panel`, the code
-the CLI uses, with the regenerating ``deconvviz ...`` command among the PNG's facts.
+A view observes the app's :class:`~deconvviz.session.state.Session` (``session.events.channel.connect(...)``)
+and writes to it; it never reads another window. It freezes what the user asked for into an
+:class:`~deconvviz.session.messages.Analysis` job (the session's loaded model at that moment, and a function
+of the runner's own copy of it, on the runner's device), shows only the answer to the newest job of each
+kind, and exports the Panel it shows through :func:`~deconvviz.figures.png.save_panel`, the code the CLI
+uses, with the regenerating ``deconvviz ...`` command among the PNG's facts.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
-from ...cli import shell_command
 from ...figures.png import Panel, save_panel
 from ...paths import ROOT
-from .jobs import Job, JobRunner
+from ...session import messages as m
+from ...session.recipe import Recipe
+from ...session.state import Session
+from ...session.tracker import Tracker
+from ..backend import Backend
 
 
 def shown_path(path) -> str:
@@ -39,7 +45,8 @@ def real_path(text: str) -> str:
 
 
 class AnalysisView(QWidget):
-    """A non-modal window beside the main window (``main``) running one analysis.
+    """A non-modal window running one analysis on the ``session``'s model and input, with ``backend``'s jobs
+    (owner: the view's ``slug``); ``settings`` remembers the export folder; ``parent`` keeps it alive.
 
     Signals
     -------
@@ -51,22 +58,19 @@ class AnalysisView(QWidget):
     title = "analysis"
     slug = "analysis"
 
-    def __init__(self, main) -> None:
-        super().__init__(main, Qt.WindowType.Window)
-        self.main = main
+    def __init__(self, session: Session, backend: Backend, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.session, self.backend, self.settings = session, backend, settings
         self.setWindowTitle(f"deconvviz — {self.title}")
         self.setObjectName(self.slug)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.runner = JobRunner(self.slug)
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
-        self.runner.progress.connect(self._on_progress)
-        self._generation = 0
-        self._latest: dict[str, int] = {}
-        self._callbacks: dict[int, Callable] = {}
+        self.tracker = Tracker(backend.generations)
+        backend.resultReady.connect(self._on_result)
+        backend.progress.connect(self._on_progress)
+        self._jobs: dict[int, tuple[m.Analysis, Callable]] = {}  # generation -> (job, what shows its answer)
         self.panel: Panel | None = None
-        self.argv: list[str] | None = None
+        self.recipe_for: Callable[[str], Recipe] | None = None
         self.last_message = ""
 
         self.body = QVBoxLayout()
@@ -92,89 +96,99 @@ class AnalysisView(QWidget):
 
     # -- jobs -----------------------------------------------------------------------------------------
     def model_args(self) -> tuple[str, str | None]:
-        """Return the main window's model (name, weights) now."""
-        return self.main.model_name, self.main.weights
+        """Return the session's loaded model (name, weights) now."""
+        return self.session.model_args()
 
-    def model_argv(self) -> list[str]:
-        """Return the ``--model``/``--weights`` arguments of a regenerating command for the current model."""
+    def model(self):
+        """Return the runner's copy of the session's model that this view's jobs compute on (loads it)."""
+        return self.backend.compute.analysis_model(*self.model_args())
+
+    def model_options(self) -> dict:
+        """Return the current model as a recipe's model options (``model``, ``weights``)."""
         name, weights = self.model_args()
-        return ["--model", name] + (["--weights", str(weights)] if weights else [])
+        return {"model": name, "weights": str(weights) if weights else None}
 
-    def command(self, argv: list[str]) -> str:
-        """Return the quoted ``deconvviz ...`` command line for ``argv``."""
-        return shell_command(argv)
-
-    def submit(self, key: str, fn: Callable, on_done: Callable, model: bool = True, long: bool = False) -> Job | None:
-        """Run ``fn(model, progress, cancel)`` in the worker; call ``on_done(result)`` on the UI thread if it is
+    def submit(self, key: str, fn: Callable, on_done: Callable, model: bool = True,
+               long: bool = False) -> m.Analysis | None:
+        """Run ``fn(model, progress, cancel)`` on the runner; call ``on_done(result)`` on the UI thread if it is
         still the newest job of ``key``. ``long`` jobs show the progress bar and enable Cancel."""
-        if model and not self.main.model_name:
+        if model and self.session.loaded is None:
             self.show_message("no model loaded yet")
             return None
-        self._generation += 1
-        job = Job(self._generation, key, fn, self.model_args() if model else None)
-        self._latest[key] = job.generation
-        self._callbacks[job.generation] = on_done
+        model_args = self.model_args() if model else None
+        job = self.tracker.stamp(lambda g: m.Analysis(g, owner=self.slug, name=key, fn=fn, model_args=model_args,
+                                                      long=long))
+        self._jobs = {g: j for g, j in self._jobs.items() if j[0].name != key}  # replaced: never shown
+        self._jobs[job.generation] = (job, on_done)
         if long:
             self.progress.setRange(0, 0)
             self.progress.show()
             self.cancel_button.setEnabled(True)
         self.info.setStyleSheet("")
-        self.runner.submit(job)
+        self.backend.submit(job)
         return job
 
     def cancel(self) -> None:
-        """Ask the running job to stop; the last result stays on screen."""
-        self.runner.cancel()
+        """Ask this view's running job to stop (escalating if it does not); the last result stays on screen."""
+        self.backend.cancel(self.slug)
 
     def busy(self) -> bool:
-        """Return whether a job is running or waiting."""
-        return self.runner.busy()
-
-    def _current(self, job: Job) -> bool:
-        return self._latest.get(job.key) == job.generation
+        """Return whether a job of this view is running or waiting."""
+        return self.backend.busy(self.slug)
 
     def _idle(self) -> None:
-        if not self.runner.busy():
+        if not self.busy():
             self.progress.hide()
             self.cancel_button.setEnabled(False)
 
-    def _on_finished(self, job: Job, result) -> None:
-        callback = self._callbacks.pop(job.generation, None)
-        self._idle()
-        if callback is not None and self._current(job):
-            callback(result)
-            self.done.emit(job.key)
+    def _on_result(self, result: m.Result) -> None:
+        job = result.request
+        if not isinstance(job, m.Analysis) or job.owner != self.slug:
+            return
+        if isinstance(result, m.Done):
+            self._on_finished(job, result.value)
+        elif isinstance(result, m.Cancelled):
+            self._on_cancelled(job)
+        elif isinstance(result, m.Failed):
+            self._on_failed(job, result.message)
 
-    def _on_failed(self, job: Job, message: str) -> None:
-        self._callbacks.pop(job.generation, None)
+    def _on_finished(self, job: m.Analysis, result) -> None:
+        _, callback = self._jobs.pop(job.generation, (None, None))
+        self._idle()
+        if callback is not None and self.tracker.is_latest(job):
+            callback(result)
+            self.done.emit(job.name)
+
+    def _on_failed(self, job: m.Analysis, message: str) -> None:
+        self._jobs.pop(job.generation, None)
         self._idle()
         self.show_message(message, error=True)
-        self.done.emit("failed " + job.key)
+        self.done.emit("failed " + job.name)
 
-    def _on_cancelled(self, job: Job) -> None:
-        self._callbacks.pop(job.generation, None)
+    def _on_cancelled(self, job: m.Analysis) -> None:
+        self._jobs.pop(job.generation, None)
         self._idle()
-        self.show_message(f"{job.key} cancelled")
-        self.done.emit("cancelled " + job.key)
+        self.show_message(f"{job.name} cancelled")
+        self.done.emit("cancelled " + job.name)
 
-    def _on_progress(self, job: Job, done: int, total: int) -> None:
-        if self._current(job):
+    def _on_progress(self, generation: int, done: int, total: int) -> None:
+        job = self._jobs.get(generation, (None,))[0]
+        if job is not None and self.tracker.is_latest(job):
             self.progress.setRange(0, max(total, 0))
             self.progress.setValue(done)
 
     def show_message(self, text: str, error: bool = False) -> None:
-        """Show ``text`` in the view's message line (red for errors) and the main window's status bar."""
+        """Show ``text`` in the view's message line (red for errors) and as the session's status."""
         self.last_message = text
         self.info.setText(text)
         self.info.setStyleSheet("QLabel { color: #8a1c1c; }" if error else "")
-        self.main.statusBar().showMessage(text)
+        self.session.status = text
 
     # -- export ---------------------------------------------------------------------------------------
-    def set_panel(self, panel: Panel | None, argv: list[str] | None = None) -> None:
-        """Remember the Panel on screen (what Export writes) and the CLI arguments that regenerate it: the
-        export's ``command`` fact is ``deconvviz ARGV --out PATH`` (or ARGV with "{out}" replaced by PATH, "{stem}"
-        by PATH without its suffix)."""
-        self.panel, self.argv = panel, argv
+    def set_panel(self, panel: Panel | None, recipe_for: Callable[[str], Recipe] | None = None) -> None:
+        """Remember the Panel on screen (what Export writes) and what regenerates it: ``recipe_for(path)`` is
+        the recipe whose command writes the panel at ``path``, the export's ``command`` fact."""
+        self.panel, self.recipe_for = panel, recipe_for
         self.export_button.setEnabled(panel is not None)
 
     def export(self, path: str) -> None:
@@ -183,20 +197,17 @@ class AnalysisView(QWidget):
             self.show_message("nothing to export yet", error=True)
             return
         panel = self.panel
-        if self.argv is not None:
-            stem = str(Path(path).with_suffix(""))
-            argv = [a.replace("{out}", str(path)).replace("{stem}", stem) for a in self.argv]
-            argv += [] if any("{out}" in a or "{stem}" in a for a in self.argv) else ["--out", str(path)]
-            panel = Panel(panel.pixels, panel.caption, {**panel.facts, "command": self.command(argv)})
+        if self.recipe_for is not None:
+            panel = Panel(panel.pixels, panel.caption, {**panel.facts, "command": self.recipe_for(str(path)).shell()})
         self.submit(f"export {path}", lambda _m, _p, _c: save_panel(panel, path),
                     lambda p: self.show_message(f"wrote {p}"), model=False)
 
     def suggested_name(self) -> str:
         """Return a file name for the export: model and view."""
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.main.model_name}_{self.slug}") + ".png"
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.model_args()[0]}_{self.slug}") + ".png"
 
     def _ask_export(self) -> None:
-        settings = self.main.settings
+        settings = self.settings if self.settings is not None else QSettings()
         folder = settings.value("exportDir") or str(Path.home())
         path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", str(Path(folder) / self.suggested_name()),
                                               "PNG images (*.png)")
@@ -212,5 +223,5 @@ class AnalysisView(QWidget):
 
     # -- lifetime -------------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Cancel running work and stop the worker thread (the main window calls this when it closes)."""
-        self.runner.stop()
+        """Cancel this view's jobs (the runner itself stops with the main window)."""
+        self.backend.cancel(self.slug)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLin
 from ...engine.receptive_field import Box
 from ...figures.parts import parts_image
 from ...paths import RESOURCES
+from ...session.recipes import CorrespondenceRecipe
 from ..qimage import to_qimage
 from .base import AnalysisView, real_path, shown_path
 from .box_canvas import BoxCanvas
@@ -23,14 +24,32 @@ DEFAULT_PARTS = RESOURCES / "correspondence" / "sneakers-parts.json"
 SHOWN = 336  # the drawing canvas's image size (the model's input scaled up)
 
 
+def part_boxes(spec) -> dict[str, dict[str, list[int]]]:
+    """Return {image name: {part: [top, left, bottom, right]}} from a parts file's JSON value (images may lack
+    parts: they are drawn here); ValueError naming the first image or part that is not in that shape."""
+    if not isinstance(spec, dict):
+        raise ValueError('not an object {"image": {"part": [top, left, bottom, right]}}')
+    out = {}
+    for name, parts in spec.items():
+        if not isinstance(parts, dict):
+            raise ValueError(f"{name}: expected named boxes {{part: [top, left, bottom, right]}}, got {parts!r}")
+        out[name] = {}
+        for part, box in parts.items():
+            if not (isinstance(box, list) and len(box) == 4
+                    and all(isinstance(v, int) and not isinstance(v, bool) for v in box)):
+                raise ValueError(f"{name} {part!r}: a box is [top, left, bottom, right] (four integers), got {box!r}")
+            out[name][part] = list(box)
+    return out
+
+
 class CorrespondenceView(AnalysisView):
     """An image list with part boxes, a canvas to draw a box for the chosen part, Run, and the table."""
 
     title = "correspondence (Table 1)"
     slug = "correspondence"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.parts_path = QLineEdit(shown_path(DEFAULT_PARTS), objectName="partsPath")
         self.parts_path.returnPressed.connect(lambda: self.load_parts(real_path(self.parts_path.text())))
         open_button = QPushButton("Open parts…")
@@ -72,13 +91,11 @@ class CorrespondenceView(AnalysisView):
         self.rows = []
         self.list.currentRowChanged.connect(lambda _: self._draw())
         self.canvas.boxDrawn.connect(self._on_box)
-        main.shown.connect(self._on_main)
+        self.session.events.loaded.connect(self._on_model)
         self.load_parts(str(DEFAULT_PARTS))
 
-    def _on_main(self, result) -> None:
-        from .. import messages as m
-
-        if isinstance(result, m.ModelLoaded) and self.images:  # another input size or colour: redraw the inputs
+    def _on_model(self, loaded) -> None:
+        if self.images:  # another input size or colour: redraw the inputs
             self.pixels.clear()
             self._load_pixels(self.images)
 
@@ -90,23 +107,22 @@ class CorrespondenceView(AnalysisView):
             self.load_parts(path)
 
     def load_parts(self, path: str) -> None:
-        """Load a parts file ({image file: {part: [top, left, bottom, right]}}, images beside it)."""
+        """Load a parts file ({image file: {part: [top, left, bottom, right]}}, images beside it); a file that
+        is not one is a message, and the parts on screen stay."""
         try:
-            spec = json.loads(Path(path).read_text(encoding="utf-8"))
-            if not isinstance(spec, dict):
-                raise ValueError("not an object")
+            spec = part_boxes(json.loads(Path(path).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             self.show_message(f"{Path(path).name} is not a readable parts file ({exc})", error=True)
             return
         self.parts_path.setText(shown_path(path))
         folder = Path(path).parent
         self.images = [str(folder / name) for name in spec]
-        self.boxes = {str(folder / name): {p: list(b) for p, b in parts.items()} for name, parts in spec.items()}
+        self.boxes = {str(folder / name): parts for name, parts in spec.items()}
         self._load_pixels(self.images)
 
     def add_main_image(self) -> None:
-        """Add the main window's image to the list (draw its parts before running)."""
-        path = self.main.image_path
+        """Add the session's image to the list (draw its parts before running)."""
+        path = self.session.image.path if self.session.image else ""
         if path and path not in self.images:
             self.images.append(path)
             self.boxes[path] = {}
@@ -227,8 +243,13 @@ class CorrespondenceView(AnalysisView):
             self.show_message(str(exc), error=True)
             return
         images, draws = list(self.images), self.random.value()
-        argv = ["correspondence", *self.model_argv(), "--images", *images, "--parts", "{stem}.parts.json",
-                "--random", str(draws), "--csv", "{stem}.csv", "--out", "{out}"]
+        model_options = self.model_options()
+
+        def recipe_for(path: str) -> CorrespondenceRecipe:
+            """Return the recipe writing the figure at ``path``, reading the parts file export writes beside."""
+            stem = str(Path(path).with_suffix(""))
+            return CorrespondenceRecipe(**model_options, images=tuple(images), parts=stem + ".parts.json",
+                                        random=draws, csv=stem + ".csv", out=path)
 
         def job(model, progress, cancel):
             from ...analyses.correspondence import correspondence_table, load_inputs
@@ -236,13 +257,13 @@ class CorrespondenceView(AnalysisView):
 
             rows = correspondence_table(model, images, parts, random_draws=draws)
             panel = parts_panel(model, load_inputs(model, images), [Path(p).name for p in images], parts,
-                                self.command([a.replace("{stem}", "parts").replace("{out}", "parts.png") for a in argv]))
+                                recipe_for("parts.png").shell())
             return rows, panel
 
         self.show_message("masking each part on each image…")
-        self.submit("correspondence", job, lambda r: self._show(*r, argv), long=True)
+        self.submit("correspondence", job, lambda r: self._show(*r, recipe_for), long=True)
 
-    def _show(self, rows, panel, argv) -> None:
+    def _show(self, rows, panel, recipe_for) -> None:
         from ...analyses.correspondence import correspondence_rows
 
         self.rows = rows
@@ -256,7 +277,7 @@ class CorrespondenceView(AnalysisView):
                 text = f"{value:.4g}" if isinstance(value, float) else str(value)
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        self.set_panel(panel, argv)
+        self.set_panel(panel, recipe_for)
         self.show_message(f"{len(rows)} rows: lower mean sign change = more consistent (Table 1)")
 
     def cell(self, row: int, column: int) -> str:

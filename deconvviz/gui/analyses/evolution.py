@@ -1,8 +1,9 @@
-"""Feature evolution (Fig. 4): a slider over a training history's snapshots that switches the main window's
-weights (the tree, grid and panes follow, on the same layer and channel), and the full evolution grid."""
+"""Feature evolution (Fig. 4): a slider over a training history's snapshots that switches the session's
+weights (the main window follows, on the same layer and channel), and the full evolution grid."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -10,7 +11,8 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 
 from ...figures.evolution import evolution_panel
 from ...paths import WEIGHTS
-from .. import messages as m
+from ...session.recipes import EvolutionRecipe
+from ...session.state import ModelChoice
 from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
 from .topk import default_data
@@ -22,15 +24,15 @@ def default_history(model_name: str) -> Path:
 
 
 class EvolutionView(AnalysisView):
-    """Epoch slider (drives the main window) and the channels x epochs grid of strongest activations."""
+    """Epoch slider (writes the session's model) and the channels x epochs grid of strongest activations."""
 
     title = "feature evolution (Fig. 4)"
     slug = "evolution"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
-        self.base_model = main.model_name  # the model the history's snapshots are loaded into
-        self.history = QLineEdit(shown_path(default_history(main.model_name)), objectName="history")
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.base_model = self.model_args()[0]  # the model the history's snapshots are loaded into
+        self.history = QLineEdit(shown_path(default_history(self.base_model)), objectName="history")
         browse = QPushButton("History…")
         browse.clicked.connect(self._browse)
         self.history.editingFinished.connect(self.load_history)
@@ -50,7 +52,7 @@ class EvolutionView(AnalysisView):
         row.addWidget(self.epoch_label)
         self.body.addLayout(row)
         self.channels = QLineEdit("", objectName="channels", placeholderText="channels, e.g. 0,3,5-8")
-        self.data = QLineEdit(shown_path(default_data(main.model_name)), objectName="data")
+        self.data = QLineEdit(shown_path(default_data(self.base_model)), objectName="data")
         self.data.setMinimumWidth(220)
         self.limit = QSpinBox(objectName="limit", minimum=0, maximum=10_000_000, value=500, specialValueText="all")
         self.grid_button = QPushButton("Evolution grid", objectName="grid")
@@ -65,8 +67,10 @@ class EvolutionView(AnalysisView):
         self.body.addWidget(self.view, 1)
         self.snapshots: list[tuple[int, Path]] = []
         self._keep: tuple[str, int] | None = None  # the layer/channel to reselect after a snapshot loads
+        self._armed = False  # the snapshot has loaded: the next channel the main window picks is replaced
         self.slider.valueChanged.connect(self._on_slider)
-        main.shown.connect(self._on_main)
+        self.session.events.loaded.connect(self._on_loaded)
+        self.session.events.channel.connect(self._on_channel)
         self.load_history()
 
     def _browse(self) -> None:
@@ -76,11 +80,11 @@ class EvolutionView(AnalysisView):
             self.load_history()
 
     def load_history(self) -> None:
-        """Read the history folder's snapshots and put them on the slider (the main window is not changed)."""
+        """Read the history folder's snapshots and put them on the slider (the session is not changed)."""
         from ...analyses.evolution import history_snapshots
         from ...errors import DeconvvizError
 
-        self.base_model = self.main.model_name or self.base_model
+        self.base_model = self.model_args()[0] or self.base_model
         try:
             self.snapshots = history_snapshots(real_path(self.history.text()))
         except DeconvvizError as exc:
@@ -97,7 +101,7 @@ class EvolutionView(AnalysisView):
                               f"{', '.join(str(e) for e, _ in self.snapshots)}: move the slider to load one")
 
     def _current_index(self) -> int:
-        weights = str(self.main.weights or "")
+        weights = str(self.model_args()[1] or "")
         for i, (_, path) in enumerate(self.snapshots):
             if weights and Path(weights).resolve() == Path(path).resolve():
                 return i
@@ -114,43 +118,49 @@ class EvolutionView(AnalysisView):
         self.set_snapshot(i)
 
     def set_snapshot(self, i: int) -> None:
-        """Load snapshot ``i`` into the main window, keeping its layer and channel."""
+        """Choose snapshot ``i`` as the session's model, keeping its layer and channel."""
         if not self.snapshots:
             return
         if self.slider.value() != i:
             self.slider.setValue(i)  # comes back here through valueChanged
             return
         self._label(i)
-        if self.main.layer is not None and self.main.channel is not None:
-            self._keep = (self.main.layer, self.main.channel)
-        self.main.open_model(self.base_model, str(self.snapshots[i][1]))
+        if self.session.layer is not None and self.session.channel is not None:
+            self._keep = (self.session.layer, self.session.channel)
+        self.session.model = ModelChoice(self.base_model, str(self.snapshots[i][1]), self.backend.device)
 
     def epoch(self) -> int | None:
         """Return the epoch the slider is on."""
         return self.snapshots[self.slider.value()][0] if self.snapshots else None
 
-    def _on_main(self, result) -> None:
-        if isinstance(result, m.MapsReady) and self._keep is not None and result.request.layer == self._keep[0]:
-            channel = self._keep[1]
-            self._keep = None
-            if channel < len(result.maps) and self.main.grid.selected != channel:
-                self.main.grid.select(channel)
+    def _on_loaded(self, loaded) -> None:
+        self._armed = self._keep is not None and loaded is not None
+
+    def _on_channel(self, _) -> None:
+        """After a snapshot loaded, the main window picks its layer's strongest channel: pick the kept one."""
+        session = self.session
+        if not self._armed or session.channel is None or session.layer != self._keep[0]:
+            return
+        channel, self._keep, self._armed = self._keep[1], None, False
+        record = next((r for r in session.loaded.layers if r.name == session.layer), None)
+        if record is not None and record.channels is not None and channel < record.channels:
+            session.channel = channel
 
     # -- the grid -------------------------------------------------------------------------------------
     def chosen_channels(self) -> list[int]:
-        """Return the channels typed (default: the main window's selected channel)."""
-        from ...cli._args import parse_int_list
+        """Return the channels typed (default: the session's selected channel)."""
+        from ...session.values import parse_int_list
 
         text = self.channels.text().strip()
-        if not text and self.main.channel is not None:
-            return [self.main.channel]
-        return parse_int_list(text)
+        if not text and self.session.channel is not None:
+            return [self.session.channel]
+        return list(parse_int_list(text))
 
     def run_grid(self) -> None:
-        """Compute the evolution grid of the chosen channels of the main window's layer (long: progress/Cancel)."""
+        """Compute the evolution grid of the chosen channels of the session's layer (long: progress/Cancel)."""
         from ...errors import DeconvvizError
 
-        layer = self.main.layer
+        layer = self.session.layer
         try:
             channels = self.chosen_channels()
         except DeconvvizError as exc:
@@ -164,8 +174,8 @@ class EvolutionView(AnalysisView):
             self.show_message("choose a layer in the main window first", error=True)
             return
         history, data, limit = real_path(self.history.text()), real_path(self.data.text()), self.limit.value() or None
-        argv = ["evolution", "--history", history, "--data", data, "--layer", layer,
-                "--channels", ",".join(map(str, channels))] + (["--limit", str(limit)] if limit else [])
+        recipe = EvolutionRecipe(history=history, data=data, layer=layer, channels=tuple(channels), limit=limit,
+                                 out="evolution.png")
 
         def job(_model, progress, cancel):
             from ...analyses.evolution import feature_evolution
@@ -173,12 +183,12 @@ class EvolutionView(AnalysisView):
 
             evolution = feature_evolution(history, open_images(data, limit), layer, channels, progress=progress,
                                           cancel=cancel)
-            return evolution_panel(evolution, self.command(argv + ["--out", "evolution.png"]))
+            return evolution_panel(evolution, recipe.shell())
 
         self.show_message(f"scanning {len(self.snapshots)} snapshots…")
-        self.submit("evolution", job, lambda panel: self._show(panel, argv), model=False, long=True)
+        self.submit("evolution", job, lambda panel: self._show(panel, recipe), model=False, long=True)
 
-    def _show(self, panel, argv) -> None:
+    def _show(self, panel, recipe: EvolutionRecipe) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)

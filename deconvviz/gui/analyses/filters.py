@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton
 
 from ...figures.filters import filters_panel
 from ...paths import WEIGHTS
+from ...session.recipes import FiltersRecipe
 from .base import AnalysisView
 from .panel_view import PanelView
 
@@ -25,8 +27,8 @@ class FiltersView(AnalysisView):
     title = "first-layer filters (Fig. 6)"
     slug = "filters"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.compare = QComboBox(objectName="compare")
         self.compare.setMinimumContentsLength(36)
         self.compare.addItem(NOTHING, None)
@@ -43,14 +45,8 @@ class FiltersView(AnalysisView):
         self.view.setMinimumSize(640, 400)
         self.body.addWidget(self.view, 1)
         self.compare.currentIndexChanged.connect(lambda _: self.refresh())
-        main.shown.connect(self._on_main)
+        self.session.events.loaded.connect(lambda _: self.refresh())
         self.refresh()
-
-    def _on_main(self, result) -> None:
-        from .. import messages as m
-
-        if isinstance(result, m.ModelLoaded):
-            self.refresh()
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Weights or snapshot to show beside", str(WEIGHTS),
@@ -69,17 +65,17 @@ class FiltersView(AnalysisView):
     def refresh(self) -> None:
         """Recompute the panel for the main window's model and the chosen comparison."""
         other = self.compare.currentData()
-        argv = ["filters", *self.model_argv()] + (["--compare-model", other] if other else [])
+        recipe = FiltersRecipe(**self.model_options(), compare_model=other or None, out=None)
 
         def run(model, progress, cancel):
             from ...models import load_model
 
             second = load_model(other, device=model.device) if other else None
-            return filters_panel(model, second, self.command(argv))
+            return filters_panel(model, second, recipe.shell())
 
-        self.submit("filters", run, lambda panel: self._show(panel, argv))
+        self.submit("filters", run, lambda panel: self._show(panel, recipe))
 
-    def _show(self, panel, argv) -> None:
+    def _show(self, panel, recipe: FiltersRecipe) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)

@@ -3,6 +3,7 @@ scaling or rotation of the current image (and, optionally, the other bundled pho
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -12,6 +13,7 @@ from ...data.images import sample_photos
 from ...engine.invariance import UNITS
 from ...figures.invariance import invariance_panel
 from ...figures.plots import PALETTE
+from ...session.recipes import InvarianceRecipe
 from .base import AnalysisView
 
 MAX_IMAGES = 5
@@ -23,8 +25,8 @@ class InvarianceView(AnalysisView):
     title = "invariance (Fig. 5)"
     slug = "invariance"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
         self.kind = QComboBox(objectName="transform")
         self.kind.addItems(["translate", "scale", "rotate"])
         self.others = QCheckBox("+ other bundled photos", objectName="others")
@@ -50,18 +52,17 @@ class InvarianceView(AnalysisView):
         self.kind.currentIndexChanged.connect(lambda _: self.run())
         self.others.toggled.connect(lambda _: self.run())
         self.result = None
-        main.shown.connect(self._on_main)
+        self.session.events.loaded.connect(self._on_input)
+        self.session.events.image.connect(self._on_input)
         self.run()
 
-    def _on_main(self, result) -> None:
-        from .. import messages as m
-
-        if isinstance(result, (m.ModelLoaded, m.ImageLoaded)) and self.isVisible():
+    def _on_input(self, _) -> None:
+        if self.isVisible():
             self.run()
 
     def images(self) -> list[str]:
-        """Return the images to transform: the main window's, then the other bundled photos when ticked."""
-        current = self.main.image_path
+        """Return the images to transform: the session's, then the other bundled photos when ticked."""
+        current = self.session.image.path if self.session.image else ""
         images = [current] if current else []
         if self.others.isChecked():
             images += [str(p) for p in sample_photos() if Path(p).resolve() != Path(current).resolve()]
@@ -72,7 +73,7 @@ class InvarianceView(AnalysisView):
         images, kind = self.images(), self.kind.currentText()
         if not images:
             return
-        argv = ["invariance", *self.model_argv(), "--images", *images, "--transform", kind]
+        recipe = InvarianceRecipe(**self.model_options(), images=tuple(images), transform=kind, out="invariance.png")
 
         def job(model, progress, cancel):
             from ...analyses.invariance import invariance_curves
@@ -80,14 +81,14 @@ class InvarianceView(AnalysisView):
 
             result = invariance_curves(model, images, kind)
             first = model.preprocess(load_image(images[0]))
-            panel = invariance_panel(model, result, first, self.command(argv + ["--out", "invariance.png"]))
+            panel = invariance_panel(model, result, first, recipe.shell())
             labels = [f"{n} ({model.class_name(c.true_class)})" for n, c in zip(result.names, result.curves)]
             return result, labels, panel
 
         self.show_message(f"transforming by {kind}…")
-        self.submit("invariance", job, lambda r: self._show(*r, argv), long=True)
+        self.submit("invariance", job, lambda r: self._show(*r, recipe), long=True)
 
-    def _show(self, result, labels, panel, argv) -> None:
+    def _show(self, result, labels, panel, recipe: InvarianceRecipe) -> None:
         self.result = result
         titles = [f"distance at {layer}" for layer in result.layers] + ["p(true class)"]
         for i, plot in enumerate(self.plots):
@@ -104,7 +105,7 @@ class InvarianceView(AnalysisView):
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(
             f'<span style="color: rgb{PALETTE[j % len(PALETTE)]}">&#9632;&#9632;</span> {label}'
             for j, label in enumerate(labels)))
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)
 
     def curve(self, plot: int, image: int = 0) -> tuple[list[float], list[float]]:

@@ -1,10 +1,11 @@
-"""Top-9 (Fig. 2): the strongest activations of the main window's selected layer/channel over a data set,
+"""Top-9 (Fig. 2): the strongest activations of the session's selected layer/channel over a data set,
 their projections beside the image patches under them. The index is built here (a long job: progress,
 Cancel) or opened from a file ``deconvviz topk`` wrote."""
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 from ...engine.topk import save_index
 from ...figures.topk import topk_crops, topk_panel
 from ...paths import PHOTOS, RESOURCES
+from ...session.recipes import TopkRecipe
 from .base import AnalysisView, real_path, shown_path
 from .panel_view import PanelView
 
@@ -27,9 +29,9 @@ class TopKView(AnalysisView):
     title = "top-9 patches (Fig. 2)"
     slug = "topk"
 
-    def __init__(self, main) -> None:
-        super().__init__(main)
-        self.data = QLineEdit(shown_path(default_data(main.model_name)), objectName="data")
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.data = QLineEdit(shown_path(default_data(self.model_args()[0])), objectName="data")
         self.data.setMinimumWidth(260)
         browse = QPushButton("Data…")
         browse.clicked.connect(self._browse_data)
@@ -55,7 +57,7 @@ class TopKView(AnalysisView):
         self.index_args: tuple | None = None  # (model args, data path, limit) the index was built with
         self.shown_channel: int | None = None
         self.checkpoint_dir = Path(tempfile.gettempdir()) / "deconvviz"
-        main.grid.channelChosen.connect(lambda _: self.follow())
+        self.session.events.channel.connect(lambda _: self.follow())
         self.show_message("Build an index of the main window's layer over the data set (or open one)")
 
     # -- the index ------------------------------------------------------------------------------------
@@ -71,7 +73,7 @@ class TopKView(AnalysisView):
     def build(self) -> None:
         """Index the main window's layer over the data set (all channels; a long job with progress/Cancel;
         after a Cancel, the same build resumes from where it stopped)."""
-        layer = self.main.layer
+        layer = self.session.layer
         if layer is None:
             self.show_message("choose a layer in the main window first", error=True)
             return
@@ -99,7 +101,7 @@ class TopKView(AnalysisView):
 
     def _on_cancelled(self, job) -> None:
         super()._on_cancelled(job)
-        if job.key == "index":
+        if job.name == "index":
             self.show_message("index cancelled: Build index again resumes where it stopped")
 
     def _indexed(self, index, source, args) -> None:
@@ -147,7 +149,7 @@ class TopKView(AnalysisView):
     # -- following the main window --------------------------------------------------------------------
     def follow(self) -> None:
         """Show the top-k of the main window's selected channel, when the index covers its layer."""
-        layer, channel = self.main.layer, self.main.channel
+        layer, channel = self.session.layer, self.session.channel
         if self.index is None or channel is None or not self.isVisible():
             return
         if layer != self.index.layer:
@@ -158,21 +160,22 @@ class TopKView(AnalysisView):
             return
         index, source = self.index, self.source
         data, limit = self.index_args[1], self.index_args[2]
-        argv = ["topk", *self.model_argv(), "--data", data, "--layer", layer, "--channels", str(channel),
-                "--k", str(index.k)] + (["--limit", str(limit)] if limit else []) + ["--out", "{stem}"]
+        # the command's --out is a folder: the export's path without its suffix
+        recipe = TopkRecipe(**self.model_options(), data=data, layer=layer, channels=(channel,), k=index.k,
+                            limit=limit or None, out="topk")
 
         def job(model, progress, cancel):
             crops = topk_crops(model, index, channel, lambda i: model.preprocess(source.image(i)))
             if not crops[0]:
                 return None
-            return topk_panel(model, index, channel, crops, self.command([a.replace("{stem}", "topk") for a in argv]))
+            return topk_panel(model, index, channel, crops, recipe.shell())
 
-        self.submit("crops", job, lambda panel: self._show(channel, panel, argv))
+        self.submit("crops", job, lambda panel: self._show(channel, panel, recipe))
 
-    def _show(self, channel: int, panel, argv) -> None:
+    def _show(self, channel: int, panel, recipe: TopkRecipe) -> None:
         self.shown_channel = channel
         self.view.set_panel(panel)
-        self.set_panel(panel, argv)
+        self.set_panel(panel, lambda out: replace(recipe, out=str(Path(out).with_suffix(""))))
         self.heading.setText(f"{self.index.layer} · channel {channel} · top-{self.index.k} of "
                              f"{self.index.n_images} images: projections (left) | image patches (right)")
         self.show_message(panel.caption if panel is not None else f"channel {channel}: no activations indexed")

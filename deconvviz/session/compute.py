@@ -1,8 +1,10 @@
-"""The backend's synchronous core (no Qt): owns the model and the current image, answers requests.
+"""The runner's synchronous core (no Qt): owns the model and the current image, answers requests.
 
 :class:`Compute.handle` turns one request into a list of results and never raises: a DeconvvizError
 becomes its message, any other exception from the model becomes "model raised X: ...", and the previous
-model and image stay in place. Tests and scripts call it directly; :mod:`.backend` runs it in a QThread.
+model and image stay in place. An analysis view's :class:`~.messages.Analysis` job runs on this Compute's
+own copy of its model, on the same device. Tests and scripts call it directly; :mod:`.runner` runs it in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..cli import shell_command
 from ..data.images import load_image
+from ..engine._control import Cancelled as EngineCancelled
 from ..engine.deconv import project
 from ..engine.probe import ProbeResult, probe, split_call_name
 from ..errors import DeconvvizError
@@ -25,6 +27,7 @@ from ..figures.png import save_panel, tile
 from ..figures.projections import projection_panel, projection_tiles
 from ..figures.render import projection_rgb
 from ..models import LoadedModel, load_model
+from .recipes import MapsRecipe, OcclusionRecipe, ProjectRecipe
 from . import messages as m
 from .occlusion_adapter import Cancelled, Occluder, occlusion_map
 
@@ -76,21 +79,24 @@ class Compute:
         self.occluder: Occluder | None = None
         self.last_map: m.MapReady | None = None
         self.last_map_result = None  # the engine's OcclusionResult behind last_map
+        self._analysis_models: dict[tuple, LoadedModel] = {}
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
                cancel: Callable[[], bool] | None = None) -> list[m.Result]:
         """Return the results answering ``request`` (a Failed or Cancelled result instead of raising)."""
-        handler = getattr(self, "_" + type(request).__name__)
         try:
-            if not isinstance(request, (m.LoadModel, m.LoadImage)):
+            handler = getattr(self, "_" + type(request).__name__, None)
+            if handler is None:
+                raise DeconvvizError(f"no handler for request {type(request).__name__}")
+            if not isinstance(request, (m.LoadModel, m.LoadImage, m.Analysis)):
                 self._need_image()
-            if isinstance(request, m.OcclusionMap):
+            if request.long or isinstance(request, m.Analysis):
                 return handler(request, progress, cancel)
             return handler(request)
         except DeconvvizError as exc:
             return [m.Failed(request, str(exc))]
-        except Cancelled:
+        except (Cancelled, EngineCancelled):
             return [m.Cancelled(request)]
         except MemoryError:
             return [m.Failed(request, "out of memory: try a smaller image or model")]
@@ -103,7 +109,7 @@ class Compute:
 
     # -- loading --------------------------------------------------------------------------------------
     def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
-        model = load_model(req.name, req.weights, self.device)
+        model = load_model(req.name, req.weights, self.device, download=req.download)
         results: list[m.Result] = []
         x, pr = self.x, self.probe
         if self.image is not None:
@@ -115,7 +121,8 @@ class Compute:
         layers = tuple(model.layers())
         results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
                                      tuple(model.class_name(i) for i in range(self._num_classes())),
-                                     tuple(model.preprocessing.size), self._first_conv(layers)))
+                                     tuple(model.preprocessing.size), self._first_conv(layers),
+                                     model.random_weights))
         if self.image is not None:
             results.append(self._image_result(req))
         return results
@@ -162,7 +169,7 @@ class Compute:
         if layer not in self.probe.activations:
             raise DeconvvizError(f"unknown layer {layer!r} for {self.model.name}")
         try:
-            return layer_maps(self.probe.activations[layer])
+            return layer_maps(self.probe.activations[layer], self.probe.record(layer).layout)
         except DeconvvizError as exc:
             raise DeconvvizError(f"layer {layer!r}: {exc}") from None
 
@@ -184,8 +191,9 @@ class Compute:
         crops, patches = projection_tiles(self.model, self.x, proj)
         act = self.probe.activations.get(req.layer)
         fmap = None
-        if act is not None and act.dim() == 4:
-            fmap = m.frozen_array(act[0, req.channel].float().cpu().numpy())
+        layout = self.probe.record(req.layer).layout if act is not None else None
+        if layout is not None and layout.spatial:  # maps, channels-last or tokens (engine/layout.py)
+            fmap = m.frozen_array(layout.maps(act)[0, req.channel].float().cpu().numpy())
         return [m.ProjectionReady(req, fmap, m.frozen_array(projection_rgb(proj.images[0])),
                                   m.frozen_array(tile(crops, _columns(len(crops)), 4)),
                                   m.frozen_array(tile(patches, _columns(len(patches)), 4)),
@@ -207,11 +215,27 @@ class Compute:
         self.last_map_result = result
         return [self.last_map]
 
+    # -- analysis views -------------------------------------------------------------------------------
+    def analysis_model(self, name: str, weights: str | None) -> LoadedModel:
+        """Return the analyses' own LoadedModel for (name, weights) on this device, loaded on first use (one is
+        kept: the views' current). Not the live model: its probe and occlusion sessions stay untouched."""
+        key = (name, weights)
+        if key not in self._analysis_models:
+            self._analysis_models = {key: load_model(name, weights, self.device)}
+        return self._analysis_models[key]
+
+    def _Analysis(self, req: m.Analysis, progress=None, cancel=None) -> list[m.Result]:
+        model = self.analysis_model(*req.model_args) if req.model_args is not None else None
+        value = req.fn(model, progress, cancel)
+        if cancel is not None and cancel():  # stopped early with a partial result: still a cancel
+            return [m.Cancelled(req)]
+        return [m.Done(req, value)]
+
     # -- export ---------------------------------------------------------------------------------------
-    def _model_argv(self) -> list[str]:
+    def _model_options(self) -> dict:
+        """Return the model options of a regenerating command (a recipe's model, weights, device)."""
         name, weights = self.model_args
-        argv = ["--model", name] + (["--weights", str(weights)] if weights else [])
-        return argv + (["--device", self.device] if self.device != "cpu" else [])
+        return {"model": name, "weights": str(weights) if weights else None, "device": self.device}
 
     def _facts(self, **more) -> dict[str, str]:
         return {"model": self.model.name, "weights": self.model.weights, "image": self.image_path,
@@ -224,20 +248,17 @@ class Compute:
         image_name = Path(self.image_path).name
         if req.pane == "grid":
             sort, filters = options.get("sort", "index"), bool(options.get("filters", False))
-            argv = ["maps", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer]
-            argv += (["--sort", sort] if sort != "index" else []) + (["--filters"] if filters else []) + ["--out", out]
-            panel = self.grid_panel(spec.layer, sort, filters, shell_command(argv))
+            recipe = MapsRecipe(**self._model_options(), image=self.image_path, layer=spec.layer, sort=sort,
+                                filters=filters, out=out)
+            panel = self.grid_panel(spec.layer, sort, filters, recipe.shell())
         elif req.pane == "deconv":
-            argv = ["project", *self._model_argv(), "--image", self.image_path, "--layer", spec.layer,
-                    "--channel", str(spec.channel)]
-            if spec.position is not None:
-                argv += ["--position", f"{spec.position[0]},{spec.position[1]}"]
-            elif spec.whole_map:
-                argv += ["--map"]
-            elif spec.top_k:
-                argv += ["--top-k", str(spec.top_k)]
-            argv += ["--mode", spec.mode, "--out", out]
-            panel = projection_panel(self.model, self.x, self._projection(spec), self.image_path, shell_command(argv))
+            position = None if spec.position is None else tuple(spec.position)
+            whole_map = position is None and spec.whole_map
+            recipe = ProjectRecipe(**self._model_options(), image=self.image_path, layer=spec.layer,
+                                   channel=spec.channel, position=position, map=whole_map,
+                                   top_k=None if position is not None or whole_map else spec.top_k or None,
+                                   mode=spec.mode, out=out)
+            panel = projection_panel(self.model, self.x, self._projection(spec), self.image_path, recipe.shell())
         elif req.pane == "occlusion":
             panel = self._occlusion_export(spec, options, out, image_name)
         else:
@@ -256,10 +277,10 @@ class Compute:
         shown = self.last_map if options.get("map", True) else None
         if shown is not None:
             r, result = shown.request, self.last_map_result
-            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(r.patch),
-                    "--stride", str(r.stride), "--target", str(r.target), "--out", out]
+            recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=r.patch, stride=r.stride,
+                                     target=str(r.target), out=out)
             projection = project(self.model.net, self.x, result.layer, result.channel)
-            return occlusion_figure(self.model, self.x, result, projection, self.image_path, shell_command(argv))
+            return occlusion_figure(self.model, self.x, result, projection, self.image_path, recipe.shell())
         pixels = self.model.preprocessing.to_pixels(self.x)
         fill = np.array(self._fill())
         square = (spec.top, spec.left, spec.size) if spec is not None else None
@@ -270,7 +291,6 @@ class Compute:
             best = int(np.argmax(probs))
             facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.4f}"
             caption += f" · square {square[2]} px at ({square[0]}, {square[1]}) · {self.model.class_name(best)} {probs[best]:.3f}"
-            argv = ["occlusion", *self._model_argv(), "--image", self.image_path, "--patch", str(square[2]),
-                    "--out", out]
-            facts["command"] = shell_command(argv)  # the full map for this square size
+            recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=square[2], out=out)
+            facts["command"] = recipe.shell()  # the full map for this square size
         return occlusion_panel(pixels, square, fill, None, 0, 1, caption, facts)

@@ -1,14 +1,16 @@
 """The frozen requests the window sends to the backend and the frozen results it gets back.
 
-Every request carries a ``generation`` (a number that only grows, over all requests of one window); the
-backend coalesces waiting requests with the same :attr:`Request.key` (only the newest is computed) and the
-window drops results older than the newest request of their kind. Results hold numpy arrays (read-only)
-and the request they answer.
+Every request carries a ``generation`` (a number that only grows, over all requests one runner sees); the
+runner coalesces waiting requests with the same :attr:`Request.key` (only the newest is computed) and the
+asker drops results older than the newest request of their kind. Results hold numpy arrays (read-only)
+and the request they answer. The main window's requests belong to the owner "main"; an analysis view's
+jobs are :class:`Analysis` requests owned by the view.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,6 +28,9 @@ class Request:
 
     generation: int
 
+    owner = "main"  # who asked: cancel and the resets act within one owner
+    long = False  # checks cancel between steps and shows progress (no stall watchdog)
+
     @property
     def key(self):
         """Return the coalescing key: waiting requests with equal keys collapse into the newest."""
@@ -34,10 +39,12 @@ class Request:
 
 @dataclass(frozen=True)
 class LoadModel(Request):
-    """Load model ``name`` (with ``weights``), then re-run the current image through it."""
+    """Load model ``name`` (with ``weights``; ``download``: named torchvision weights missing from the cache
+    are downloaded), then re-run the current image through it."""
 
     name: str = "efficientnet-lite0"
     weights: str | None = None
+    download: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class Occlude(Request):
 class OcclusionMap(Request):
     """The full occlusion sensitivity map: p(``target``) for the square at every ``stride``-th position."""
 
+    long = True
     patch: int = 8
     stride: int = 2
     target: int = 0
@@ -106,6 +114,26 @@ class Export(Request):
 
 
 @dataclass(frozen=True)
+class Analysis(Request):
+    """An analysis view's job: ``fn(model, progress, cancel)`` on the runner's own copy of model
+    ``model_args`` = (name, weights) on the runner's device (None: no model), answered by :class:`Done`.
+
+    ``name`` coalesces within the view (``owner``); a ``long`` job shows progress and can be cancelled.
+    """
+
+    owner: str = "analysis"
+    name: str = ""
+    fn: Callable = field(default=None, compare=False, repr=False)
+    model_args: tuple | None = None
+    long: bool = False
+
+    @property
+    def key(self):
+        """Return (owner, name): a view's waiting job is replaced by its newer job of the same name."""
+        return (self.owner, self.name)
+
+
+@dataclass(frozen=True)
 class Result:
     """Base of all results: the request answered."""
 
@@ -114,7 +142,8 @@ class Result:
 
 @dataclass(frozen=True)
 class ModelLoaded(Result):
-    """A model is ready: its name, weights source, device text, layer rows and class names."""
+    """A model is ready: its name, weights source, device text, layer rows and class names, and whether its
+    weights are random (the title and status bar say so)."""
 
     name: str
     weights: str
@@ -123,6 +152,7 @@ class ModelLoaded(Result):
     class_names: tuple
     input_size: tuple[int, int]
     first_conv: str | None
+    random_weights: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +213,13 @@ class Exported(Result):
     """A pane was written to ``path``."""
 
     path: str
+
+
+@dataclass(frozen=True)
+class Done(Result):
+    """An Analysis job's return value."""
+
+    value: Any
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Finding a training run's history: its per-epoch snapshots."""
+"""A training run's history: the names of its per-epoch snapshots, and finding them.
+
+Here, below both, because the trainer writes snapshots and the evolution analysis reads them.
+"""
 
 from __future__ import annotations
 

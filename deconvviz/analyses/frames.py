@@ -1,0 +1,145 @@
+"""Per-frame analysis of a picture stream: class probabilities, a layer's maps, a channel's projection.
+
+What the live panes need for one frame comes from one forward pass: a hook keeps the layer's output (the
+maps, and the start of the projection), the network runs on to the class scores, and the projection is the
+backward pass through the same graph, by the deconvnet's rules. Where no projection is wanted, the pass
+runs under ``torch.inference_mode``. Each result equals the separate computations (``probe`` for the
+probabilities and maps, :func:`deconvviz.engine.deconv.project` for the projection); tests check it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..engine.deconv import top_positions
+from ..engine.layers import resolve_layer
+from ..engine.probe import first_tensor
+from ..engine.rules import MODES, backward_rules
+from ..errors import DeconvvizError
+from ..models import LoadedModel
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """One frame's results.
+
+    ``x`` is the model's input (1, C, H, W); ``probs`` the class probabilities (classes,) float32;
+    ``maps`` the layer's output as (C, h, w) float32 (a vector as (C, 1, 1)), or None without a layer;
+    ``projection`` the channel's strongest activation projected to the input space (C, H, W) float32, or
+    None without a channel, with its ``position`` (row, col) (None for a vector layer) and ``value``.
+    """
+
+    x: torch.Tensor
+    probs: np.ndarray
+    maps: np.ndarray | None = None
+    projection: np.ndarray | None = None
+    position: tuple[int, int] | None = None
+    value: float | None = None
+
+    @property
+    def top(self) -> int:
+        """Return the index of the most probable class."""
+        return int(np.argmax(self.probs))
+
+
+class FrameAnalyser:
+    """Callable on a PIL image (or a preprocessed input): returns its :class:`FrameAnalysis`.
+
+    Raises DeconvvizError for an unknown layer or mode, a channel given without a layer, a channel out of
+    range (on the first frame, when the layer's width is known), or a layer whose output is no feature map.
+    """
+
+    def __init__(self, model: LoadedModel, layer: str | None = None, channel: int | None = None,
+                 mode: str = "deconvnet") -> None:
+        if channel is not None and layer is None:
+            raise DeconvvizError("a channel needs a layer (--layer)")
+        if mode not in MODES:
+            raise DeconvvizError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        if layer is not None:
+            resolve_layer(model.net, layer)
+        self.model, self.layer, self.channel, self.mode = model, layer, channel, mode
+
+    def __call__(self, image: Image.Image | torch.Tensor) -> FrameAnalysis:
+        """Return the analysis of one frame (a PIL image goes through the model's preprocessing)."""
+        x = image if isinstance(image, torch.Tensor) else self.model.preprocess(image)
+        if self.layer is None:
+            with torch.inference_mode():
+                return FrameAnalysis(x, _probs(self.model.net(x)))
+        if self.channel is None:
+            with torch.inference_mode():
+                logits, act = _forward_keeping(self.model.net, x, self.layer)
+            return FrameAnalysis(x, _probs(logits), _maps(act, self.layer))
+        return self._with_projection(x)
+
+    def _with_projection(self, x: torch.Tensor) -> FrameAnalysis:
+        leaf = x.detach().clone().requires_grad_(True)
+        with torch.enable_grad(), backward_rules(self.mode):
+            logits, act = _forward_keeping(self.model.net, leaf, self.layer)
+        channels = act.shape[1]
+        if not 0 <= self.channel < channels:
+            raise DeconvvizError(f"channel {self.channel} out of range for layer {self.layer!r}: "
+                                 f"valid 0..{channels - 1}")
+        fmap = act[0, self.channel].detach()
+        seed = torch.zeros_like(act)
+        if fmap.dim() == 0:  # a fully connected unit: its value is the seed
+            seed[0, self.channel] = fmap
+            position, value = None, float(fmap)
+        else:
+            (position, value), = top_positions(fmap, 1)
+            seed[0, self.channel, position[0], position[1]] = value
+        image = torch.autograd.grad(act, leaf, seed)[0][0]
+        return FrameAnalysis(x, _probs(logits), _maps(act.detach(), self.layer),
+                             image.float().cpu().numpy(), position, value)
+
+
+def _forward_keeping(net, x, layer):
+    """Return (net(x), layer's output): the output as computed, the rest of the network run on a copy.
+
+    The copy keeps later in-place operations (a ReLU with ``inplace=True``, ``out += identity``) from
+    changing the kept output or its graph; past the layer gradients are off (no graph is built there).
+    """
+    module, wanted = resolve_layer(net, layer)
+    box: dict = {"calls": 0}
+    grad_mode = torch.is_grad_enabled()
+
+    def hook(_module, _inputs, output):
+        call = box["calls"]
+        box["calls"] += 1
+        if call != wanted:
+            return None
+        tensor = first_tensor(output)
+        if tensor is None:
+            raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
+        box["output"] = tensor
+        torch.set_grad_enabled(False)  # restored when the forward returns
+        return output.detach().clone() if isinstance(output, torch.Tensor) else None
+
+    handle = module.register_forward_hook(hook)
+    try:
+        logits = net(x)
+    finally:
+        handle.remove()
+        torch.set_grad_enabled(grad_mode)
+    if "output" not in box:
+        raise DeconvvizError(f"layer {layer!r} was not called during the forward pass (it has {box['calls']} calls)")
+    return logits, box["output"]
+
+
+def _probs(logits) -> np.ndarray:
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != 1:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise DeconvvizError(f"model returned {shape}; deconvviz needs class scores of shape (1, classes)")
+    return torch.softmax(logits.detach().float(), 1)[0].cpu().numpy()
+
+
+def _maps(act: torch.Tensor, layer: str) -> np.ndarray:
+    a = act[0].detach().float().cpu().numpy()
+    if a.ndim == 1:
+        a = a[:, None, None]
+    if a.ndim != 3:
+        raise DeconvvizError(f"layer {layer!r}: output shape {a.shape} is neither feature maps nor a vector")
+    return np.ascontiguousarray(a, dtype=np.float32)

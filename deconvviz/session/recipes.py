@@ -1,0 +1,321 @@
+"""One recipe per headless command: its options, declared once (see :mod:`.recipe` for the machinery).
+
+``deconvviz COMMAND ...`` parses into the command's recipe and runs from it (``cli/COMMAND.py``); the app
+builds the same recipes to write the command that regenerates what it exports. ``deconvviz train`` keeps its
+own parser (:mod:`deconvviz.train.config`): its options already fill a dataclass, TrainConfig, and no
+figure carries a train command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..analyses.correspondence import PARTS_HELP
+from ..errors import DeconvvizError
+from .recipe import Recipe, option
+from .values import (format_float, format_floats, format_ints, format_position, parse_float_list, parse_int_list,
+                     parse_position)
+
+DATA_HELP = "data set: a folder of class folders, a folder of images, or an IDX images file"
+LAYER_HELP = "layer name (see `deconvviz layers`)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRecipe(Recipe):
+    """The options of every command that loads a model: ``--model``, ``--weights``, ``--download``, ``--device``."""
+
+    model: str = option(required=True, help="model name, torchvision:NAME or file.py:factory")
+    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt); for torchvision:NAME "
+                                      "also DEFAULT or a weights name (IMAGENET1K_V1, ...) from torchvision's cache")
+    download: bool = option(False, switch=True, help="download named torchvision weights missing from "
+                                                     "torchvision's cache (hash-checked, with a progress bar)")
+    device: str = option("cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+
+    def load_model(self):
+        """Return the LoadedModel these options name (DeconvvizError for a bad name or weights file)."""
+        from ..models import load_model
+
+        return load_model(self.model, self.weights, self.device, download=self.download)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayersRecipe(ModelRecipe):
+    command = "layers"
+    summary = "print the model's layers: name, type, output shape, maps, parameters"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectRecipe(ModelRecipe):
+    command = "project"
+    summary = "deconvnet projection of an activation, a feature map or its top-k"
+
+    image: str = option(required=True, help="image file")
+    layer: str = option(required=True, help=LAYER_HELP)
+    channel: int = option(required=True, parse=int, help="channel (feature map) index, 0-based")
+    position: tuple[int, int] | None = option(parse=parse_position, format=format_position, group="which",
+                                              help="ROW,COL of the activation (default: the strongest)")
+    map: bool = option(False, switch=True, group="which", help="project the whole feature map")
+    top_k: int | None = option(parse=int, group="which", metavar="K",
+                               help="project each of the K strongest activations")
+    mode: str = option("deconvnet", choices=("deconvnet", "guided", "backprop"), always=True)
+    out: str = option(required=True, help="PNG to write")
+    npy: str | None = option(help="also write the raw float32 projection (C, H, W) of the first activation")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MapsRecipe(ModelRecipe):
+    command = "maps"
+    summary = "a layer's feature maps (shared levels) or first-layer filters as a PNG"
+
+    image: str = option(required=True, help="image file")
+    layer: str = option(required=True, help=LAYER_HELP)
+    sort: str = option("index", choices=("index", "max"), help="channel order (default: index)")
+    filters: bool = option(False, switch=True, help="show the first convolution's filters instead")
+    out: str = option(required=True, help="PNG to write")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OcclusionRecipe(ModelRecipe):
+    command = "occlusion"
+    summary = "occlusion sensitivity map: p(target) as a grey square slides over the image"
+
+    image: str = option(required=True, help="image file")
+    patch: int | None = option(parse=int,
+                               help="side of the grey square in input pixels (default: 32 at 224 px, 6 at 28 px)")
+    stride: int | None = option(parse=int, help="step between square positions (default: a quarter of the patch)")
+    fill: float | None = option(parse=float, format=format_float,
+                                help="grey level of the square, 0..1 (default: the data set's mean pixel)")
+    target: str | None = option(help="class index or name whose probability is mapped (default: the top class)")
+    layer: str | None = option(help="feature layer for panels (b) and (c) (default: the last conv block)")
+    out: str = option(required=True, help="PNG to write")
+    npy: str | None = option(help="also write p(target) as float32 (ny, nx), entry [i, j] for the square at "
+                                  "(i*S, j*S)")
+    approximate: bool = option(False, switch=True, help="approximate the map (Krypton: projective-field threshold "
+                                                        "and adaptive drill-down); the default is exact")
+    field: float | None = option(parse=float, format=format_float,
+                                 help="with --approximate: projective-field threshold in (0, 1]; 1 is exact")
+    coarse: int | None = option(parse=int, help="with --approximate: compute every COARSE-th position first; 1 is none")
+    drill: float | None = option(parse=float, format=format_float,
+                                 help="with --approximate: fraction of coarse cells computed in full, the most "
+                                      "sensitive first")
+
+    def approximation(self):
+        """Return the engine's Approximation these options ask for, or None for an exact map (DeconvvizError
+        for a knob without --approximate, or one out of range)."""
+        from ..engine.occlusion import Approximation
+        from ..errors import DeconvvizError
+
+        knobs = {k: getattr(self, k) for k in ("field", "coarse", "drill") if getattr(self, k) is not None}
+        if not self.approximate:
+            if knobs:
+                raise DeconvvizError(f"--{next(iter(knobs))} needs --approximate (the map is exact by default)")
+            return None
+        return Approximation(**knobs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopkRecipe(ModelRecipe):
+    command = "topk"
+    summary = "index a data set's top-k activations per channel and render them (Fig. 2)"
+
+    data: str = option(required=True, help=DATA_HELP)
+    layer: str = option(required=True, help=LAYER_HELP)
+    channels: tuple[int, ...] | None = option(parse=parse_int_list, format=format_ints,
+                                              help="channels to index, e.g. 0,3,5-8 (default: all; the first 8 "
+                                                   "are rendered)")
+    k: int = option(9, parse=int, always=True, help="activations kept per channel (default 9)")
+    all_positions: bool = option(False, switch=True,
+                                 help="let one image fill several of a channel's k slots (default: its strongest only)")
+    batch_size: int = option(64, parse=int)
+    limit: int | None = option(parse=int, help="use only the first N images of the data set")
+    out: str = option(required=True, help="folder for index.npz, overview.png and channel-NNNN.png")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvarianceRecipe(ModelRecipe):
+    command = "invariance"
+    summary = "how features and the class change under a transform (Fig. 5)"
+
+    images: tuple[str, ...] = option(required=True, many=True, help="up to 5 image files")
+    transform: str = option("translate", choices=("translate", "scale", "rotate"), always=True,
+                            help="vertical translation (pixels), scaling (factor) or rotation (degrees)")
+    amounts: tuple[float, ...] | None = option(flag="--range", parse=parse_float_list, format=format_floats,
+                                               help="amounts: a,b,c or START:STOP:COUNT (default: a range per "
+                                                    "transform)")
+    layers: tuple[str, ...] | None = option(many=True, help="layers to compare (default: the first conv block and "
+                                                            "the penultimate layer)")
+    true_class: tuple[int, ...] | None = option(parse=parse_int_list, format=format_ints,
+                                                help="true class per image, e.g. 3,3,7 (default: each image's top "
+                                                     "class)")
+    out: str = option(required=True, help="PNG to write")
+    csv: str | None = option(help="also write the numbers as CSV")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrespondenceRecipe(ModelRecipe):
+    command = "correspondence"
+    summary = "Delta per part and layer, vs random boxes (Table 1)"
+
+    images: tuple[str, ...] = option(required=True, many=True, help="two or more image files")
+    parts: str = option(required=True, help=PARTS_HELP)
+    layers: tuple[str, ...] | None = option(many=True, help="layers (default: the last conv block and the "
+                                                            "penultimate layer, the paper's 5 and 7)")
+    random: int = option(10, parse=int, always=True, metavar="N",
+                         help="random boxes of each part's sizes, N draws (default 10; 0: none)")
+    seed: int = option(0, parse=int, help="seed of the random boxes")
+    csv: str | None = option(help="write the table as CSV")
+    out: str | None = option(help="PNG of the images with their part boxes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaliencyRecipe(ModelRecipe):
+    command = "saliency"
+    summary = "gradient saliency map of a class for an image"
+
+    image: str = option(required=True, help="image file")
+    target: int | None = option(parse=int, help="class index (default: the top class)")
+    out: str = option(required=True, help="PNG to write")
+    npy: str | None = option(help="also write the map (H, W) as float32 .npy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActmaxRecipe(ModelRecipe):
+    command = "actmax"
+    summary = "activation maximisation: the input a channel or a class likes most"
+
+    layer: str | None = option(help="layer of the channel to maximise")
+    channel: int | None = option(parse=int, help="channel whose mean output is maximised")
+    class_index: int | None = option(flag="--class", parse=int, help="class whose pre-softmax score is maximised")
+    start: str = option("noise", always=True, help="noise, mean (the mean image) or an image file")
+    steps: int = option(30, parse=int, always=True)
+    step_size: float = option(0.05, parse=float, format=format_float, always=True,
+                              help="mean change of an input value per step, in normalised units (default 0.05)")
+    l1: float = option(0.1, parse=float, format=format_float, always=True, help="L1 penalty weight (default 0.1)")
+    l2: float = option(0.0, parse=float, format=format_float, always=True, help="L2 penalty weight (default 0)")
+    seed: int = option(0, parse=int, help="seed of the noise start")
+    out: str = option(required=True, help="PNG to write")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FiltersRecipe(ModelRecipe):
+    command = "filters"
+    summary = "first-layer filters; compare two snapshots or models (Fig. 6)"
+
+    compare: str | None = option(group="compare", metavar="WEIGHTS",
+                                 help="a second weights file of the same model to show beside")
+    compare_model: str | None = option(group="compare", metavar="MODEL", help="a second model to show beside")
+    compare_weights: str | None = option(help="weights for --compare-model")
+    out: str = option(required=True, help="PNG to write")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvolutionRecipe(Recipe):
+    command = "evolution"
+    summary = "strongest activation per channel at each training snapshot (Fig. 4)"
+
+    history: str = option(required=True, help="folder of snapshot .safetensors files (one per epoch)")
+    data: str = option(required=True, help=DATA_HELP)
+    layer: str = option(required=True, help=LAYER_HELP)
+    channels: tuple[int, ...] = option(required=True, parse=parse_int_list, format=format_ints,
+                                       help="channels, e.g. 0,3,5-8")
+    limit: int | None = option(parse=int, help="use only the first N images of the data set")
+    batch_size: int = option(64, parse=int)
+    patches: bool = option(False, switch=True, help="also write the image patches beside (PNG-patches)")
+    device: str = option("cpu", help="torch device")
+    out: str = option(required=True, help="PNG to write")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateRecipe(ModelRecipe):
+    command = "evaluate"
+    summary = "print a model's top-1 and top-5 accuracy on a data set"
+
+    data: str | None = option(help="IDX folder or image folder (default: Fashion-MNIST from the Debian package "
+                                   "dataset-fashion-mnist)")
+    split: str = option("test", choices=("test", "train"), help="which split (default test)")
+    batch_size: int = option(512, parse=int)
+    json: bool = option(False, switch=True, help="print the result as JSON")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoRecipe(ModelRecipe):
+    command = "video"
+    summary = "classify a video's frames (CSV), optionally a panel per frame"
+
+    video: str = option(required=True, help="video file (anything FFmpeg reads: .mp4, .mkv, .webm, ...)")
+    csv: str = option(required=True, help="CSV to write: frame, time_s, class, label, p")
+    every: int = option(1, parse=int, metavar="N", help="analyse one frame in N (default: every frame)")
+    layer: str | None = option(help="layer whose feature maps each panel shows (see `deconvviz layers`)")
+    channel: int | None = option(parse=int, help="with --layer: show this channel's strongest activation projected")
+    mode: str = option("deconvnet", choices=("deconvnet", "guided", "backprop"),
+                       help="the projection's rule at rectifiers (default: deconvnet)")
+    out: str | None = option(help="panels: a video file (.mp4, .mkv, .mov, .avi, .webm) or a folder of PNGs")
+
+
+SANITY_METHODS = ("deconvnet", "guided", "backprop", "saliency")
+FAITHFULNESS_MAPS = ("occlusion", "saliency")
+
+
+def _names(valid: tuple[str, ...], what: str):
+    """Return a parser of "a,b" into a tuple of distinct names from ``valid`` (DeconvvizError otherwise)."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        bad = [n for n in names if n not in valid]
+        if bad or not names or len(set(names)) != len(names):
+            raise DeconvvizError(f"--{what} takes distinct names of {','.join(valid)}, got {text!r}")
+        return names
+    return parse
+
+
+def _join(names) -> str:
+    return ",".join(names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SanityRecipe(ModelRecipe):
+    command = "sanity"
+    summary = "do the projections and saliency change when the weights are randomised? (Adebayo et al. 2018)"
+
+    image: str = option(required=True, help="image file")
+    layer: str | None = option(group="target", help="layer whose channel's strongest activation is explained")
+    channel: int | None = option(parse=int, help="channel of --layer")
+    position: tuple[int, int] | None = option(parse=parse_position, format=format_position,
+                                              help="ROW,COL of the activation (default: the strongest, on the "
+                                                   "learnt weights)")
+    class_index: str | None = option(flag="--class", group="target",
+                                     help="class index or name whose score is explained (default, with no "
+                                          "--layer: the top class)")
+    methods: tuple[str, ...] = option(SANITY_METHODS, parse=_names(SANITY_METHODS, "methods"), format=_join,
+                                      always=True, help=f"comma-separated, of {','.join(SANITY_METHODS)}")
+    test: str = option("cascading", choices=("cascading", "independent"), always=True,
+                       help="cascading: re-initialise from the top layer down, cumulatively; independent: one "
+                            "layer at a time")
+    seed: int = option(0, parse=int, always=True, help="seed of the random weights")
+    csv: str = option(required=True, help="CSV to write: method, randomised, spearman, ssim, spearman_signed, "
+                                          "hog, step, test")
+    out: str = option(required=True, help="PNG to write")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaithfulnessRecipe(ModelRecipe):
+    command = "faithfulness"
+    summary = "deletion/insertion curves of the occlusion and saliency maps (Petsiuk et al. 2018)"
+
+    image: str = option(required=True, help="image file")
+    target: str | None = option(help="class index or name (default: the top class)")
+    maps: tuple[str, ...] = option(FAITHFULNESS_MAPS, parse=_names(FAITHFULNESS_MAPS, "maps"), format=_join,
+                                   help=f"comma-separated, of {','.join(FAITHFULNESS_MAPS)}")
+    steps: int = option(50, parse=int, always=True, help="points along each curve after the first (default 50)")
+    random: int = option(3, parse=int, always=True, help="random pixel orders averaged for the baseline (default 3)")
+    seed: int = option(0, parse=int, help="seed of the random orders")
+    patch: int | None = option(parse=int, help="occluding square in pixels (default: as for occlusion)")
+    stride: int | None = option(parse=int, help="step of the square (default: a quarter of the patch)")
+    csv: str = option(required=True, help="CSV to write: map, fraction, deletion, insertion, deletion_auc, "
+                                          "insertion_auc")
+    out: str = option(required=True, help="PNG to write")
+
+
+RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,
+                                     InvarianceRecipe, CorrespondenceRecipe, SaliencyRecipe, ActmaxRecipe,
+                                     FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe, SanityRecipe,
+                                     FaithfulnessRecipe)

@@ -1,0 +1,422 @@
+"""The one job runner's core (no Qt): a queue of requests served by a :class:`~.compute.Compute` in a worker.
+
+The main window and every analysis view submit requests (:mod:`.messages`) to one :class:`Runner`, so all
+compute on one device with one model copy per use, and get the same progress, cancel and error messages.
+
+- **Coalescing**: a waiting request is replaced by a newer one with the same ``key`` (newest wins, and goes
+  to the back of the queue): while the occluder is dragged only the newest position is computed.
+- **Owners**: each request has an ``owner`` ("main" for the main window, the view's slug for a view).
+  :meth:`Runner.cancel` acts on one owner (or all); a new model, image or occlusion map cancels the main
+  window's older long requests.
+- **Long requests** (an occlusion map, a long analysis job) check ``cancel()`` between steps; at each check
+  the runner answers the main window's waiting requests, so the window stays live while a map or a top-k
+  index is built: during a map, its interactive ones (a click, a layer, the square; not a new model, image or
+  map, which would change what the map runs on); during a view's long job, all of them (the job runs on its
+  own model copy). A view's jobs run one at a time. Long requests report ``progress(generation, done, total)``.
+- **Escalation**: a user's model can hang (``while True: pass``, ``time.sleep(1e9)``). :meth:`Runner.cancel`
+  first asks politely (a long request stops at its next check); ``grace`` seconds later it raises
+  :class:`Interrupted` inside the worker thread (this ends pure-Python loops); ``grace`` seconds after that it
+  abandons the stuck thread and starts a fresh worker that quietly reloads the last model and image that
+  worked. The hung request answers with a Failed result saying what happened. :meth:`Runner.check_stall`
+  tells, every ``watchdog`` seconds, that the running request has not answered.
+- **Stop**: :meth:`Runner.stop` interrupts the running request and never waits longer than ``wait`` seconds.
+
+Threads come from a :class:`Host`: :class:`SyncHost` runs each request inside ``submit`` (for tests and
+scripts), :class:`ThreadHost` uses Python threads, and the app's Qt wrapper (``gui/backend.py``) uses
+QThreads and QTimers. Answers go to the callables ``on_result(result)``, ``on_progress(generation, done,
+total)`` and ``on_stalled(seconds, kind)``, called from the worker thread (or, for escalation, from the
+thread that runs the host's timers).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from typing import Callable
+
+from . import messages as m
+from .compute import Compute
+from .tracker import Generations
+
+# Requests that replace the state every other request depends on: they cancel the owner's running map.
+RESETS = (m.LoadModel, m.LoadImage)
+
+
+class Interrupted(BaseException):
+    """Raised asynchronously inside the worker thread to stop a request that does not answer.
+
+    A BaseException, so neither Compute.handle nor a user's ``except Exception`` turns it into a result.
+    """
+
+
+def raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Make ``exc`` raise in thread ``thread_id`` at its next bytecode boundary (None: clear a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
+                                               ctypes.py_object(exc) if exc is not None else None)
+
+
+class Job:
+    """The request a worker is computing, since when (monotonic seconds), and the long job it runs inside
+    (``outer``: the one whose ``cancel()`` check served it), if any."""
+
+    def __init__(self, request: m.Request, outer: "Job | None" = None) -> None:
+        self.request, self.started, self.interrupted, self.outer = request, time.monotonic(), False, outer
+
+
+class Worker:
+    """One worker: its Compute, the requests to replay quietly first, the job it runs and its thread."""
+
+    def __init__(self, compute: Compute, restore: tuple = ()) -> None:
+        self.compute = compute
+        self.restore = list(restore)  # the last model and image that worked
+        self.job: Job | None = None
+        self.busy = False
+        self.thread_id: int | None = None  # set by the thread that drains
+        self.host: Host | None = None  # the host that gave it its thread
+        self.handle = None  # the host's thread object (None: synchronous)
+
+
+class Host:
+    """How a runner's workers get threads and timers (override every method)."""
+
+    threaded = True
+
+    def start(self, worker: Worker, drain: Callable[[], None]) -> None:
+        """Give ``worker`` a thread (``worker.handle``) that runs ``drain()`` each time it is woken."""
+        raise NotImplementedError
+
+    def wake(self, worker: Worker) -> None:
+        """Make ``worker``'s thread run its drain soon (now, in a synchronous host)."""
+        raise NotImplementedError
+
+    def quit(self, worker: Worker) -> None:
+        """Let ``worker``'s thread end once its drain returns."""
+        raise NotImplementedError
+
+    def wait(self, worker: Worker, seconds: float) -> bool:
+        """Wait up to ``seconds`` for ``worker``'s thread to end; return whether it did."""
+        raise NotImplementedError
+
+    def running(self, worker: Worker) -> bool:
+        """Return whether ``worker``'s thread is still running."""
+        raise NotImplementedError
+
+    def later(self, seconds: float, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once, ``seconds`` from now (not in a worker thread)."""
+        raise NotImplementedError
+
+
+class SyncHost(Host):
+    """No threads: a request is computed inside ``submit``; no escalation (nothing can be interrupted)."""
+
+    threaded = False
+
+    def start(self, worker, drain):
+        worker.handle = drain
+
+    def wake(self, worker):
+        worker.handle()
+
+    def quit(self, worker):
+        pass
+
+    def wait(self, worker, seconds):
+        return True
+
+    def running(self, worker):
+        return False
+
+    def later(self, seconds, fn):
+        pass
+
+
+class ThreadHost(Host):
+    """Python threads (daemon threads: one stuck in a user's call never keeps the interpreter alive)."""
+
+    def start(self, worker, drain):
+        wake, stop = threading.Event(), threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                wake.wait()
+                wake.clear()
+                if not stop.is_set():
+                    drain()
+
+        worker.handle = (threading.Thread(target=loop, name="deconvviz-runner", daemon=True), wake, stop)
+        worker.handle[0].start()
+
+    def wake(self, worker):
+        worker.handle[1].set()
+
+    def quit(self, worker):
+        worker.handle[2].set()
+        worker.handle[1].set()
+
+    def wait(self, worker, seconds):
+        worker.handle[0].join(max(0.0, seconds))
+        return not worker.handle[0].is_alive()
+
+    def running(self, worker):
+        return worker.handle[0].is_alive()
+
+    def later(self, seconds, fn):
+        timer = threading.Timer(seconds, fn)
+        timer.daemon = True
+        timer.start()
+
+
+class Runner:
+    """Serves requests with a Compute on ``device`` in a worker of ``host`` (see the module docstring)."""
+
+    def __init__(self, device: str | None = None, host: Host | None = None, grace: float = 1.5,
+                 watchdog: float = 5.0) -> None:
+        self.host = host or SyncHost()
+        self.grace, self.watchdog = grace, watchdog
+        self.on_result: Callable[[m.Result], None] = lambda result: None
+        self.on_progress: Callable[[int, int, int], None] = lambda generation, done, total: None
+        self.on_stalled: Callable[[int, str], None] = lambda seconds, kind: None
+        self._lock = threading.RLock()  # reentrant: in synchronous mode an answer may submit from inside _drain
+        self._pending: dict = {}
+        self._newest: dict[str, int] = {}  # owner -> newest generation submitted
+        self._cancelled_upto: dict[str, int] = {}  # owner -> its requests up to this generation are cancelled
+        self._good: dict[str, m.Request] = {}  # the last LoadModel and LoadImage that worked, to restore
+        self.computed: list[int] = []  # generations actually computed (tests and the benchmark)
+        self.abandoned = 0  # workers given up on
+        self.stuck: list[Worker] = []  # abandoned workers whose thread still runs a user's call
+        self.generations = Generations()  # one counter for every asker: generations order all requests
+        self._device = device
+        self._stall_job: Job | None = None
+        self._stall_next = 0.0
+        self._worker = self._new_worker()
+
+    def _new_worker(self, restore: tuple = ()) -> Worker:
+        worker = Worker(Compute(self._device), restore)
+        worker.host = self.host
+        self.host.start(worker, lambda: self._drain(worker))
+        return worker
+
+    # -- the asker's side -------------------------------------------------------------------------------
+    @property
+    def compute(self) -> Compute:
+        """Return the current worker's Compute."""
+        return self._worker.compute
+
+    @property
+    def worker(self) -> Worker:
+        """Return the current worker."""
+        return self._worker
+
+    @property
+    def device(self) -> str:
+        """Return the torch device the models run on."""
+        return self.compute.device
+
+    def submit(self, request: m.Request) -> None:
+        """Queue ``request``, replacing any waiting request with the same key (thread-safe)."""
+        with self._lock:
+            self._pending.pop(request.key, None)  # re-insert at the end: it is the newest
+            self._pending[request.key] = request
+            owner = request.owner
+            self._newest[owner] = max(self._newest.get(owner, 0), request.generation)
+            if isinstance(request, RESETS) or isinstance(request, m.OcclusionMap):
+                self._cancel_upto(owner, request.generation - 1)
+            worker = self._worker
+        worker.host.wake(worker)
+
+    def _cancel_upto(self, owner: str, generation: int) -> None:
+        self._cancelled_upto[owner] = max(self._cancelled_upto.get(owner, 0), generation)
+
+    def is_cancelled(self, request: m.Request) -> bool:
+        """Return whether ``request`` was cancelled (by :meth:`cancel` or a newer reset of its owner)."""
+        return request.generation <= self._cancelled_upto.get(request.owner, 0)
+
+    def cancel(self, owner: str | None = None) -> None:
+        """Stop ``owner``'s running request and its waiting long ones (None: every owner's).
+
+        A long request stops at its next check and answers Cancelled; a request still running ``grace``
+        seconds later is interrupted, and ``grace`` seconds after that abandoned (see the module docstring).
+        """
+        with self._lock:
+            for who in ([owner] if owner is not None else list(self._newest)):
+                self._cancel_upto(who, self._newest.get(who, 0))
+            job = self._worker.job
+        if job is not None and self._worker.host.threaded and (owner is None or job.request.owner == owner):
+            self.host.later(self.grace, lambda: self.escalate(job))
+
+    def running_for(self) -> float:
+        """Return how many seconds the current request has been computing (0 when idle)."""
+        job = self._worker.job
+        return time.monotonic() - job.started if job is not None else 0.0
+
+    def running(self) -> m.Request | None:
+        """Return the request being computed (None when idle)."""
+        job = self._worker.job
+        return job.request if job is not None else None
+
+    def pending(self, owner: str | None = None) -> int:
+        """Return the number of requests waiting (of ``owner``, or all)."""
+        with self._lock:
+            return sum(1 for r in self._pending.values() if owner is None or r.owner == owner)
+
+    def busy(self, owner: str | None = None) -> bool:
+        """Return whether a request (of ``owner``, or any) is waiting or being computed."""
+        with self._lock:
+            job = self._worker.job
+            if owner is None:
+                return self._worker.busy or bool(self._pending)
+            return (job is not None and job.request.owner == owner) or self.pending(owner) > 0
+
+    # -- the worker's side ----------------------------------------------------------------------------
+    def _drain(self, worker: Worker) -> None:
+        worker.thread_id = threading.get_ident()
+        while worker.restore:  # a fresh worker first reloads what worked, answering nobody
+            worker.compute.handle(worker.restore.pop(0))
+        while True:
+            with self._lock:
+                if worker is not self._worker:
+                    return  # abandoned: a fresh worker serves the queue now
+                if not self._pending:
+                    worker.busy = False
+                    return
+                request = self._pending.pop(next(iter(self._pending)))
+                worker.busy = True
+            self._run(request, worker)
+
+    def _run(self, request: m.Request, worker: Worker) -> None:
+        if isinstance(request, m.Analysis) and self.is_cancelled(request):
+            self.on_result(m.Cancelled(request))  # cancelled while it waited: not started
+            return
+        self.computed.append(request.generation)
+
+        def cancel() -> bool:
+            if request.long:  # between a long job's steps: the main window's clicks, layers, square (and more)
+                self._serve_main(worker, everything=isinstance(request, m.Analysis))
+            return self.is_cancelled(request)
+
+        def progress(done, total) -> None:
+            if worker is self._worker:
+                self.on_progress(request.generation, done, total)
+
+        outer = worker.job
+        job = Job(request, outer)
+        try:
+            worker.job = job
+            try:
+                results = worker.compute.handle(request, progress=progress, cancel=cancel)
+            finally:
+                with self._lock:
+                    worker.job = outer
+                    if job.interrupted and worker.thread_id is not None:
+                        raise_in_thread(worker.thread_id, None)  # one that has not landed yet must not
+        except Interrupted:
+            results = [m.Failed(request, self._stopped_text(job, "stopped"))]
+        with self._lock:
+            if worker is not self._worker:
+                return  # abandoned while it ran: its late answers are stale
+            for result in results:
+                if isinstance(result, (m.ModelLoaded, m.ImageLoaded)):
+                    self._good[type(result.request).__name__] = result.request
+                self.on_result(result)
+
+    def _serve_main(self, worker: Worker, everything: bool) -> None:
+        """Answer the main window's waiting requests: all of them, or (not ``everything``) those that neither
+        replace the model/image nor are long."""
+        while True:
+            with self._lock:
+                if worker is not self._worker:
+                    return
+                keys = [k for k, r in self._pending.items()
+                        if r.owner == "main" and (everything or not (r.long or isinstance(r, RESETS)))]
+                if not keys:
+                    return
+                request = self._pending.pop(keys[0])
+            self._run(request, worker)
+
+    # -- a request that does not answer ---------------------------------------------------------------
+    def _stopped_text(self, job: Job, what: str) -> str:
+        request = job.request
+        kind = request.name if isinstance(request, m.Analysis) else type(request).__name__
+        if isinstance(request, m.Analysis) and request.model_args:
+            name = request.model_args[0]
+        else:
+            name = getattr(request, "name", "") or self.compute.model_args[0] or "the model"
+        return f"{what}: {name} did not answer {kind} for {time.monotonic() - job.started:.0f} s"
+
+    def escalate(self, job: Job) -> None:
+        """Interrupt ``job`` if it is still running; if it already was interrupted, abandon its worker."""
+        with self._lock:
+            worker = self._worker
+            if worker.job is not job or worker.thread_id is None or not worker.host.threaded:
+                return  # it answered
+            if not job.interrupted:
+                job.interrupted = True
+                raise_in_thread(worker.thread_id, Interrupted)
+                self.host.later(self.grace, lambda: self.escalate(job))
+                return
+            self._abandon(job)
+
+    def _abandon(self, job: Job) -> None:
+        """Leave the stuck worker's thread behind and serve the queue with a fresh worker (lock held)."""
+        old = self._worker
+        old.host.quit(old)  # its loop ends if the stuck call ever returns
+        self.stuck = [w for w in self.stuck if w.host.running(w)] + [old]
+        restore = tuple(self._good[k] for k in ("LoadModel", "LoadImage") if k in self._good)
+        self._worker = self._new_worker(restore)
+        self.abandoned += 1
+        model = self._good["LoadModel"].name if "LoadModel" in self._good else "no model"
+        text = self._stopped_text(job, "abandoned") + f"; it may keep running in the background; back to {model}"
+        self.on_result(m.Failed(job.request, text))
+        outer = job.outer
+        while outer is not None:  # the long jobs it ran inside are lost with the thread: say so to their askers
+            self.on_result(m.Failed(outer.request, f"stopped: its worker was given up on ({text})"))
+            outer = outer.outer
+        self._worker.host.wake(self._worker)
+
+    def check_stall(self) -> None:
+        """Call ``on_stalled(seconds, kind)`` when the running request has not answered for ``watchdog``
+        seconds (and every ``watchdog`` seconds after); long requests show their own progress instead."""
+        job = self._worker.job
+        if job is None or self.watchdog <= 0 or job.request.long:
+            return
+        seconds = time.monotonic() - job.started
+        if seconds >= self.watchdog and (self._stall_job is not job or seconds >= self._stall_next):
+            self._stall_job, self._stall_next = job, seconds + self.watchdog
+            request = job.request
+            self.on_stalled(int(seconds), request.name if isinstance(request, m.Analysis) else type(request).__name__)
+
+    def stuck_workers(self) -> list[Worker]:
+        """Return the abandoned workers whose thread is still inside a user's call."""
+        self.stuck = [w for w in self.stuck if w.host.running(w)]
+        return list(self.stuck)
+
+    def stop(self, wait: float = 3.0) -> None:
+        """Drop waiting requests, interrupt the running one and end the worker (call before the app quits).
+
+        A worker stuck in a user's call is abandoned after ``wait`` seconds (it never blocks the quit);
+        abandoned workers get what is left of ``wait`` to finish.
+        """
+        deadline = time.monotonic() + wait
+        with self._lock:
+            dropped = list(self._pending.values())
+            self._pending.clear()
+            for owner in list(self._newest):
+                self._cancel_upto(owner, self._newest[owner])
+            worker = self._worker
+            job = worker.job
+            if job is not None and worker.thread_id is not None and worker.host.threaded:
+                job.interrupted = True
+                raise_in_thread(worker.thread_id, Interrupted)
+        for request in dropped:
+            if isinstance(request, m.Analysis):
+                self.on_result(m.Cancelled(request))  # its view hears it will not come
+        if worker.host.threaded and worker.host.running(worker):
+            worker.host.quit(worker)
+            if not worker.host.wait(worker, max(0.001, wait)):
+                with self._lock:
+                    self.stuck.append(worker)
+                    self.host = SyncHost()  # nothing more is computed in the stuck one
+                    self._worker = self._new_worker()
+        for stuck in self.stuck_workers():
+            stuck.host.wait(stuck, max(0.001, deadline - time.monotonic()))

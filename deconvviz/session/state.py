@@ -1,0 +1,148 @@
+"""The inspection state as one plain model that the main window and every analysis view observe and write.
+
+:class:`Session` holds what the user chose (``model``, ``input``, ``layer``, ``channel``, ``target``,
+``square``, ``mode``) and what the worker has loaded for it (``loaded``: the model's facts, ``image``: the
+input run through it). Setting a field to a value equal to the current one does nothing; a real change
+emits ``session.events.<field>`` with the new value::
+
+    session.events.channel.connect(lambda channel: ...)
+    session.channel = 7                      # emits once
+    with session.events.batch(): ...         # one emit per changed field, at the end
+    with session.events.blocked(): ...       # none
+
+Choosing and loading are two steps because a load can fail: the main window answers a new ``model`` or
+``input`` by asking the worker, and sets ``loaded``/``image`` once the worker has them (on failure it puts
+the choice back). Views compute on ``loaded`` and ``image``, which always belong together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .events import Events, _same
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model to inspect: a registry name or ``file.py:factory``, its weights file (None: its own), the device;
+    ``download``: the user agreed to download named torchvision weights missing from the cache."""
+
+    name: str
+    weights: str | None = None
+    device: str = "cpu"
+    download: bool = False
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An image file as the input. (A frame source will add a sibling: a video path with a frame index/time.)"""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Square:
+    """The grey occluder: its top-left corner (row, col) and side, in the model's input pixels."""
+
+    top: int
+    left: int
+    size: int
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFacts:
+    """What the worker loaded: name and weights as asked, weights text, device text, layer rows (LayerRecord),
+    class names, input size (h, w) and the first convolution's layer name (or None)."""
+
+    name: str
+    weights: str | None
+    weights_text: str
+    device: str
+    layers: tuple
+    class_names: tuple
+    input_size: tuple[int, int]
+    first_conv: str | None
+    random_weights: bool = False  # the title, status bar and captions say "random weights"
+
+    def class_name(self, index: int) -> str:
+        """Return class ``index``'s name ("class N" past the names)."""
+        return self.class_names[index] if 0 <= index < len(self.class_names) else f"class {index}"
+
+
+@dataclass(frozen=True, eq=False)
+class ImageFacts:
+    """The input run through the loaded model: its path, model-input pixels (H, W, 3) uint8, class
+    probabilities (num_classes,), the file's own size (width, height) and the occluder's RGB fill."""
+
+    path: str
+    pixels: np.ndarray
+    probs: np.ndarray
+    original_size: tuple[int, int]
+    fill: tuple[int, int, int]
+
+    @property
+    def top_class(self) -> int:
+        """Return the most probable class of the unoccluded input."""
+        return int(np.argmax(self.probs))
+
+
+FIELDS: dict[str, Any] = {  # name -> initial value
+    "model": None,     # ModelChoice | None: what the user chose
+    "input": None,     # ImageInput | None
+    "loaded": None,    # ModelFacts | None: what the worker holds for ``model``
+    "image": None,     # ImageFacts | None: ``input`` run through ``loaded``
+    "layer": None,     # str | None: a layer name of ``loaded``
+    "channel": None,   # int | None: a channel of ``layer``
+    "target": 0,       # int: the class whose probability the occlusion pane follows
+    "square": None,    # Square | None: the occluder, when it is on the image
+    "mode": "deconvnet",  # the projection rule: "deconvnet", "guided" or "backprop"
+    "status": "",      # str: the newest message for the user (errors included)
+}
+
+
+class Session:
+    """The inspection state; one attribute per name in :data:`FIELDS`, each with an event in ``events``."""
+
+    def __init__(self, **values) -> None:
+        unknown = set(values) - set(FIELDS)
+        if unknown:
+            raise TypeError(f"unknown session fields {sorted(unknown)}; fields: {', '.join(FIELDS)}")
+        object.__setattr__(self, "_values", {**FIELDS, **values})
+        object.__setattr__(self, "events", Events(FIELDS))
+
+    def __getattr__(self, name: str):
+        values = self.__dict__["_values"]
+        if name in values:
+            return values[name]
+        raise AttributeError(f"Session has no field {name!r}; fields: {', '.join(FIELDS)}")
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in FIELDS:
+            raise AttributeError(f"Session has no field {name!r}; fields: {', '.join(FIELDS)}")
+        before = self._values[name]
+        if _same(before, value):
+            return
+        self._values[name] = value
+        self.events.emit(name, lambda: self._values[name], before)
+
+    def update(self, **values) -> None:
+        """Set several fields at once; each changed one emits once, after all are set."""
+        with self.events.batch():
+            for name, value in values.items():
+                setattr(self, name, value)
+
+    def snapshot(self) -> dict:
+        """Return the fields and their current values (a copy)."""
+        return dict(self._values)
+
+    # -- convenience reads ----------------------------------------------------------------------------
+    def model_args(self) -> tuple[str, str | None]:
+        """Return the loaded model's (name, weights), ("", None) before any model loaded."""
+        return (self.loaded.name, self.loaded.weights) if self.loaded is not None else ("", None)
+
+    def device(self) -> str:
+        """Return the torch device the models run on ("cpu" before a model was chosen)."""
+        return self.model.device if self.model is not None else "cpu"

@@ -1,0 +1,72 @@
+"""The runner's synchronous core: a Compute answers every request with results, errors as messages; no Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from deconvviz.data.images import default_photo
+from deconvviz.session import messages as m
+from deconvviz.session.compute import Compute
+
+
+def loaded_compute() -> Compute:
+    compute = Compute("cpu")
+    assert [type(r) for r in compute.handle(m.LoadModel(1, "zf-fmnist"))] == [m.ModelLoaded]
+    assert [type(r) for r in compute.handle(m.LoadImage(2, str(default_photo())))] == [m.ImageLoaded]
+    return compute
+
+
+def test_errors_come_back_as_messages_and_keep_the_state():
+    compute = loaded_compute()
+    x = compute.x
+    (failed,) = compute.handle(m.LoadImage(3, "/nonexistent/photo.png"))
+    assert isinstance(failed, m.Failed) and "image not found" in failed.message
+    (failed,) = compute.handle(m.LoadModel(4, "no-such-model"))
+    assert isinstance(failed, m.Failed) and "unknown model" in failed.message
+    (failed,) = compute.handle(m.Project(5, "features.4", 999))
+    assert isinstance(failed, m.Failed) and "channel 999 out of range" in failed.message
+    assert compute.x is x and compute.model.name == "zf-fmnist"
+
+
+def test_live_occlusion_matches_a_full_forward_pass():
+    import torch
+
+    compute = loaded_compute()
+    (result,) = compute.handle(m.Occlude(3, top=5, left=7, size=6, layer="features.4", channel=2))
+    x = compute.x.clone()
+    x[..., 5:11, 7:13] = 0.0  # the mean pixel is 0 after normalisation
+    with torch.no_grad():
+        expected = torch.softmax(compute.model.net(x), 1)[0].numpy()
+    np.testing.assert_allclose(result.probs, expected, atol=1e-6)
+    assert result.map_total is not None
+
+
+def test_occlusion_map_reports_progress_and_can_be_cancelled():
+    compute = loaded_compute()
+    seen = []
+    (done,) = compute.handle(m.OcclusionMap(3, patch=8, stride=4, target=1), progress=lambda d, t: seen.append((d, t)))
+    assert done.prob.shape == ((28 - 8) // 4 + 1,) * 2
+    assert seen[-1] == (36, 36)
+    (cancelled,) = compute.handle(m.OcclusionMap(4, patch=8, stride=4, target=1), cancel=lambda: True)
+    assert isinstance(cancelled, m.Cancelled)
+
+
+def test_a_request_it_has_no_handler_for_is_a_failed_result_not_an_exception():
+    """Before: the handler was looked up outside the try, so an unknown request raised inside the worker."""
+
+    @dataclass(frozen=True)
+    class Unknown(m.Request):
+        pass
+
+    compute = loaded_compute()
+    (failed,) = compute.handle(Unknown(3))
+    assert isinstance(failed, m.Failed) and "Unknown" in failed.message
+
+
+def test_the_apps_probe_keeps_no_max_pool_switches():
+    """Nothing in the app reads the switches (the deconvnet gets them from autograd): they are not computed."""
+    compute = loaded_compute()
+    assert compute.probe.switches == {}
+    assert "features.2" in compute.probe.activations  # zf-fmnist's first max-pool is still recorded

@@ -1,0 +1,242 @@
+"""The one job runner's core, without Qt: answers and messages, coalescing, owners, cancel, escalation, stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from deconvviz.data.images import default_photo
+from deconvviz.engine._control import check
+from deconvviz.errors import DeconvvizError
+from deconvviz.session import messages as m
+from deconvviz.session.runner import Runner, ThreadHost
+from deconvviz.session.tracker import Generations
+
+G = Generations()
+
+
+def job(fn, name="job", owner="view", long=False, model_args=None):
+    return m.Analysis(G.next(), owner=owner, name=name, fn=fn, model_args=model_args, long=long)
+
+
+def collect(runner):
+    got = []
+    runner.on_result = got.append
+    return got
+
+
+def until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_answers_and_errors_are_the_same_messages_for_every_owner():
+    runner = Runner("cpu")
+    got = collect(runner)
+    runner.submit(job(lambda model, progress, cancel: 41 + 1, "a"))
+    runner.submit(job(lambda *_: (_ for _ in ()).throw(DeconvvizError("no such layer 'x'; valid: a, b")), "b"))
+    runner.submit(job(lambda *_: [][1], "c"))
+    runner.submit(m.LoadModel(G.next(), "no-such-model"))
+    assert [type(r) for r in got] == [m.Done, m.Failed, m.Failed, m.Failed]
+    assert got[0].value == 42
+    assert got[1].message == "no such layer 'x'; valid: a, b"
+    assert got[2].message == "model raised IndexError: list index out of range"
+    assert "unknown model" in got[3].message
+    assert not runner.busy()
+
+
+def test_an_analysis_job_gets_the_runners_own_model_copy_on_its_device():
+    runner = Runner("cpu")
+    got = collect(runner)
+    runner.submit(m.LoadModel(G.next(), "zf-fmnist"))
+    runner.submit(job(lambda model, p, c: (model.name, str(model.device)), model_args=("zf-fmnist", None)))
+    assert got[-1].value == ("zf-fmnist", "cpu")
+    assert runner.compute.analysis_model("zf-fmnist", None) is not runner.compute.model
+
+
+def test_a_cancelled_job_reports_cancelled_even_with_a_partial_result():
+    runner = Runner("cpu")
+    got = collect(runner)
+
+    def stops_early(model, progress, cancel):
+        runner.cancel("view")  # the user pressed Cancel while it ran
+        return "partial" if cancel() else "complete"
+
+    def raises(model, progress, cancel):
+        runner.cancel("view")
+        check(cancel)
+
+    runner.submit(job(stops_early, "early"))
+    runner.submit(job(raises, "raise"))
+    runner.submit(job(lambda *_: "fine", "later"))  # a job submitted after a cancel runs
+    assert [(type(r), r.request.name) for r in got] == [(m.Cancelled, "early"), (m.Cancelled, "raise"),
+                                                          (m.Done, "later")]
+
+
+def test_cancel_acts_on_one_owner():
+    runner = Runner("cpu")
+    got = collect(runner)
+
+    def cancels_the_other_view(model, progress, cancel):
+        runner.cancel("other")
+        return cancel()
+
+    runner.submit(job(cancels_the_other_view, owner="view"))
+    assert isinstance(got[-1], m.Done) and got[-1].value is False
+
+
+def test_waiting_jobs_of_one_kind_coalesce_into_the_newest_and_long_jobs_serve_the_main_window():
+    runner = Runner("cpu", ThreadHost())
+    got = collect(runner)
+    release, ran = threading.Event(), []
+
+    def long_job(model, progress, cancel):
+        while not release.is_set():
+            cancel()  # a long job's check answers the main window's waiting clicks
+            time.sleep(0.01)
+        return "built"
+
+    try:
+        runner.submit(job(long_job, "index", long=True))
+        until(lambda: runner.running() is not None)
+        for _ in range(3):
+            runner.submit(job(lambda m_, p, c, g=len(ran): ran.append(g) or g, "crops"))
+        runner.submit(m.LayerMaps(G.next(), "features.4"))  # no model yet: answered (Failed) during the build
+        until(lambda: any(isinstance(r.request, m.LayerMaps) for r in got))
+        assert not any(isinstance(r, m.Done) for r in got)
+        release.set()
+        until(lambda: sum(isinstance(r, m.Done) for r in got) == 2)
+    finally:
+        release.set()
+        runner.stop()
+    assert ran == [0]  # three waiting "crops" jobs: one computed
+    assert [r.value for r in got if isinstance(r, m.Done)] == ["built", 0]
+    assert not runner.worker.host.running(runner.worker)
+
+
+def test_a_pure_python_loop_is_interrupted_after_grace_without_abandoning():
+    runner = Runner("cpu", ThreadHost(), grace=0.2, watchdog=0.2)
+    got, stalls = collect(runner), []
+    runner.on_stalled = lambda seconds, kind: stalls.append(kind)
+
+    def loop(model, progress, cancel):
+        while True:
+            pass
+
+    try:
+        runner.submit(job(loop, "saliency"))
+        until(lambda: runner.running_for() > 0.3)
+        runner.check_stall()
+        assert stalls == ["saliency"]
+        runner.cancel("view")
+        until(lambda: got)
+        assert isinstance(got[0], m.Failed) and got[0].message.startswith("stopped:")
+        assert "did not answer saliency" in got[0].message and runner.abandoned == 0
+        runner.submit(job(lambda *_: "after", "next"))
+        until(lambda: len(got) == 2)
+        assert got[1].value == "after"
+    finally:
+        runner.stop()
+
+
+def test_a_call_that_never_returns_is_abandoned_and_a_fresh_worker_restores_the_model():
+    runner = Runner("cpu", ThreadHost(), grace=0.2)
+    got = collect(runner)
+    runner.submit(m.LoadModel(G.next(), "zf-fmnist"))
+    runner.submit(m.LoadImage(G.next(), str(default_photo())))
+    until(lambda: len(got) == 2)
+    old = runner.worker
+    done = threading.Event()
+    try:
+        runner.submit(job(lambda *_: done.wait(3) and "late", "sleep"))  # a C call: the interrupt cannot land
+        until(lambda: runner.running_for() > 0.1)
+        runner.cancel()
+        until(lambda: len(got) == 3, timeout=5)
+        assert got[2].message.startswith("abandoned:") and "back to zf-fmnist" in got[2].message
+        assert runner.abandoned == 1 and runner.worker is not old and runner.stuck_workers() == [old]
+        runner.submit(m.LayerMaps(G.next(), "features.4"))
+        until(lambda: len(got) == 4)
+        assert isinstance(got[3], m.MapsReady)  # the fresh worker reloaded zf-fmnist and the image
+        done.set()
+        until(lambda: not runner.stuck_workers())
+        assert len(got) == 4  # the abandoned job's late answer is dropped
+    finally:
+        done.set()
+        runner.stop()
+
+
+def test_stop_ends_a_looping_analysis_job_within_seconds():
+    runner = Runner("cpu", ThreadHost())
+    got = collect(runner)
+
+    def loop(model, progress, cancel):
+        while True:
+            pass
+
+    runner.submit(job(loop, "actmax"))
+    runner.submit(job(lambda *_: "never", "waiting"))
+    until(lambda: runner.running_for() > 0.1)
+    started = time.monotonic()
+    runner.stop(wait=3.0)
+    assert time.monotonic() - started < 3.5
+    assert not runner.worker.host.running(runner.worker) and not runner.stuck_workers()
+    assert {type(r) for r in got} == {m.Cancelled, m.Failed}  # the waiting job hears it will not come
+
+
+def test_a_views_long_job_answers_the_main_windows_new_model_meanwhile_and_a_map_does_not():
+    runner = Runner("cpu", ThreadHost())
+    got = collect(runner)
+    release = threading.Event()
+
+    def long_job(model, progress, cancel):
+        while not release.is_set():
+            cancel()
+            time.sleep(0.01)
+        return "built"
+
+    try:
+        runner.submit(job(long_job, "index", long=True))
+        until(lambda: runner.running() is not None)
+        runner.submit(m.LoadModel(G.next(), "zf-fmnist"))  # the view's job runs on its own copy: load now
+        until(lambda: any(isinstance(r, m.ModelLoaded) for r in got))
+        runner.submit(m.LoadImage(G.next(), str(default_photo())))
+        until(lambda: any(isinstance(r, m.ImageLoaded) for r in got))
+        assert not any(isinstance(r, m.Done) for r in got)
+        release.set()
+        until(lambda: any(isinstance(r, m.Done) for r in got))
+
+        release.clear()
+        runner.submit(m.OcclusionMap(G.next(), patch=8, stride=4, target=0))
+        runner.submit(m.LoadModel(G.next(), "zf-fmnist"))  # waits for the map it would pull the model from under
+        until(lambda: sum(isinstance(r, m.ModelLoaded) for r in got) == 2)
+        assert [type(r) for r in got[-3:]] == [m.Cancelled, m.ModelLoaded, m.ImageLoaded]  # the load cancelled the map
+    finally:
+        release.set()
+        runner.stop()
+
+
+def test_abandoning_a_call_inside_a_long_job_answers_the_long_job_too():
+    runner = Runner("cpu", ThreadHost(), grace=0.2)
+    got = collect(runner)
+    done, started = threading.Event(), threading.Event()
+
+    def long_job(model, progress, cancel):
+        started.set()
+        while True:
+            cancel()  # serves the stuck LoadModel below, from inside this job
+            time.sleep(0.01)
+
+    try:
+        runner.submit(job(long_job, "index", long=True))
+        started.wait(5)
+        runner.submit(m.Analysis(G.next(), owner="main", name="stuck", fn=lambda *_: done.wait(3)))
+        until(lambda: runner.running() is not None and runner.running().name == "stuck")
+        runner.cancel("main")
+        until(lambda: len(got) == 2, timeout=5)
+        assert got[0].request.name == "stuck" and got[0].message.startswith("abandoned:")
+        assert got[1].request.name == "index" and got[1].message.startswith("stopped: its worker was given up on")
+    finally:
+        done.set()
+        runner.stop()
