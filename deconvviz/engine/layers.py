@@ -38,7 +38,9 @@ def capture(net: nn.Module, layer: str, stop: bool = True):
     and ``"layout"`` to its :class:`~.layout.Layout` (how it reads as feature maps).
 
     With ``stop``, the forward pass ends right after that output (the rest of the network is skipped);
-    run the forward through :func:`run_until`. The hook is removed on leaving the block, error or not.
+    run the forward through :func:`run_until`. Without it the output is a copy: the rest of the pass may
+    change the layer's tensor in place (an in-place ReLU after a convolution). The hook is removed on
+    leaving the block, error or not.
     """
     module, wanted_call = resolve_layer(net, layer)
     box: dict = {"calls": 0}
@@ -53,6 +55,7 @@ def capture(net: nn.Module, layer: str, stop: bool = True):
             box["layout"] = layout_for(tuple(box["output"].shape[1:]), module)
             if stop:
                 raise _StopForward
+            box["output"] = box["output"].clone()
 
     handle = module.register_forward_hook(hook)
     try:

@@ -500,6 +500,15 @@ class OcclusionSession:
             self._evaluate, _ = _race([full, self._evaluate] * 2, *one, size, size, self.fill)
         self.method = self._evaluate.method
 
+    @property
+    def approximates(self) -> bool:
+        """Return whether ``occlude(..., approximate=True)`` answers approximately: incremental inference
+        supports the model (a full pass, its fallback, is always exact)."""
+        if self._approximate is None:  # method "full" did not build it
+            self._approximate = _evaluator(self.net, self.x, self.layer, self.channel, self._layer_value, self.fill,
+                                           self._size)
+        return self._approximate.method == "incremental"
+
     def occlude(self, top: int, left: int, size: int, approximate: bool | float = False) -> tuple[np.ndarray, float]:
         """Return (probabilities (K,) float32, total activation of the chosen map) with the square in place.
 

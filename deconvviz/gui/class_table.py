@@ -25,15 +25,19 @@ class ClassTable(QTableWidget):
         self.setMaximumHeight(26 + 22 * k)
         self._bars = []
         self.values = np.zeros(0, np.float32)
+        self.approximate = False
         for row in range(k):
             self.setItem(row, 0, QTableWidgetItem(""))
             bar = QProgressBar(maximum=1000, textVisible=True)
             self.setCellWidget(row, 1, bar)
             self._bars.append(bar)
 
-    def set_probabilities(self, probs: np.ndarray, names) -> None:
-        """Show the k most probable classes of ``probs`` (num_classes,) with ``names``."""
+    def set_probabilities(self, probs: np.ndarray, names, approximate: bool = False) -> None:
+        """Show the k most probable classes of ``probs`` (num_classes,) with ``names``; ``approximate``: the
+        header says the numbers are approximate."""
         self.values = np.array(probs, dtype=np.float32)
+        self.approximate = approximate
+        self.horizontalHeaderItem(1).setText("probability (approximate)" if approximate else "probability")
         top = np.argsort(-probs, kind="stable")[: self.rowCount()]
         for row, c in enumerate(top):
             self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")

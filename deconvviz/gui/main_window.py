@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
                                QMessageBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
@@ -34,6 +34,7 @@ from .occlusion_panel import OcclusionPanel
 DEFAULT_MODEL = "efficientnet-lite0"
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
+SETTLE_MS = 150  # a dragged square that has not moved for this long has stopped: its exact answer is asked for
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.last_probs: np.ndarray | None = None
         self.last_project: m.Project | None = None
         self._grid_layer: str | None = None
+        self._last_occlude: m.Occlude | None = None  # the newest live request sent
         self.last_error = ""
         self._build()
         self._observe()
@@ -159,6 +161,10 @@ class MainWindow(QMainWindow):
         self.filters.toggled.connect(self.grid.set_show_filters)
         self.deconv.changed.connect(self._choose_projection)
         self.canvas.moved.connect(lambda top, left, size: self._choose_square(Square(top, left, size)))
+        # while the square is dragged its answers are approximate; released or still for SETTLE_MS: exact
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(self._square_stopped)
+        self.canvas.released.connect(self._square_stopped)
         self.occlusion.mapRequested.connect(self.request_map)
         self.occlusion.cancelRequested.connect(lambda: self.backend.cancel("main"))
         self.backend.stalled.connect(self._on_stalled)
@@ -317,12 +323,26 @@ class MainWindow(QMainWindow):
         else:
             self.session.square = square  # -> _request_occlusion
 
-    def _request_occlusion(self) -> None:
+    def _request_occlusion(self, approximate: bool | None = None) -> None:
+        """Ask for the live square's answer: approximate while the user drags it (``approximate`` None),
+        with the exact one asked for when it stops (:meth:`_square_stopped`)."""
         square = self.session.square
         if square is None:
             return
+        if approximate is None:
+            approximate = self.canvas.dragging
+        if approximate:
+            self._settle.start()  # restarted by every move
         layer, channel = (self.session.layer, self.session.channel) if self.session.channel is not None else (None, None)
-        self._send(lambda g: m.Occlude(g, square.top, square.left, square.size, layer, channel))
+        self._last_occlude = self._send(lambda g: m.Occlude(g, square.top, square.left, square.size, layer, channel,
+                                                            approximate))
+
+    def _square_stopped(self) -> None:
+        """The square stopped (released, or not moved for SETTLE_MS): ask for its exact answer if the newest
+        request was approximate (the tracker drops any approximate answer older than it)."""
+        self._settle.stop()
+        if self._last_occlude is not None and self._last_occlude.approximate:
+            self._request_occlusion(approximate=False)
 
     def _on_target(self, target: int) -> None:
         if self.occlusion.target.currentIndex() != target:
@@ -345,7 +365,8 @@ class MainWindow(QMainWindow):
             return
         self.occlusion.set_running(True)
         size, stride, target = self.canvas.size, self.occlusion.stride.value(), self.session.target
-        self._send(lambda g: m.OcclusionMap(g, size, stride, target))
+        approximate = self.occlusion.approximate.isChecked()
+        self._send(lambda g: m.OcclusionMap(g, size, stride, target, approximate))
 
     # -- export ---------------------------------------------------------------------------------------
     def export_pane(self, pane: str, path: str) -> None:
@@ -527,6 +548,9 @@ class MainWindow(QMainWindow):
         self.canvas.remove_square()
         self.occlusion.set_running(False)
         self.occlusion.clear_map.setEnabled(False)
+        self.occlusion.map_info.setText("")
+        self.occlusion.show_answer(None)
+        self._last_occlude = None
         top = int(np.argmax(r.probs))
         self.occlusion.set_classes(self.class_names or [f"class {i}" for i in range(len(r.probs))], top)
         with self.session.events.batch():
@@ -563,7 +587,8 @@ class MainWindow(QMainWindow):
         self.deconv.show_result(r)
 
     def _show_Occluded(self, r: m.Occluded) -> None:
-        self.table.set_probabilities(r.probs, self.class_names)
+        self.table.set_probabilities(r.probs, self.class_names, r.approximate)
+        self.occlusion.show_answer(r.approximate)
         self._show_target(r.probs)
         self.map_total_text(r.map_total)
 
@@ -585,7 +610,10 @@ class MainWindow(QMainWindow):
         self.occlusion.set_running(False)
         self.occlusion.clear_map.setEnabled(True)
         low = np.unravel_index(int(np.argmin(r.prob)), r.prob.shape)
-        self.status(f"occlusion map {r.prob.shape[0]}×{r.prob.shape[1]}: p({self._class(req.target)}) "
+        kind = "exact" if r.approximation is None else \
+            f"approximate ({r.approximation}; {r.computed:.0%} of positions computed, the rest interpolated)"
+        self.occlusion.map_info.setText(f"{kind} map, {req.patch} px square, stride {req.stride}")
+        self.status(f"{'approximate ' if r.approximation is not None else ''}occlusion map {r.prob.shape[0]}×{r.prob.shape[1]}: p({self._class(req.target)}) "
                     f"from {levels[0]:.3f} (square at {low[0] * req.stride},{low[1] * req.stride}) to {levels[1]:.3f}")
 
     def _class(self, index: int) -> str:

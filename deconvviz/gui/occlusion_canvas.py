@@ -20,9 +20,12 @@ class OcclusionCanvas(QWidget):
     -------
     moved(int, int, int)
         (top, left, size) of the square whenever the user drags it or resizes it.
+    released()
+        The user let go of the square (the end of a drag).
     """
 
     moved = Signal(int, int, int)
+    released = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -99,6 +102,11 @@ class OcclusionCanvas(QWidget):
             self.update()
             self.moved.emit(*square, self.size)
 
+    @property
+    def dragging(self) -> bool:
+        """Return whether the user is dragging the square (the mouse button is held)."""
+        return self._dragging
+
     def remove_square(self) -> None:
         """Take the square away (the unoccluded image)."""
         self.square = None
@@ -151,7 +159,9 @@ class OcclusionCanvas(QWidget):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
-        self._dragging = False
+        was_dragging, self._dragging = self._dragging, False
+        if was_dragging:
+            self.released.emit()
         super().mouseReleaseEvent(event)
 
     def wheelEvent(self, event) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
 
 from .class_table import ClassTable
@@ -36,12 +36,20 @@ class OcclusionPanel(QWidget):
         self.target.setMaxVisibleItems(20)
         self.target_prob = QLabel("–", objectName="targetProbability")
         self.map_total = QLabel("–", objectName="mapTotal")
+        # whether the numbers shown are exact: approximate while the square moves, exact once it stops
+        self.answer = QLabel("–", objectName="occlusionAnswer")
         self.table = ClassTable()
         self.stride = QSpinBox(objectName="mapStride", minimum=1, maximum=64, value=4)
         self.stride.setPrefix("stride ")
         self.compute = QPushButton("Occlusion map", objectName="computeMap")
         self.cancel = QPushButton("Cancel", objectName="cancelMap", enabled=False)
         self.clear_map = QPushButton("Clear", objectName="clearMap", enabled=False)
+        self.approximate = QCheckBox("approximate", objectName="approximateMap")
+        self.approximate.setToolTip("a faster approximate map (Krypton's adaptive drill-down: a coarse grid "
+                                    "first, the most sensitive cells in full); as deconvviz occlusion "
+                                    "--approximate. Off: the exact map")
+        self.map_info = QLabel("", objectName="mapInfo")
+        self.map_info.setWordWrap(True)
         self.progress = QProgressBar(objectName="mapProgress", maximum=1, value=0)
 
         size_row = QHBoxLayout()
@@ -52,8 +60,9 @@ class OcclusionPanel(QWidget):
         numbers.addRow("class", self.target)
         numbers.addRow("p(class)", self.target_prob)
         numbers.addRow("map total", self.map_total)
+        numbers.addRow("answer", self.answer)
         map_row = QHBoxLayout()
-        for w in (self.stride, self.compute, self.cancel, self.clear_map):
+        for w in (self.stride, self.approximate, self.compute, self.cancel, self.clear_map):
             map_row.addWidget(w)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -61,6 +70,7 @@ class OcclusionPanel(QWidget):
         layout.addLayout(size_row)
         layout.addLayout(map_row)
         layout.addWidget(self.progress)
+        layout.addWidget(self.map_info)
         layout.addLayout(numbers)
         layout.addWidget(self.table)
 
@@ -85,6 +95,12 @@ class OcclusionPanel(QWidget):
     def _clear_map(self) -> None:
         self.canvas.set_heat(None)
         self.clear_map.setEnabled(False)
+        self.map_info.setText("")
+
+    def show_answer(self, approximate: bool | None) -> None:
+        """Say whether the live numbers are approximate (True), exact (False) or the unoccluded image's (None)."""
+        self.answer.setText("–" if approximate is None else "approximate (square moving)" if approximate
+                            else "exact")
 
     def set_classes(self, names, chosen: int) -> None:
         """Fill the target-class chooser with ``names`` and select ``chosen`` (without emitting targetChanged)."""

@@ -203,15 +203,19 @@ class Compute:
         if self.occluder is None:
             spatial = {r.name for r in self.probe.records if r.spatial}
             self.occluder = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel(), spatial)
-        probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel)
-        return [m.Occluded(req, m.frozen_array(probs), total)]
+        probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel, req.approximate)
+        approximate = req.approximate and self.occluder.approximates(req.layer, req.channel)
+        return [m.Occluded(req, m.frozen_array(probs), total, approximate)]
 
     def _OcclusionMap(self, req: m.OcclusionMap, progress=None, cancel=None) -> list[m.Result]:
         size = self.model.preprocessing.size
         if not 1 <= req.patch <= min(size) or req.stride < 1:
             raise DeconvvizError(f"occluder size must be 1..{min(size)} and stride at least 1")
-        result = occlusion_map(self.model, self.x, req.patch, req.stride, req.target, progress, cancel)
-        self.last_map = m.MapReady(req, m.frozen_array(result.prob))
+        result = occlusion_map(self.model, self.x, req.patch, req.stride, req.target, progress, cancel,
+                               approximate=req.approximate)
+        approx = result.approximation
+        self.last_map = m.MapReady(req, m.frozen_array(result.prob), None if approx is None else approx.describe(),
+                                   1.0 if result.computed is None else float(result.computed.mean()))
         self.last_map_result = result
         return [self.last_map]
 
@@ -278,7 +282,7 @@ class Compute:
         if shown is not None:
             r, result = shown.request, self.last_map_result
             recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=r.patch, stride=r.stride,
-                                     target=str(r.target), out=out)
+                                     target=str(r.target), approximate=r.approximate, out=out)
             projection = project(self.model.net, self.x, result.layer, result.channel)
             return occlusion_figure(self.model, self.x, result, projection, self.image_path, recipe.shell())
         pixels = self.model.preprocessing.to_pixels(self.x)

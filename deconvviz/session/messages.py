@@ -75,23 +75,30 @@ class Project(Request):
 
 @dataclass(frozen=True)
 class Occlude(Request):
-    """Class probabilities (and ``layer``/``channel``'s total activation) with a grey square at (top, left)."""
+    """Class probabilities (and ``layer``/``channel``'s total activation) with a grey square at (top, left).
+
+    ``approximate``: answer fast and approximately (for a square that is moving; the window asks for the
+    exact answer when it stops). Approximate and exact requests share one key: the newer replaces the other.
+    """
 
     top: int = 0
     left: int = 0
     size: int = 8
     layer: str | None = None
     channel: int | None = None
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
 class OcclusionMap(Request):
-    """The full occlusion sensitivity map: p(``target``) for the square at every ``stride``-th position."""
+    """The full occlusion sensitivity map: p(``target``) for the square at every ``stride``-th position
+    (``approximate``: the approximate map ``deconvviz occlusion --approximate`` computes)."""
 
     long = True
     patch: int = 8
     stride: int = 2
     target: int = 0
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,17 +202,25 @@ class ProjectionReady(Result):
 
 @dataclass(frozen=True)
 class Occluded(Result):
-    """Class probabilities (num_classes,) with the square in place and the chosen map's total (or None)."""
+    """Class probabilities (num_classes,) with the square in place and the chosen map's total (or None);
+    ``approximate``: whether they are approximate (an approximate request on a model incremental inference
+    does not support is answered exactly)."""
 
     probs: np.ndarray
     map_total: float | None
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
 class MapReady(Result):
-    """The occlusion sensitivity map: p(target) (ny, nx) for the square's top-left at (i*stride, j*stride)."""
+    """The occlusion sensitivity map: p(target) (ny, nx) for the square's top-left at (i*stride, j*stride).
+
+    ``approximation``: the approximate map's parameters in words (None: exact), ``computed``: the fraction of
+    positions evaluated (the rest interpolated)."""
 
     prob: np.ndarray
+    approximation: str | None = None
+    computed: float = 1.0
 
 
 @dataclass(frozen=True)

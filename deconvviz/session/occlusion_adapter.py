@@ -40,6 +40,12 @@ class Occluder:
             self._key = key
         return self._session
 
+    def approximates(self, layer: str | None, channel: int | None) -> bool:
+        """Return whether ``occlude(..., approximate=True)`` answers approximately for this choice (False: a
+        plain forward pass, or a model incremental inference does not support; those are exact)."""
+        session = self.session(layer, channel)
+        return session is not None and session.approximates
+
     @torch.no_grad()
     def occlude(self, top: int, left: int, size: int, layer: str | None = None,
                 channel: int | None = None, approximate: bool = False) -> tuple[np.ndarray, float | None]:

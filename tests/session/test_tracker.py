@@ -57,3 +57,20 @@ def test_trackers_sharing_generations_never_reuse_one():
     got = [one.stamp(lambda g: Req(g)).generation, two.stamp(lambda g: Req(g)).generation,
            one.stamp(lambda g: Req(g)).generation]
     assert got == [1, 2, 3]
+
+
+def test_a_late_approximate_occlusion_answer_never_replaces_the_exact_one_on_screen():
+    """The live square: approximate answers while it moves, one exact when it stops; whatever order they
+    arrive in, an approximate answer older than the exact one on screen is not current."""
+    from deconvviz.session import messages as m
+
+    t = Tracker(is_reset=lambda r: isinstance(r, m.LoadImage), is_live=lambda r: isinstance(r, m.Occlude))
+    moving = [t.stamp(lambda g: m.Occlude(g, 0, i, 4, approximate=True)) for i in range(3)]
+    stopped = t.stamp(lambda g: m.Occlude(g, 0, 2, 4, approximate=False))
+    assert t.is_current(moving[0])  # a drag shows approximate answers as they come
+    t.show(moving[0])
+    assert t.is_current(stopped)
+    t.show(stopped)
+    assert not any(t.is_current(r) for r in moving)  # late approximate answers: dropped
+    again = t.stamp(lambda g: m.Occlude(g, 0, 3, 4, approximate=True))
+    assert t.is_current(again)  # the square moves again: its answers show
