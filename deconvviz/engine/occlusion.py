@@ -183,6 +183,7 @@ class _IncrementalEvaluator(_Evaluator):
         self.tap = self.inc.find_node(layer_value, module_name)
         if self.tap is None:
             raise Unsupported(f"layer {layer!r} is not a node of the traced graph")
+        self.inc.unfold(self.tap)  # the map total is of the convolution's output, not the batch norm's after it
         fmap = self.inc.base[self.tap][0, channel].double()
         self.base_total = float(fmap.sum())
         self.integral = torch.nn.functional.pad(fmap.cumsum(0).cumsum(1), (1, 0, 1, 0)).cpu().numpy()

@@ -99,6 +99,12 @@ class IncrementalNet:
             self.fused[src] = ((weight * scale.reshape(-1, 1, 1, 1)).contiguous(), fused_bias.contiguous())
             self.folded.add(node)
 
+    def unfold(self, node: fx.Node) -> None:
+        """Undo the batch-norm folding into ``node``'s convolution, so its value is the convolution's own (a
+        tapped layer: folded, it would hold the batch norm's output)."""
+        if self.fused.pop(node, None) is not None:
+            self.folded.difference_update(node.users)
+
     def call(self, node: fx.Node, args, kwargs):
         """Return the node's op applied to concrete arguments (in-place modules run out of place)."""
         if node in self.fused:
