@@ -36,8 +36,9 @@ class ClassTable(QTableWidget):
         """Show the k most probable classes of ``probs`` (num_classes,) with ``names``; ``approximate``: the
         header says the numbers are approximate."""
         self.values = np.array(probs, dtype=np.float32)
-        self.approximate = approximate
-        self.horizontalHeaderItem(1).setText("probability (approximate)" if approximate else "probability")
+        if approximate != self.approximate:  # only on a change: a header relayout per live answer costs
+            self.approximate = approximate
+            self.horizontalHeaderItem(1).setText("probability (approximate)" if approximate else "probability")
         top = np.argsort(-probs, kind="stable")[: self.rowCount()]
         for row, c in enumerate(top):
             self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")

@@ -99,8 +99,9 @@ class OcclusionPanel(QWidget):
 
     def show_answer(self, approximate: bool | None) -> None:
         """Say whether the live numbers are approximate (True), exact (False) or the unoccluded image's (None)."""
-        self.answer.setText("–" if approximate is None else "approximate (square moving)" if approximate
-                            else "exact")
+        text = "–" if approximate is None else "approximate (square moving)" if approximate else "exact"
+        if self.answer.text() != text:
+            self.answer.setText(text)
 
     def set_classes(self, names, chosen: int) -> None:
         """Fill the target-class chooser with ``names`` and select ``chosen`` (without emitting targetChanged)."""

@@ -152,8 +152,8 @@ def _cap(lo: np.ndarray, n: int, field: float, n_out: int) -> tuple[np.ndarray, 
     most = max(1, math.ceil(field * n_out))
     if n <= most:
         return lo, n
-    lo = np.clip(lo + (n - most) // 2, 0, n_out - most)
-    return lo.astype(np.int64), most
+    lo = np.minimum(np.maximum(lo + (n - most) // 2, 0), n_out - most)
+    return lo.astype(np.int64, copy=False), most
 
 
 class Binary(Rule):
