@@ -38,8 +38,13 @@ class ClassTable(QTableWidget):
         self.values = np.array(probs, dtype=np.float32)
         if approximate != self.approximate:  # only on a change: a header relayout per live answer costs
             self.approximate = approximate
-            self.horizontalHeaderItem(1).setText("probability (approximate)" if approximate else "probability")
-        top = np.argsort(-probs, kind="stable")[: self.rowCount()]
+            self.horizontalHeaderItem(1).setText("≈ probability" if approximate else "probability")  # fits the column
+        k = min(self.rowCount(), len(probs))
+        # the k largest, ties by class index as a stable sort gives (a full sort of 1000 costs ~0.4 ms per answer)
+        best = np.argpartition(-probs, k - 1)[:k] if 0 < k < len(probs) else np.arange(len(probs))
+        cut = probs[best].min() if k else 0
+        best = np.flatnonzero(probs >= cut)
+        top = best[np.argsort(-probs[best], kind="stable")][:k]
         for row, c in enumerate(top):
             self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")
             self._bars[row].setValue(int(round(float(probs[c]) * 1000)))
