@@ -188,6 +188,7 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag") -> di
         "updates_per_s": updates / (end - start), "median_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 95), "compute_ms": cost * 1000,
         "fifo_median_ms": statistics.median(fifo), "fifo_p95_ms": percentile(fifo, 95),
+        "moves_per_s": (len(sent) - 1) / max(1e-9, max(sent.values()) - min(sent.values())),
         "first_press_ms": first_press_ms, "mode": mode, "exact_after_release_ms": exact_ms,
         "approximate_shown": kinds["approximate"], "exact_shown": kinds["exact"], "device": str(window.backend.device), "drag_s": moves * interval_ms / 1000, "total_s": end - start,
     }
@@ -212,7 +213,8 @@ def main() -> None:
     for r in rows:
         after = "" if r["exact_after_release_ms"] is None else \
             f"; release -> exact answer repainted {r['exact_after_release_ms']:.1f} ms"
-        print(f"{r['model']}: answers shown {r['approximate_shown']} approximate, {r['exact_shown']} exact{after}")
+        print(f"{r['model']}: moves sent {r['moves_per_s']:.0f}/s (the ceiling of upd/s); answers shown "
+              f"{r['approximate_shown']} approximate, {r['exact_shown']} exact{after}")
     print("first press (builds the incremental session): "
           + ", ".join(f"{r['model']} {r['first_press_ms']:.0f} ms" for r in rows))
     print("latency: move -> repaint of the class table showing that move's answer (moves whose answer was shown);")
