@@ -176,9 +176,8 @@ class Compute:
         if result.projection is not None:
             proj = Projection(torch.from_numpy(result.projection)[None], [result.position], [result.value],
                               req.layer, req.channel, req.mode)
-            act = torch.from_numpy(result.maps)
             projection = self._projection_result(m.Project(g, req.layer, req.channel, None, req.mode), result.x,
-                                                 proj, act[req.channel] if result.position is not None else None)
+                                                 proj, result.maps[req.channel] if result.position is not None else None)
         if req.square is not None:
             top, left, size = req.square
             # a plain forward with the square in place (an incremental session per frame would cost more)
@@ -247,9 +246,12 @@ class Compute:
         return [self._projection_result(req, self.x, self._projection(req), fmap)]
 
     def _projection_result(self, req: m.Project, x: torch.Tensor, proj, fmap) -> m.ProjectionReady:
-        """Return a projection for the pane: ``fmap`` (h, w) is the projected channel's map (None: no map)."""
+        """Return a projection for the pane: ``fmap`` (h, w) (a tensor or an array) is the projected channel's map
+        (None: no map)."""
         crops, patches = projection_tiles(self.model, x, proj)
-        fmap = None if fmap is None else m.frozen_array(fmap.float().cpu().numpy())
+        if isinstance(fmap, torch.Tensor):
+            fmap = fmap.float().cpu().numpy()
+        fmap = None if fmap is None else m.frozen_array(np.asarray(fmap, np.float32))
         return m.ProjectionReady(req, fmap, m.frozen_array(projection_rgb(proj.images[0])),
                                  m.frozen_array(tile(crops, _columns(len(crops)), 4)),
                                  m.frozen_array(tile(patches, _columns(len(patches)), 4)),
