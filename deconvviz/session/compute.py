@@ -241,9 +241,10 @@ class Compute:
                        req.whole_map, req.top_k)
 
     def _Project(self, req: m.Project) -> list[m.Result]:
+        proj = self._projection(req)  # first: it checks the layer and channel
         act = self.probe.activations.get(req.layer)
         fmap = act[0, req.channel] if act is not None and act.dim() == 4 else None
-        return [self._projection_result(req, self.x, self._projection(req), fmap)]
+        return [self._projection_result(req, self.x, proj, fmap)]
 
     def _projection_result(self, req: m.Project, x: torch.Tensor, proj, fmap) -> m.ProjectionReady:
         """Return a projection for the pane: ``fmap`` (h, w) (a tensor or an array) is the projected channel's map

@@ -297,3 +297,22 @@ def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip):
     print(f"\nworst UI gap while playing: {max(gaps[1:])} ms over {len(gaps)} ticks; "
           f"{len(shown)} frames shown of {delivered} delivered")
     assert max(gaps[1:]) < 50, f"the UI thread blocked for {max(gaps[1:])} ms"
+
+
+def test_an_analysis_view_works_on_the_frame_paused_on(qtbot, window, clip, model, decoded, tmp_path):
+    from analyses_helpers import export_and_read, open_from_menu, wait_for
+
+    from deconvviz.analyses.actmax import class_saliency
+
+    open_clip(qtbot, window, clip)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
+        window.video.slider.setValue(12)
+    view = open_from_menu(window, "saliency")
+    wait_for(qtbot, view, lambda: view.panel is not None and "frame 12" in view.panel.caption)
+    x = model.preprocess(Frame(decoded[12].pixels, 12, 1.2).image())
+    from deconvviz.figures.saliency import saliency_panel
+
+    expected = saliency_panel(model, x, class_saliency(model, x, None), "clip.mp4 frame 12 at 1.20 s", "")
+    assert view.panel.caption == expected.caption and np.array_equal(view.panel.pixels, expected.pixels)
+    _, facts = export_and_read(qtbot, view, tmp_path / "saliency.png")
+    assert (facts["video"], facts["frame"]) == (str(clip), "12") and "command" not in facts
