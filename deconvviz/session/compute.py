@@ -20,6 +20,7 @@ from ..data.images import load_image
 from ..engine._control import Cancelled as EngineCancelled
 from ..engine.deconv import Projection, project
 from ..engine.probe import ProbeResult, probe, split_call_name
+from ..engine.receptive_field import receptive_fields
 from ..errors import DeconvvizError
 from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
 from ..figures.occlusion import occlusion_panel as occlusion_figure
@@ -94,6 +95,7 @@ class Compute:
         self.last_map_result = None  # the engine's OcclusionResult behind last_map
         self._analysis_models: dict[tuple, LoadedModel] = {}
         self._frames: FrameAnalyser | None = None  # the playing frames' one-pass analyser (model, layer, ...)
+        self._fields: dict = {}  # "model" -> the model, (layer, input shape, position) -> its receptive field Box
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
@@ -161,6 +163,18 @@ class Compute:
             image, req.path, frame, x, pr, None, None
         return [self._image_result(req)]
 
+    def _field(self, layer: str, shape: tuple, position: tuple[int, int]):
+        """Return the receptive field of ``layer`` at ``position`` for inputs of ``shape``, kept per model: it
+        depends on the network's geometry only, and costs a pass of its own (136 ms of a 270 ms frame on
+        efficientnet-lite0, measured), while a playing video's strongest activation keeps coming back to the
+        same few places."""
+        key = (layer, shape, position)
+        if self._fields.get("model") is not self.model or len(self._fields) > 4096:
+            self._fields = {"model": self.model}  # a new model (or a full cache): start again
+        if key not in self._fields:
+            self._fields[key] = receptive_fields(self.model.net, shape, layer, [position])[0]
+        return self._fields[key]
+
     def _AnalyseFrame(self, req: m.AnalyseFrame) -> list[m.Result]:
         """One playing frame: one forward (and the projection's backward), plus a plain forward with the
         square pasted in; the kept input (image or paused frame) and its probe stay as they are."""
@@ -176,8 +190,11 @@ class Compute:
         if result.projection is not None:
             proj = Projection(torch.from_numpy(result.projection)[None], [result.position], [result.value],
                               req.layer, req.channel, req.mode)
+            fmap, boxes = None, [None]
+            if result.position is not None:
+                fmap, boxes = result.maps[req.channel], [self._field(req.layer, tuple(result.x.shape), result.position)]
             projection = self._projection_result(m.Project(g, req.layer, req.channel, None, req.mode), result.x,
-                                                 proj, result.maps[req.channel] if result.position is not None else None)
+                                                 proj, fmap, boxes)
         if req.square is not None:
             top, left, size = req.square
             # a plain forward with the square in place (an incremental session per frame would cost more)
@@ -246,10 +263,10 @@ class Compute:
         fmap = act[0, req.channel] if act is not None and act.dim() == 4 else None
         return [self._projection_result(req, self.x, proj, fmap)]
 
-    def _projection_result(self, req: m.Project, x: torch.Tensor, proj, fmap) -> m.ProjectionReady:
+    def _projection_result(self, req: m.Project, x: torch.Tensor, proj, fmap, boxes=None) -> m.ProjectionReady:
         """Return a projection for the pane: ``fmap`` (h, w) (a tensor or an array) is the projected channel's map
-        (None: no map)."""
-        crops, patches = projection_tiles(self.model, x, proj)
+        (None: no map); ``boxes`` the receptive fields, when known."""
+        crops, patches = projection_tiles(self.model, x, proj, boxes)
         if isinstance(fmap, torch.Tensor):
             fmap = fmap.float().cpu().numpy()
         fmap = None if fmap is None else m.frozen_array(np.asarray(fmap, np.float32))
