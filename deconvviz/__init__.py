@@ -8,6 +8,8 @@ The public Python API::
     ix = deconvviz.topk_index(m, "photos/", "_blocks.10", k=9)      # Fig. 2's index over a data set
     r = deconvviz.invariance_curves(m, ["a.png"], "rotate")         # Fig. 5's curves
     o = deconvviz.occlusion_map(m, x, patch=32, stride=8)           # o.prob: p(top class) per position
+    s = deconvviz.sanity_check(m, x, test="cascading")              # Adebayo et al.'s randomisation test
+    f = deconvviz.faithfulness_curves(m, x)                         # deletion/insertion curves
     a = deconvviz.FrameAnalyser(m, "_blocks.4", 7)                  # per video frame: probs, maps, projection
     for frame in deconvviz.open_video("clip.mp4").frames(): a(frame.image())
 """
@@ -18,7 +20,9 @@ from .analyses.actmax import activation_maximisation, class_saliency
 from .analyses.correspondence import correspondence_table
 from .analyses.frames import FrameAnalyser
 from .analyses.evolution import feature_evolution, history_snapshots
+from .analyses.faithfulness import faithfulness_curves
 from .analyses.invariance import invariance_curves
+from .analyses.sanity import sanity_check
 from .analyses.topk import topk_index
 from .api import occlusion_map, project
 from .data.datasets import bundled_subset, open_dataset
@@ -33,5 +37,5 @@ from .models import LoadedModel, list_models, load_model
 __all__ = ["DeconvvizError", "FrameAnalyser", "LoadedModel", "list_models", "load_image", "load_model", "occlusion_map", "project",
            "Target", "activation_maximisation", "bundled_subset", "class_saliency", "correspondence_table",
            "feature_evolution", "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index",
-           "open_dataset", "open_video", "topk_index"]
+           "open_dataset", "open_video", "topk_index", "sanity_check", "faithfulness_curves"]
 __version__ = "0.1.0"

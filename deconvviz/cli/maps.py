@@ -18,7 +18,7 @@ def run(r: RECIPE) -> int:
     if r.layer not in result.activations:
         valid = ", ".join(rec.name for rec in result.records[:12])
         raise DeconvvizError(f"unknown layer {r.layer!r} (valid: {valid}, ...; `deconvviz layers` lists them all)")
-    maps = layer_maps(result.activations[r.layer])
+    maps = layer_maps(result.activations[r.layer], result.record(r.layer).layout)
     save_panel(layer_panel(model, maps, result.records, r.layer, r.image, r.sort, r.filters, r.shell()), r.out)
     print(f"wrote {r.out}")
     return 0

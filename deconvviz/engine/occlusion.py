@@ -20,6 +20,7 @@ from torch import nn
 from ..errors import DeconvvizError
 from .incremental import Delta, IncrementalNet, Unsupported
 from .layers import capture
+from .layout import MAPS, Layout, layout_for
 from .probe import probe
 
 _POOLING = ("Pool",)  # type-name fragments of layers that are not the "conv block" the default picks
@@ -63,7 +64,7 @@ def default_layer(net: nn.Module, x: torch.Tensor, records=None) -> str:
     """
     records = probe(net, x, keep=()).records if records is None else records
     leaves = {name for name, m in net.named_modules() if name and not any(True for _ in m.children())}
-    spatial = [r for r in records if r.spatial and r.output_shape[1] * r.output_shape[2] > 1
+    spatial = [r for r in records if r.spatial and r.map_shape[1] * r.map_shape[2] > 1
                and r.name.split("#")[0] in leaves]
     convs = [r for r in spatial if not any(p in r.type_name for p in _POOLING)]
     chosen = (convs or spatial)
@@ -114,7 +115,7 @@ class _Evaluator:
             xs = xs.contiguous(memory_format=torch.channels_last)
         with capture(self.net, self.layer, stop=False) as box:
             out = self.net(xs)
-        act = box["output"][:, self.channel]
+        act = box["layout"].maps(box["output"])[:, self.channel]
         return _logits(out), act.reshape(len(tops), -1).sum(1)
 
 
@@ -123,6 +124,8 @@ class _IncrementalEvaluator(_Evaluator):
 
     def __init__(self, net, x, layer, channel, layer_value: torch.Tensor):
         super().__init__(net, x, layer, channel)
+        if layer_value.dim() != 4 or layout_for(tuple(layer_value.shape[1:])).kind != MAPS:
+            raise Unsupported(f"layer {layer!r} is not (B, C, H, W) maps")  # tokens, channels-last: in full
         self.inc = IncrementalNet(net, x)
         module_name = layer.split("#")[0]
         self.tap = self.inc.find_node(layer_value, module_name)
@@ -209,7 +212,8 @@ def _sync(t: torch.Tensor) -> None:
 class _Prepared:
     layer: str
     channel: int
-    layer_value: torch.Tensor  # the layer's unoccluded output (1, C, h, w)
+    layer_value: torch.Tensor  # the layer's unoccluded output (1, C, h, w), in the layer's own layout
+    layout: Layout  # how that output reads as maps (tokens and channels-last: engine/layout.py)
     logits: torch.Tensor  # the unoccluded output (1, K)
     records: list
 
@@ -229,12 +233,13 @@ def _prepare(net, x, layer, channel=None) -> _Prepared:
         raise DeconvvizError(f"layer {layer!r} has no spatial feature maps (output shape "
                              f"{by_name[layer].output_shape}); pick a convolutional layer (`deconvviz layers`)")
     result = probe(net, x, keep=[layer])
-    act = result.activations[layer]
+    layout = by_name[layer].layout
+    act = layout.maps(result.activations[layer])
     if channel is None:
         channel = int(act[0].reshape(act.shape[1], -1).amax(1).argmax())
     elif not 0 <= channel < act.shape[1]:
         raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{act.shape[1] - 1}")
-    return _Prepared(layer, int(channel), act, _logits(result.output), records)
+    return _Prepared(layer, int(channel), result.activations[layer], layout, _logits(result.output), records)
 
 
 def batch_size(net: nn.Module, x: torch.Tensor, records=None) -> int:
@@ -317,7 +322,7 @@ def occlusion_map(
         activity[sl] = act.float().cpu().numpy()
         if progress is not None:
             progress(min(start + step, len(tops)), len(tops))
-    act_map = layer_value[0, channel]
+    act_map = prep.layout.maps(layer_value)[0, channel]
     return OcclusionResult(
         prob=prob.reshape(ny, nx), label=label.reshape(ny, nx), activity=activity.reshape(ny, nx),
         layer=layer, channel=channel, target=target, base_prob=float(base_probs[target]),
@@ -345,7 +350,7 @@ class OcclusionSession:
         self.layer, self.channel, layer_value = prep.layer, prep.channel, prep.layer_value
         self.fill = _fill_tensor(fill, x.shape[1], x.device)
         self.base_probs = prep.logits.softmax(1)[0].cpu().numpy()
-        self.base_activity = float(layer_value[0, self.channel].double().sum())
+        self.base_activity = float(prep.layout.maps(layer_value)[0, self.channel].double().sum())
         size = check_size or default_patch_stride(*x.shape[2:])[0]
         if method not in (None, "incremental", "full"):
             raise DeconvvizError(f"unknown method {method!r}; valid: incremental, full")

@@ -19,6 +19,10 @@ The rules are applied through a ``TorchFunctionMode``, so functional ``F.relu`` 
 an activation module reused at several call sites are all handled, call by call. ReLU6 (``hardtanh`` with
 ``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``: so in the guided and
 backprop modes an activation saturated at 6 projects to zero, as its gradient is zero.
+
+GELU, SiLU (swish), sigmoid and the other smooth activations are not rectifiers and are left to autograd in
+every mode: the paper's rule is defined for ReLUs, and clamping the signal at a GELU would be a rule of our
+own invention. So in a network without rectifiers (ViT, Swin, ConvNeXt) all three modes give the gradient.
 """
 
 from __future__ import annotations
@@ -110,3 +114,85 @@ def _lrn_args(args, kwargs) -> tuple:
     defaults = {"alpha": 1e-4, "beta": 0.75, "k": 1.0}
     bound = dict(zip(names, args), **kwargs)
     return tuple(bound.get(n, defaults.get(n)) for n in names)
+
+
+# The rules of several modes in one batch: sample i of the batch follows modes[i]. "gradient" is the true
+# gradient (plain autograd, local response normalisation included), for gradient saliency beside the three
+# projections: one forward and one backward pass answer all four (deconvviz/engine/sanity.py).
+BATCH_MODES = MODES + ("gradient",)
+
+
+class _MixedRectifier(torch.autograd.Function):
+    """Forward: clamp to [low, high]. Backward: per sample, rectify the signal (``clamp``) and/or mask it by
+    the forward pass (``masked``)."""
+
+    @staticmethod
+    def forward(x, low, high, clamp, masked):
+        return x.clamp(low, high) if high is not None else x.clamp_min(low)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, low, high, clamp, masked = inputs
+        passed = x > low if high is None else (x > low) & (x < high)
+        ctx.save_for_backward(passed, clamp, masked)
+
+    @staticmethod
+    def backward(ctx, grad):
+        passed, clamp, masked = ctx.saved_tensors
+        shape = (-1,) + (1,) * (grad.dim() - 1)
+        grad = torch.where(clamp.view(shape), grad.clamp_min(0), grad)
+        grad = torch.where(masked.view(shape), grad * passed, grad)
+        return grad, None, None, None, None
+
+
+class _MixedLRN(torch.autograd.Function):
+    """Forward: local response normalisation. Backward: the true gradient for the samples in ``true``,
+    the identity for the others."""
+
+    @staticmethod
+    def forward(x, size, alpha, beta, k, true):
+        return F.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, size, alpha, beta, k, true = inputs
+        ctx.args = (size, alpha, beta, k)
+        ctx.save_for_backward(x, true)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, true = ctx.saved_tensors
+        out = grad.clone()
+        if bool(true.any()):
+            with torch.enable_grad():
+                xi = x[true].detach().requires_grad_(True)
+                (gi,) = torch.autograd.grad(F.local_response_norm(xi, *ctx.args), xi, grad[true])
+            out[true] = gi
+        return out, None, None, None, None, None
+
+
+class batch_rules(TorchFunctionMode):
+    """Context manager: inside it, sample i of every batch backpropagates by ``modes[i]``'s rule (a mode
+    of :data:`BATCH_MODES`); the forward pass is the network's own. Take the gradient after leaving it."""
+
+    def __init__(self, modes, device=None) -> None:
+        super().__init__()
+        unknown = [m for m in modes if m not in BATCH_MODES]
+        if unknown:
+            raise ValueError(f"unknown mode {unknown[0]!r}; valid: {', '.join(BATCH_MODES)}")
+        self.modes = tuple(modes)
+        self.clamp = torch.tensor([m in ("deconvnet", "guided") for m in modes], device=device)
+        self.masked = torch.tensor([m != "deconvnet" for m in modes], device=device)
+        self.true_lrn = torch.tensor([m == "gradient" for m in modes], device=device)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _RELU:
+            return _MixedRectifier.apply(args[0], 0.0, None, self.clamp, self.masked)
+        if func in _HARDTANH:
+            low, high = _hardtanh_bounds(func, args, kwargs)
+            if low == 0.0:
+                return _MixedRectifier.apply(args[0], 0.0, high, self.clamp, self.masked)
+        if func is F.local_response_norm:
+            return _MixedLRN.apply(*_lrn_args(args, kwargs), self.true_lrn)
+        return func(*args, **kwargs)

@@ -84,7 +84,7 @@ def occlusion_panel(model: LoadedModel, x: torch.Tensor, result: OcclusionResult
     _colour_bar(draw, canvas, 1 * (_TILE + _GAP), foot, float(result.activity.min()), float(result.activity.max()))
     _colour_bar(draw, canvas, 3 * (_TILE + _GAP), foot, low, high)
     _legend(draw, 4 * (_TILE + _GAP), foot, shown, model)
-    caption = (f"{model.name} · occlusion {result.patch}px/{result.stride} · target {result.target} {target}"
+    caption = (f"{model.label} · occlusion {result.patch}px/{result.stride} · target {result.target} {target}"
                f" · {Path(image_name).name}")
     facts = {
         "model": model.name, "weights": model.weights, "image": str(image_name), "layer": result.layer,

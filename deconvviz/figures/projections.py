@@ -75,7 +75,7 @@ def projection_panel(model: LoadedModel, x: torch.Tensor, projection: Projection
     else:
         pixels = tile(projections + patches, columns=len(projections), gap=4)
     where = _describe(projection)
-    caption = (f"{model.name} · {projection.layer} · channel {projection.channel} · {where} · {projection.mode}"
+    caption = (f"{model.label} · {projection.layer} · channel {projection.channel} · {where} · {projection.mode}"
                f" · {Path(image_name).name}")
     facts = {
         "model": model.name, "weights": model.weights, "layer": projection.layer,

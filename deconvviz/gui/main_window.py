@@ -16,12 +16,11 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
-                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+                               QMessageBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..data.images import default_photo
 from ..data.video import VIDEO_SUFFIXES, Frame
 from ..figures.overlay import map_levels, sensitivity_rgb
-from ..models import list_models
 from ..session import messages as m
 from ..session.state import FrameInput, ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
 from ..session.tracker import Tracker
@@ -31,11 +30,11 @@ from .channel_grid import ChannelGrid
 from .deconv_pane import DeconvPane
 from .frame_player import FramePlayer, FrameRate, SourceInfo, source_name
 from .layer_tree import LayerTree
+from .model_choices import Choice, download_question, model_choices
 from .occlusion_panel import OcclusionPanel
 from .video_controls import VideoControls
 
 DEFAULT_MODEL = "efficientnet-lite0"
-MODEL_CHOICES = ["torchvision:alexnet", "torchvision:vgg16", "torchvision:resnet18"]
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
 
@@ -137,7 +136,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.model_chooser = QComboBox(objectName="modelChooser", editable=True)
-        self.model_chooser.addItems(list_models() + MODEL_CHOICES)
+        for entry in model_choices():
+            self.model_chooser.addItem(entry.text, entry)
         self.model_chooser.setMinimumContentsLength(22)
         toolbar = QToolBar("model")
         toolbar.setObjectName("modelToolbar")
@@ -166,7 +166,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.tree.step(1))
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.tree.step(-1))
 
-        self.model_chooser.activated.connect(lambda _: self.open_model(self.model_chooser.currentText()))
+        self.model_chooser.activated.connect(self._model_chosen)
         self.model_chooser.lineEdit().returnPressed.connect(lambda: self.open_model(self.model_chooser.currentText()))
         # the widgets write the session (the observers in _observe send the requests)
         self.tree.layerChosen.connect(self._choose_layer)
@@ -232,12 +232,12 @@ class MainWindow(QMainWindow):
         self.backend.submit(request)
         return request
 
-    def open_model(self, name: str, weights: str | None = None) -> None:
+    def open_model(self, name: str, weights: str | None = None, download: bool = False) -> None:
         """Choose model ``name`` (with ``weights``); the current one stays until the new one has loaded."""
         name = name.strip()
         if not name:
             return
-        choice = ModelChoice(name, weights, self.backend.device)
+        choice = ModelChoice(name, weights, self.backend.device, download)
         if self.session.model == choice:
             self._load_model(choice)  # the same choice again: load it again
         else:
@@ -249,8 +249,20 @@ class MainWindow(QMainWindow):
             self._load_model(choice)
 
     def _load_model(self, choice: ModelChoice) -> None:
-        self.status(f"loading {choice.name}…")
-        self._send(lambda g: m.LoadModel(g, choice.name, choice.weights))
+        self.status(f"downloading weights and loading {choice.name}…" if choice.download else f"loading {choice.name}…")
+        self._send(lambda g: m.LoadModel(g, choice.name, choice.weights, choice.download))
+
+    def _model_chosen(self, index: int) -> None:
+        entry = self.model_chooser.itemData(index)
+        if not isinstance(entry, Choice):  # typed by the user
+            self.open_model(self.model_chooser.currentText())
+            return
+        if entry.download:
+            answer = QMessageBox.question(self, "Download weights", download_question(entry))
+            if answer != QMessageBox.StandardButton.Yes:
+                self.model_chooser.setEditText(self.model_name or "")
+                return
+        self.open_model(entry.name, entry.weights, entry.download)
 
     def open_image(self, path: str) -> None:
         """Choose the image file at ``path`` as the input (opened again when it is already the input)."""
@@ -602,7 +614,10 @@ class MainWindow(QMainWindow):
         self.message.emit(text)
 
     def _title(self) -> None:
-        parts = ["deconvviz", self.model_name, self.session.image.name if self.session.image else ""]
+        loaded = self.session.loaded
+        model = f"{self.model_name} (random weights)" if loaded is not None and loaded.random_weights \
+            else self.model_name
+        parts = ["deconvviz", model, self.session.image.name if self.session.image else ""]
         self.setWindowTitle(" — ".join(p for p in parts if p))
 
     def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
@@ -611,7 +626,7 @@ class MainWindow(QMainWindow):
         self.layers = {rec.name: rec for rec in r.layers}
         with self.session.events.batch():  # observers see the new model with no layer chosen yet
             self.session.loaded = ModelFacts(r.request.name, r.request.weights, r.weights, r.device, r.layers,
-                                             r.class_names, r.input_size, r.first_conv)
+                                             r.class_names, r.input_size, r.first_conv, r.random_weights)
             self.session.model = ModelChoice(r.request.name, r.request.weights, self.backend.device)
             self.session.square = None
             self.session.layer, self.session.channel = None, None
@@ -620,9 +635,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("model", r.request.name)
         self.settings.setValue("weights", r.request.weights or "")
         self.occlusion.set_input_size(*r.input_size)
+        self.deconv.set_max_pooling(any("MaxPool" in rec.type_name for rec in r.layers))
         self.canvas.remove_square()
         self.banner.hide()
-        self.status(f"{r.name}: {r.weights}")
+        self.status(f"{r.name}: random weights (untrained: the pictures show the architecture, not learnt "
+                    f"features)" if r.random_weights else f"{r.name}: {r.weights}")
         self._title()
         self.tree.set_layers(r.layers)
         self.grid.clear()

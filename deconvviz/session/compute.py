@@ -125,7 +125,7 @@ class Compute:
 
     # -- loading --------------------------------------------------------------------------------------
     def _LoadModel(self, req: m.LoadModel) -> list[m.Result]:
-        model = load_model(req.name, req.weights, self.device)
+        model = load_model(req.name, req.weights, self.device, download=req.download)
         results: list[m.Result] = []
         x, pr = self.x, self.probe
         if self.image is not None:
@@ -137,7 +137,8 @@ class Compute:
         layers = tuple(model.layers())
         results.append(m.ModelLoaded(req, model.name, model.weights, device_text(self.device), layers,
                                      tuple(model.class_name(i) for i in range(self._num_classes())),
-                                     tuple(model.preprocessing.size), self._first_conv(layers)))
+                                     tuple(model.preprocessing.size), self._first_conv(layers),
+                                     model.random_weights))
         if self.image is not None:
             results.append(self._image_result(req))
         return results
@@ -238,7 +239,7 @@ class Compute:
         if layer not in self.probe.activations:
             raise DeconvvizError(f"unknown layer {layer!r} for {self.model.name}")
         try:
-            return layer_maps(self.probe.activations[layer])
+            return layer_maps(self.probe.activations[layer], self.probe.record(layer).layout)
         except DeconvvizError as exc:
             raise DeconvvizError(f"layer {layer!r}: {exc}") from None
 
@@ -260,7 +261,10 @@ class Compute:
     def _Project(self, req: m.Project) -> list[m.Result]:
         proj = self._projection(req)  # first: it checks the layer and channel
         act = self.probe.activations.get(req.layer)
-        fmap = act[0, req.channel] if act is not None and act.dim() == 4 else None
+        fmap = None
+        layout = self.probe.record(req.layer).layout if act is not None else None
+        if layout is not None and layout.spatial:  # maps, channels-last or tokens (engine/layout.py)
+            fmap = layout.maps(act)[0, req.channel]
         return [self._projection_result(req, self.x, proj, fmap)]
 
     def _projection_result(self, req: m.Project, x: torch.Tensor, proj, fmap, boxes=None) -> m.ProjectionReady:

@@ -39,10 +39,12 @@ class Request:
 
 @dataclass(frozen=True)
 class LoadModel(Request):
-    """Load model ``name`` (with ``weights``), then re-run the current image through it."""
+    """Load model ``name`` (with ``weights``; ``download``: named torchvision weights missing from the cache
+    are downloaded), then re-run the current image through it."""
 
     name: str = "efficientnet-lite0"
     weights: str | None = None
+    download: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ class Result:
 
 @dataclass(frozen=True)
 class ModelLoaded(Result):
-    """A model is ready: its name, weights source, device text, layer rows and class names."""
+    """A model is ready: its name, weights source, device text, layer rows and class names, and whether its
+    weights are random (the title and status bar say so)."""
 
     name: str
     weights: str
@@ -180,6 +183,7 @@ class ModelLoaded(Result):
     class_names: tuple
     input_size: tuple[int, int]
     first_conv: str | None
+    random_weights: bool = False
 
 
 @dataclass(frozen=True)

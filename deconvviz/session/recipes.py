@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..analyses.correspondence import PARTS_HELP
+from ..errors import DeconvvizError
 from .recipe import Recipe, option
 from .values import (format_float, format_floats, format_ints, format_position, parse_float_list, parse_int_list,
                      parse_position)
@@ -21,23 +22,26 @@ LAYER_HELP = "layer name (see `deconvviz layers`)"
 
 @dataclass(frozen=True, kw_only=True)
 class ModelRecipe(Recipe):
-    """The options of every command that loads a model: ``--model``, ``--weights``, ``--device``."""
+    """The options of every command that loads a model: ``--model``, ``--weights``, ``--download``, ``--device``."""
 
     model: str = option(required=True, help="model name, torchvision:NAME or file.py:factory")
-    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt)")
+    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt); for torchvision:NAME "
+                                      "also DEFAULT or a weights name (IMAGENET1K_V1, ...) from torchvision's cache")
+    download: bool = option(False, switch=True, help="download named torchvision weights missing from "
+                                                     "torchvision's cache (hash-checked, with a progress bar)")
     device: str = option("cpu", help="torch device (cpu, cuda, cuda:1, ...)")
 
     def load_model(self):
         """Return the LoadedModel these options name (DeconvvizError for a bad name or weights file)."""
         from ..models import load_model
 
-        return load_model(self.model, self.weights, self.device)
+        return load_model(self.model, self.weights, self.device, download=self.download)
 
 
 @dataclass(frozen=True, kw_only=True)
 class LayersRecipe(ModelRecipe):
     command = "layers"
-    summary = "print the model's layers: name, type, output shape, parameters"
+    summary = "print the model's layers: name, type, output shape, maps, parameters"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,6 +231,70 @@ class VideoRecipe(ModelRecipe):
     out: str | None = option(help="panels: a video file (.mp4, .mkv, .mov, .avi, .webm) or a folder of PNGs")
 
 
+SANITY_METHODS = ("deconvnet", "guided", "backprop", "saliency")
+FAITHFULNESS_MAPS = ("occlusion", "saliency")
+
+
+def _names(valid: tuple[str, ...], what: str):
+    """Return a parser of "a,b" into a tuple of distinct names from ``valid`` (DeconvvizError otherwise)."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        bad = [n for n in names if n not in valid]
+        if bad or not names or len(set(names)) != len(names):
+            raise DeconvvizError(f"--{what} takes distinct names of {','.join(valid)}, got {text!r}")
+        return names
+    return parse
+
+
+def _join(names) -> str:
+    return ",".join(names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SanityRecipe(ModelRecipe):
+    command = "sanity"
+    summary = "do the projections and saliency change when the weights are randomised? (Adebayo et al. 2018)"
+
+    image: str = option(required=True, help="image file")
+    layer: str | None = option(group="target", help="layer whose channel's strongest activation is explained")
+    channel: int | None = option(parse=int, help="channel of --layer")
+    position: tuple[int, int] | None = option(parse=parse_position, format=format_position,
+                                              help="ROW,COL of the activation (default: the strongest, on the "
+                                                   "learnt weights)")
+    class_index: str | None = option(flag="--class", group="target",
+                                     help="class index or name whose score is explained (default, with no "
+                                          "--layer: the top class)")
+    methods: tuple[str, ...] = option(SANITY_METHODS, parse=_names(SANITY_METHODS, "methods"), format=_join,
+                                      always=True, help=f"comma-separated, of {','.join(SANITY_METHODS)}")
+    test: str = option("cascading", choices=("cascading", "independent"), always=True,
+                       help="cascading: re-initialise from the top layer down, cumulatively; independent: one "
+                            "layer at a time")
+    seed: int = option(0, parse=int, always=True, help="seed of the random weights")
+    csv: str = option(required=True, help="CSV to write: method, randomised, spearman, ssim, spearman_signed, "
+                                          "hog, step, test")
+    out: str = option(required=True, help="PNG to write")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaithfulnessRecipe(ModelRecipe):
+    command = "faithfulness"
+    summary = "deletion/insertion curves of the occlusion and saliency maps (Petsiuk et al. 2018)"
+
+    image: str = option(required=True, help="image file")
+    target: str | None = option(help="class index or name (default: the top class)")
+    maps: tuple[str, ...] = option(FAITHFULNESS_MAPS, parse=_names(FAITHFULNESS_MAPS, "maps"), format=_join,
+                                   help=f"comma-separated, of {','.join(FAITHFULNESS_MAPS)}")
+    steps: int = option(50, parse=int, always=True, help="points along each curve after the first (default 50)")
+    random: int = option(3, parse=int, always=True, help="random pixel orders averaged for the baseline (default 3)")
+    seed: int = option(0, parse=int, help="seed of the random orders")
+    patch: int | None = option(parse=int, help="occluding square in pixels (default: as for occlusion)")
+    stride: int | None = option(parse=int, help="step of the square (default: a quarter of the patch)")
+    csv: str = option(required=True, help="CSV to write: map, fraction, deletion, insertion, deletion_auc, "
+                                          "insertion_auc")
+    out: str = option(required=True, help="PNG to write")
+
+
 RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,
                                      InvarianceRecipe, CorrespondenceRecipe, SaliencyRecipe, ActmaxRecipe,
-                                     FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe)
+                                     FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe, SanityRecipe,
+                                     FaithfulnessRecipe)

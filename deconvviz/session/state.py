@@ -28,11 +28,13 @@ from .events import Events, _same
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A model to inspect: a registry name or ``file.py:factory``, its weights file (None: its own), the device."""
+    """A model to inspect: a registry name or ``file.py:factory``, its weights file (None: its own), the device;
+    ``download``: the user agreed to download named torchvision weights missing from the cache."""
 
     name: str
     weights: str | None = None
     device: str = "cpu"
+    download: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class ModelFacts:
     class_names: tuple
     input_size: tuple[int, int]
     first_conv: str | None
+    random_weights: bool = False  # the title, status bar and captions say "random weights"
 
     def class_name(self, index: int) -> str:
         """Return class ``index``'s name ("class N" past the names)."""

@@ -70,6 +70,17 @@ EXAMPLES = {
         R.EvolutionRecipe(history="runs/x y", data="d", layer="features.0", channels=(1, 3, 4), limit=50,
                           batch_size=8, patches=True, device="cuda", out="e.png"),
     ],
+    R.SanityRecipe: [
+        R.SanityRecipe(**M, image="a.png", csv="s.csv", out="s.png"),
+        R.SanityRecipe(**FULL, image="a b.png", layer="features.8", channel=5, position=(2, 1),
+                       methods=("guided", "saliency"), test="independent", seed=3, csv="s.csv", out="s.png"),
+        R.SanityRecipe(**M, image="a.png", class_index="Sneaker", csv="s.csv", out="s.png"),
+    ],
+    R.FaithfulnessRecipe: [
+        R.FaithfulnessRecipe(**M, image="a.png", csv="f.csv", out="f.png"),
+        R.FaithfulnessRecipe(**FULL, image="a.png", target="7", maps=("saliency",), steps=10, random=1, seed=2,
+                             patch=6, stride=2, csv="f.csv", out="f.png"),
+    ],
     R.VideoRecipe: [
         R.VideoRecipe(**M, video="clip.mp4", csv="f.csv"),
         R.VideoRecipe(**FULL, video="my clip.mkv", csv="out/f.csv", every=5, layer="features.14#1", channel=3,
