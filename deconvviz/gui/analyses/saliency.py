@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton
 
@@ -57,22 +56,28 @@ class SaliencyView(AnalysisView):
 
     def run(self) -> None:
         """Compute the saliency of the chosen class for the main window's image."""
-        image, target = (self.session.image.path if self.session.image else ""), self.target.currentData()
-        if not image:
+        facts, target = self.session.image, self.target.currentData()
+        if facts is None or not facts.path:
             return
-        recipe = SaliencyRecipe(**self.model_options(), image=image, target=target, out="saliency.png")
+        recipe = SaliencyRecipe(**self.model_options(), image=facts.path, target=target, out="saliency.png")
+        # a video frame has no command (the commands take image files): its panel names the frame instead
+        command = recipe.shell() if facts.frame is None else ""
 
         def job(model, progress, cancel):
             from ...analyses.actmax import class_saliency
-            from ...data.images import load_image
 
-            x = model.preprocess(load_image(image))
+            x = model.preprocess(facts.picture())  # an image file, or the frame's own pixels
             s = class_saliency(model, x, target)
-            return saliency_panel(model, x, s, Path(image).name, recipe.shell())
+            panel = saliency_panel(model, x, s, facts.name, command)
+            if facts.frame is not None:
+                panel.facts.pop("command", None)
+                panel.facts.update(video=facts.frame.video, frame=str(facts.frame.index),
+                                   time_s=f"{facts.frame.time_s:.6f}")
+            return panel
 
-        self.submit("saliency", job, lambda panel: self._show(panel, recipe))
+        self.submit("saliency", job, lambda panel: self._show(panel, recipe if facts.frame is None else None))
 
-    def _show(self, panel, recipe: SaliencyRecipe) -> None:
+    def _show(self, panel, recipe: SaliencyRecipe | None) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, lambda out: replace(recipe, out=out))
+        self.set_panel(panel, None if recipe is None else lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)
