@@ -293,3 +293,32 @@ def _reason(exc) -> str:
 def open_video(path: str | Path) -> VideoFile:
     """Return the video file at ``path`` opened for reading (DeconvvizError naming it if it is not a video)."""
     return VideoFile(path)
+
+
+def read_frame(path: str | Path, index: int) -> Frame:
+    """Return frame ``index`` (0-based, its place in the file as :class:`VideoFile` numbers it and ``deconvviz
+    video``'s CSV writes it) of the video at ``path``: seek to ``index / fps``, then decode on to the frame of
+    that index; the same decoding the app's player does, so the same pixels.
+
+    DeconvvizError naming the file if it is not a video, and naming the valid range for an index it lacks
+    (negative, past the end, or lost to damage).
+    """
+    with open_video(path) as video:
+        last = None
+        if index >= 0:
+            try:
+                frames = video.frames_from(index / video.fps) if video.fps else video.frames()
+                for frame in frames:
+                    if frame.index == index:
+                        return frame
+                    last = frame.index
+                    if frame.index > index:
+                        break
+            except DeconvvizError:
+                pass
+        if last is not None and last > index:
+            raise DeconvvizError(f"{video.name} has no frame {index} (lost to damage?)")
+        # past the end the seek lands on the last frame, so ``last`` is the last index
+        last = last if last is not None else (video.frame_count - 1 if video.frame_count else None)
+        valid = f"0 to {last}" if last is not None and last >= 0 else "unknown"
+        raise DeconvvizError(f"{video.name} has no frame {index} (its frames: {valid})")

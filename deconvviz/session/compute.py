@@ -25,13 +25,14 @@ from ..errors import DeconvvizError
 from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
 from ..figures.occlusion import occlusion_panel as occlusion_figure
 from ..figures.overlay import occlusion_panel
-from ..figures.png import Panel, save_panel, tile
+from ..figures.png import save_panel, tile
 from ..figures.projections import projection_panel, projection_tiles
 from ..figures.render import projection_rgb
 from ..models import LoadedModel, load_model
 from .recipes import MapsRecipe, OcclusionRecipe, ProjectRecipe
 from . import messages as m
 from .occlusion_adapter import Cancelled, Occluder, occlusion_map
+from .pictures import frame_panel
 from .state import FrameInput
 
 
@@ -317,6 +318,10 @@ class Compute:
         name, weights = self.model_args
         return {"model": name, "weights": str(weights) if weights else None, "device": self.device}
 
+    def _input_options(self) -> dict:
+        """Return the input options of a regenerating command: the image file, or the video and its frame."""
+        return {"image": self.image_path, "frame": self.frame.index if self.frame is not None else None}
+
     def _facts(self, **more) -> dict[str, str]:
         return {"model": self.model.name, "weights": self.model.weights, "image": self.image_path,
                 **{k: str(v) for k, v in more.items()}}
@@ -328,13 +333,13 @@ class Compute:
         image_name = Path(self.image_path).name
         if req.pane == "grid":
             sort, filters = options.get("sort", "index"), bool(options.get("filters", False))
-            recipe = MapsRecipe(**self._model_options(), image=self.image_path, layer=spec.layer, sort=sort,
+            recipe = MapsRecipe(**self._model_options(), **self._input_options(), layer=spec.layer, sort=sort,
                                 filters=filters, out=out)
             panel = self.grid_panel(spec.layer, sort, filters, recipe.shell())
         elif req.pane == "deconv":
             position = None if spec.position is None else tuple(spec.position)
             whole_map = position is None and spec.whole_map
-            recipe = ProjectRecipe(**self._model_options(), image=self.image_path, layer=spec.layer,
+            recipe = ProjectRecipe(**self._model_options(), **self._input_options(), layer=spec.layer,
                                    channel=spec.channel, position=position, map=whole_map,
                                    top_k=None if position is not None or whole_map else spec.top_k or None,
                                    mode=spec.mode, out=out)
@@ -343,21 +348,8 @@ class Compute:
             panel = self._occlusion_export(spec, options, out, image_name)
         else:
             raise DeconvvizError(f"unknown pane {req.pane!r}; valid: grid, deconv, occlusion")
-        if self.frame is not None:
-            panel = self._frame_panel(panel)
-        save_panel(panel, out)
+        save_panel(frame_panel(panel, self.frame, command=self.frame is None or self.frame.rereadable()), out)
         return [m.Exported(req, out)]
-
-    def _frame_panel(self, panel):
-        """Return ``panel`` naming the video frame it shows (video, frame index, time) in caption and facts.
-
-        Its command is dropped: the headless commands take image files, and no command regenerates a frame."""
-        frame = self.frame
-        name = Path(frame.video).name
-        caption = panel.caption.replace(f" · {name}", "") + f" · {frame.label()}"
-        facts = {k: v for k, v in panel.facts.items() if k != "command"}
-        facts.update(image=frame.label(), video=frame.video, frame=str(frame.index), time_s=f"{frame.time_s:.6f}")
-        return Panel(panel.pixels, caption, facts)
 
     def grid_panel(self, layer: str, sort: str, filters: bool, command: str):
         """Return the channel grid's Panel (feature maps, or the first layer's filters) with its facts."""
@@ -370,7 +362,7 @@ class Compute:
         shown = self.last_map if options.get("map", True) else None
         if shown is not None:
             r, result = shown.request, self.last_map_result
-            recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=r.patch, stride=r.stride,
+            recipe = OcclusionRecipe(**self._model_options(), **self._input_options(), patch=r.patch, stride=r.stride,
                                      target=str(r.target), out=out)
             projection = project(self.model.net, self.x, result.layer, result.channel)
             return occlusion_figure(self.model, self.x, result, projection, self.image_path, recipe.shell())
@@ -384,6 +376,7 @@ class Compute:
             best = int(np.argmax(probs))
             facts["top class with square"] = f"{best} ({self.model.class_name(best)}) p={probs[best]:.4f}"
             caption += f" · square {square[2]} px at ({square[0]}, {square[1]}) · {self.model.class_name(best)} {probs[best]:.3f}"
-            recipe = OcclusionRecipe(**self._model_options(), image=self.image_path, patch=square[2], out=out)
+            recipe = OcclusionRecipe(**self._model_options(), **self._input_options(), patch=square[2],
+                                     out=out)
             facts["command"] = recipe.shell()  # the full map for this square size
         return occlusion_panel(pixels, square, fill, None, 0, 1, caption, facts)

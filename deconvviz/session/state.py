@@ -56,6 +56,10 @@ class FrameInput:
         """Return the frame for captions and titles: "clip.mp4 frame 12 at 0.80 s"."""
         return f"{Path(self.video).name} frame {self.index} at {self.time_s:.2f} s"
 
+    def rereadable(self) -> bool:
+        """Return whether a command can read this frame again: a video file's frame can, a camera's cannot."""
+        return Path(self.video).is_file()
+
 
 @dataclass(frozen=True)
 class Square:
@@ -124,6 +128,23 @@ class ImageFacts:
         from ..data.images import load_image
 
         return load_image(self.path)
+
+    def as_picture(self):
+        """Return the input as a :class:`~deconvviz.data.images.Picture`: :meth:`picture` named as :attr:`name`.
+        Every analysis view reads the session's current input (an image file or a paused frame) through this."""
+        from ..data.images import Picture
+
+        return Picture(self.name, self.picture())
+
+    def input_options(self) -> dict:
+        """Return the input as a recipe's input options: ``image`` (the image file, or the video) and ``frame``
+        (the frame's index; None for an image file)."""
+        return {"image": self.path, "frame": self.frame.index if self.frame is not None else None}
+
+    def rereadable(self) -> bool:
+        """Return whether a command can read this input again (an image file or a video file's frame; not a
+        camera's frame)."""
+        return self.frame is None or self.frame.rereadable()
 
 
 FIELDS: dict[str, Any] = {  # name -> initial value

@@ -59,23 +59,20 @@ class SaliencyView(AnalysisView):
         facts, target = self.session.image, self.target.currentData()
         if facts is None or not facts.path:
             return
-        recipe = SaliencyRecipe(**self.model_options(), image=facts.path, target=target, out="saliency.png")
-        # a video frame has no command (the commands take image files): its panel names the frame instead
-        command = recipe.shell() if facts.frame is None else ""
+        recipe = SaliencyRecipe(**self.model_options(), **facts.input_options(), target=target, out="saliency.png")
+        # a camera's frame has no command: nothing can read it again
+        recipe = recipe if facts.rereadable() else None
 
         def job(model, progress, cancel):
             from ...analyses.actmax import class_saliency
+            from ...session.pictures import frame_panel
 
-            x = model.preprocess(facts.picture())  # an image file, or the frame's own pixels
+            x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
             s = class_saliency(model, x, target)
-            panel = saliency_panel(model, x, s, facts.name, command)
-            if facts.frame is not None:
-                panel.facts.pop("command", None)
-                panel.facts.update(video=facts.frame.video, frame=str(facts.frame.index),
-                                   time_s=f"{facts.frame.time_s:.6f}")
-            return panel
+            panel = saliency_panel(model, x, s, facts.path, "" if recipe is None else recipe.shell())
+            return frame_panel(panel, facts.frame, command=recipe is not None)  # as `deconvviz saliency` names it
 
-        self.submit("saliency", job, lambda panel: self._show(panel, recipe if facts.frame is None else None))
+        self.submit("saliency", job, lambda panel: self._show(panel, recipe))
 
     def _show(self, panel, recipe: SaliencyRecipe | None) -> None:
         self.view.set_panel(panel)
