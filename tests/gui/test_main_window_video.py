@@ -147,7 +147,29 @@ def test_export_while_paused_names_the_video_frame_and_time(qtbot, window, clip,
         facts = read_facts(out)
         assert (facts["video"], facts["frame"], float(facts["time_s"])) == (str(clip), "7", pytest.approx(0.7))
         assert "clip.mp4 frame 7 at 0.70 s" in facts["Title"] and facts["image"] == "clip.mp4 frame 7 at 0.70 s"
-        assert "command" not in facts  # no headless command makes a panel of a video frame
+        if pane != "occlusion":  # (the occlusion pane without a square or map has no command, as for an image)
+            assert f"--image {clip} --frame 7 " in facts["command"]  # `deconvviz COMMAND --image VIDEO --frame N`
+
+
+@pytest.mark.parametrize("pane", ["grid", "deconv"])
+def test_the_export_of_a_paused_frame_is_the_png_its_command_writes(qtbot, window, clip, tmp_path, pane):
+    import shlex
+
+    from deconvviz.cli import main as cli_main
+
+    open_clip(qtbot, window, clip)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
+        window.video.slider.setValue(13)
+    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    out = tmp_path / f"{pane}.png"
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.Exported)):
+        window.export_pane(pane, str(out))
+    exported = out.read_bytes()
+    command = read_facts(out)["command"]
+    assert f"--frame 13 --" in command and read_facts(out)["frame"] == "13"
+    out.unlink()
+    assert cli_main(shlex.split(command)[1:]) == 0  # writes ``out`` again
+    assert out.read_bytes() == exported
 
 
 def test_a_file_that_is_not_a_video_is_a_message_and_keeps_the_image(qtbot, window, clip, tmp_path):
@@ -315,4 +337,23 @@ def test_an_analysis_view_works_on_the_frame_paused_on(qtbot, window, clip, mode
     expected = saliency_panel(model, x, class_saliency(model, x, None), "clip.mp4 frame 12 at 1.20 s", "")
     assert view.panel.caption == expected.caption and np.array_equal(view.panel.pixels, expected.pixels)
     _, facts = export_and_read(qtbot, view, tmp_path / "saliency.png")
-    assert (facts["video"], facts["frame"]) == (str(clip), "12") and "command" not in facts
+    assert (facts["video"], facts["frame"]) == (str(clip), "12")
+    assert f"--image {clip} --frame 12 --out {tmp_path / 'saliency.png'}" in facts["command"]
+
+
+def test_invariance_runs_on_the_frame_paused_on_and_its_command_reads_that_frame(qtbot, window, clip, model, decoded,
+                                                                                 tmp_path):
+    from analyses_helpers import export_and_read, open_from_menu, wait_for
+
+    open_clip(qtbot, window, clip)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
+        window.video.slider.setValue(5)
+    view = open_from_menu(window, "invariance")
+    wait_for(qtbot, view, lambda: view.result is not None and view.result.names == ["clip.mp4 frame 5 at 0.50 s"])
+    with torch.no_grad():
+        p = torch.softmax(model.net(model.preprocess(decoded[5].image())), 1)[0]
+    _, probs = view.curve(2)
+    assert probs[view.result.amounts.index(0.0)] == pytest.approx(float(p.max()), abs=1e-4)  # that frame, untransformed
+    _, facts = export_and_read(qtbot, view, tmp_path / "invariance.png")
+    assert f"--images {clip} --frame 5 --transform translate" in facts["command"]
+    assert facts["images"] == "clip.mp4 frame 5 at 0.50 s"
