@@ -357,3 +357,34 @@ def test_invariance_runs_on_the_frame_paused_on_and_its_command_reads_that_frame
     _, facts = export_and_read(qtbot, view, tmp_path / "invariance.png")
     assert f"--images {clip} --frame 5 --transform translate" in facts["command"]
     assert facts["images"] == "clip.mp4 frame 5 at 0.50 s"
+
+
+def test_correspondence_takes_the_frame_paused_on_first_and_its_command_writes_the_same(qtbot, window, clip, tmp_path):
+    import shlex
+
+    from analyses_helpers import export_and_read, open_from_menu, run_and_wait, wait_for
+    from PIL import Image
+
+    from deconvviz.cli import main as cli_main
+
+    open_clip(qtbot, window, clip)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
+        window.video.slider.setValue(3)
+    view = open_from_menu(window, "correspondence")
+    wait_for(qtbot, view, lambda: view.list.count() == 5)
+    view.add_main_image()
+    wait_for(qtbot, view, lambda: view.list.count() == 6)
+    assert view.images[0] == str(clip) and view.list.item(0).text() == "clip.mp4 frame 3 at 0.30 s"
+    for part in view.part_names():
+        view.set_box(str(clip), part, [4, 4, 12, 12])
+    view.random.setValue(0)
+    assert run_and_wait(qtbot, view, "correspondence", view.run) == "correspondence"
+    pixels, facts = export_and_read(qtbot, view, tmp_path / "parts.png")
+    assert f"--images {clip} " in facts["command"] and " --frame 3 " in facts["command"]
+    assert facts["images"].startswith("clip.mp4 frame 3 at 0.30 s,")
+    again = tmp_path / "again"
+    argv = [a.replace(str(tmp_path / "parts.png"), f"{again}.png").replace(str(tmp_path / "parts.csv"), f"{again}.csv")
+            for a in shlex.split(facts["command"])]
+    assert cli_main(argv[1:]) == 0
+    assert np.array_equal(np.asarray(Image.open(f"{again}.png").convert("RGB")), pixels)
+    assert (tmp_path / "again.csv").read_text() == (tmp_path / "parts.csv").read_text()
