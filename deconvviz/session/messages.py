@@ -55,6 +55,37 @@ class LoadImage(Request):
 
 
 @dataclass(frozen=True)
+class LoadFrame(LoadImage):
+    """A still video frame as the input, like an image (every layer's activations kept): ``pixels`` RGB uint8
+    (H, W, 3) of frame ``index`` at ``time_s`` of ``path`` (the video file, or the camera's name)."""
+
+    index: int = 0
+    time_s: float = 0.0
+    pixels: np.ndarray = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self):
+        """Return LoadImage's key: the newest of a waiting image and a waiting frame wins."""
+        return "LoadImage"
+
+
+@dataclass(frozen=True)
+class AnalyseFrame(Request):
+    """A playing video frame in one pass (not kept as the input): its probabilities, ``layer``'s maps,
+    ``channel``'s strongest activation projected by ``mode``, and with ``square`` (top, left, size) the
+    occluded probabilities and the channel's map total. ``pixels`` as in :class:`LoadFrame`."""
+
+    path: str = ""
+    index: int = 0
+    time_s: float = 0.0
+    pixels: np.ndarray = field(default=None, compare=False, repr=False)
+    layer: str | None = None
+    channel: int | None = None
+    mode: str = "deconvnet"
+    square: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True)
 class LayerMaps(Request):
     """The feature maps of ``layer`` for the current image, and its filters if it is the first convolution."""
 
@@ -172,6 +203,8 @@ class ImageLoaded(Result):
     probs: np.ndarray
     original_size: tuple[int, int]
     fill: tuple[int, int, int]
+    frame: Any = None  # a FrameInput when the input is a video frame
+    source: np.ndarray | None = None  # the frame's own pixels (H, W, 3) uint8
 
 
 @dataclass(frozen=True)
@@ -198,6 +231,20 @@ class ProjectionReady(Result):
     patches: np.ndarray
     positions: tuple
     values: tuple
+
+
+@dataclass(frozen=True)
+class FrameAnalysed(Result):
+    """An AnalyseFrame's answer: the frame's model-input pixels (H, W, 3) uint8 and probabilities, and the
+    answers the panes show (each with a request of the answer's generation): ``maps`` (a MapsReady, or None
+    without a layer), ``projection`` (a ProjectionReady, or None without a channel), ``occluded`` (an
+    Occluded, or None without a square)."""
+
+    pixels: np.ndarray
+    probs: np.ndarray
+    maps: "MapsReady | None"
+    projection: "ProjectionReady | None"
+    occluded: "Occluded | None"
 
 
 @dataclass(frozen=True)
