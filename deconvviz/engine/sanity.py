@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from ..errors import DeconvvizError
+from ._control import Cancelled
 from . import deconv
 from .layers import capture, run_until
 from .probe import probe, split_call_name
@@ -59,8 +60,9 @@ TESTS = ("cascading", "independent")
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
-class SanityCancelled(DeconvvizError):
-    """The caller's ``cancel()`` returned True before the test was finished."""
+class SanityCancelled(Cancelled):
+    """The caller's ``cancel()`` returned True before the test was finished (an engine ``Cancelled``, so the
+    app's runner answers "cancelled", not "failed")."""
 
 
 @dataclass(frozen=True)
