@@ -1,10 +1,12 @@
 """Occlusion cost, as ratios measured in the same run (python -m bench.occlusion).
 
-- Full map (224 px, 32 px square, stride 8: 625 positions) with deconvviz's exact incremental inference, against
-  Captum's ``Occlusion`` (the best of perturbations_per_eval 1, 16, 64), a naive loop of one full forward
-  pass per position, and deconvviz's own batches run in full; the outputs are checked to agree.
-- Live: a drag of 200 consecutive positions 1-4 px apart, one update each (``OcclusionSession.occlude``),
-  against one full forward pass per update: updates/s, median and p95 latency.
+- Full map (224 px, 32 px square, stride 8: 625 positions) with deconvviz's exact incremental inference and its
+  approximate map (``approximate=True``, the defaults), against Captum's ``Occlusion`` (the best of
+  perturbations_per_eval 1, 16, 64), a naive loop of one full forward pass per position, and deconvviz's own
+  batches run in full. Each map's SSIM against the exact one (scikit-image, data range of the exact map) and
+  whether its most sensitive position is within one stride of the exact one's are printed.
+- Live: a drag of 200 consecutive positions 1-4 px apart, one update each (``OcclusionSession.occlude``, exact
+  and approximate), against one full forward pass per update: updates/s, median and p95 latency.
 Candidates run in turn within each repeat (so load drifts hit all alike); times are medians over --repeats.
 """
 
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 
 from deconvviz import load_model
-from deconvviz.engine.occlusion import OcclusionSession, occlusion_map
+from deconvviz.engine.occlusion import LIVE_FIELD, Approximation, OcclusionSession, occlusion_map
 
 PATCH, STRIDE = 32, 8
 
@@ -66,15 +68,31 @@ def as_captum(prob, base_prob, shape, patch, stride):
     return np.broadcast_to(total / np.maximum(count, 1), (channels, height, width))
 
 
-def bench_map(name, device, repeats, per_evals, naive):
+def quality(exact_prob, prob, stride):
+    """Return (SSIM of ``prob`` against the exact map, data range of the exact map; whether the most
+    sensitive position (lowest p) is within one stride of the exact one's)."""
+    from skimage.metrics import structural_similarity
+
+    prob = np.asarray(prob, np.float64)
+    ssim = structural_similarity(exact_prob.astype(np.float64), prob,
+                                 data_range=float(exact_prob.max() - exact_prob.min()))
+    e = np.array(np.unravel_index(exact_prob.argmin(), exact_prob.shape))
+    a = np.array(np.unravel_index(prob.argmin(), prob.shape))
+    return float(ssim), bool(np.abs(e - a).max() <= 1)
+
+
+def bench_map(name, device, repeats, per_evals, naive, photo=None, approx=None):
     model = load_model(name, device=device)
     torch.manual_seed(0)
-    x = torch.randn(1, 3, 224, 224, device=device) if not model.trained else _photo(model)
+    x = torch.randn(1, 3, 224, 224, device=device) if not model.trained else _photo(model, photo)
     net = model.net
-    base = net(x).softmax(1)[0]
+    with torch.no_grad():
+        base = net(x).softmax(1)[0]
     target = int(base.argmax())
+    approx = approx or Approximation()
     candidates = {
         "deconvviz": lambda: occlusion_map(net, x, PATCH, STRIDE, target=target),
+        "approximate": lambda: occlusion_map(net, x, PATCH, STRIDE, target=target, approximate=approx),
         # The same batches with every position run in full: what the incremental inference itself buys.
         "batched full": lambda: occlusion_map(net, x, PATCH, STRIDE, target=target, incremental=False),
     }
@@ -96,10 +114,28 @@ def bench_map(name, device, repeats, per_evals, naive):
             times[cname].append(t)
     med = {n: statistics.median(v) for n, v in times.items()}
     ours = values["deconvviz"]
-    print(f"{name} ({'trained' if model.trained else 'random weights'}), {ours.prob.size} positions, "
-          f"{ours.method} inference, device {device}:")
+    print(f"{name} ({'trained' if model.trained else 'random weights'}, {photo or 'default photo'}), "
+          f"{ours.prob.size} positions, {ours.method} inference, device {device}; approximate: {approx.describe()}, "
+          f"{values['approximate'].computed.mean():.0%} of positions computed:")
     for cname in candidates:
-        print(f"  {cname:16s} median {med[cname]:8.2f} s  ({med[cname] / med['deconvviz']:5.1f}x deconvviz's time)")
+        value = values[cname]
+        grid = value.prob if hasattr(value, "prob") else value if isinstance(value, np.ndarray) else None
+        note = ""
+        if grid is not None:
+            ssim, near = quality(ours.prob, grid, STRIDE)
+            note = f"  SSIM {ssim:.3f}, most sensitive position {'within' if near else 'NOT within'} one stride"
+        elif cname.startswith("captum"):  # a per-pixel attribution: compared with the exact map in that form
+            from skimage.metrics import structural_similarity
+
+            expect = as_captum(ours.prob, float(base[target]), x.shape[1:], PATCH, STRIDE)[0]
+            got = value.float().cpu().numpy()[0].astype(np.float64)
+            ssim = structural_similarity(expect, got, data_range=float(expect.max() - expect.min()))
+            e = np.array(np.unravel_index(expect.argmax(), expect.shape))
+            a = np.array(np.unravel_index(got.argmax(), got.shape))
+            note = (f"  SSIM {ssim:.3f} (per pixel), most sensitive pixel "
+                    f"{'within' if np.abs(e - a).max() <= STRIDE else 'NOT within'} one stride")
+        print(f"  {cname:16s} median {med[cname]:8.2f} s  ({med[cname] / med['deconvviz']:5.1f}x deconvviz's time)"
+              f"{note}")
     captums = [n for n in candidates if n.startswith("captum")]
     if captums:
         best = min(captums, key=med.get)
@@ -107,6 +143,8 @@ def bench_map(name, device, repeats, per_evals, naive):
         diff = float(np.abs(values[best].float().cpu().numpy() - expect).max())
         print(f"  deconvviz is {med[best] / med['deconvviz']:.1f}x faster than Captum's best ({best}); "
               f"max |attribution difference| {diff:.2e}")
+        print(f"  approximate is {med[best] / med['approximate']:.1f}x faster than Captum's best, "
+              f"{med['deconvviz'] / med['approximate']:.1f}x faster than exact")
     diff = float(np.abs(values["batched full"].prob - ours.prob).max())
     print(f"  deconvviz is {med['batched full'] / med['deconvviz']:.1f}x faster than batched full inference; "
           f"max |p difference| {diff:.2e}")
@@ -117,11 +155,11 @@ def bench_map(name, device, repeats, per_evals, naive):
     return med
 
 
-def _photo(model):
+def _photo(model, path=None):
     from deconvviz import load_image
     from deconvviz.data.images import default_photo
 
-    return model.preprocess(load_image(default_photo()))
+    return model.preprocess(load_image(path or default_photo()))
 
 
 def _sync(device):
@@ -154,10 +192,10 @@ def bench_live(name, device, repeats, steps=200):
     t_setup, session = _timed(lambda: OcclusionSession(model.net, x))
     path = drag(height, width, size, steps)
 
-    def ours():
+    def ours(approximate=False):
         lat = []
         for top, left in path:
-            t, _ = _timed(lambda: session.occlude(top, left, size))
+            t, _ = _timed(lambda: session.occlude(top, left, size, approximate=approximate))
             _sync(device)
             lat.append(t)
         return lat
@@ -175,10 +213,13 @@ def bench_live(name, device, repeats, steps=200):
         return lat
 
     ours()  # warm-up
-    lat = {"deconvviz": [], "full forward": []}
+    lat = {"deconvviz": [], "approximate": [], "full forward": []}
     for _ in range(repeats):
         lat["deconvviz"] += ours()
+        lat["approximate"] += ours(True)
         lat["full forward"] += full()
+    err = max(float(np.abs(session.occlude(t, l, size, approximate=True)[0] - session.occlude(t, l, size)[0]).max())
+              for t, l in path[::10])
     print(f"live drag on {name}, {steps} positions, {size} px square, device {device} "
           f"(session set-up {t_setup * 1000:.0f} ms, {session.method} inference):")
     for cname, values in lat.items():
@@ -187,6 +228,7 @@ def bench_live(name, device, repeats, steps=200):
               f"p95 {np.percentile(v, 95):6.1f} ms")
     ratio = np.median(lat["full forward"]) / np.median(lat["deconvviz"])
     print(f"  median latency: deconvviz {ratio:.1f}x faster than a full forward pass per update")
+    print(f"  approximate (field {LIVE_FIELD}): max |p difference| from exact {err:.3f} over every 10th position")
 
 
 def main(argv=None):
@@ -199,6 +241,10 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--skip", choices=["map", "live"], help="skip one of the two benchmarks")
+    parser.add_argument("--photos", default="", help="comma-separated photos for the map (default: the bundled coffee)")
+    parser.add_argument("--field", type=float, default=Approximation.field, help="approximate map's field")
+    parser.add_argument("--coarse", type=int, default=Approximation.coarse, help="approximate map's coarse")
+    parser.add_argument("--drill", type=float, default=Approximation.drill, help="approximate map's drill")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -210,8 +256,10 @@ def main(argv=None):
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     per_evals = [int(v) for v in args.ppe.split(",") if v]
     if args.skip != "map":
+        approx = Approximation(args.field, args.coarse, args.drill)
         for name in filter(None, args.models.split(",")):
-            bench_map(name, args.device, args.repeats, per_evals, not args.no_naive)
+            for photo in args.photos.split(",") if args.photos else [None]:
+                bench_map(name, args.device, args.repeats, per_evals, not args.no_naive, photo, approx)
     if args.skip != "live":
         for name in filter(None, args.live_models.split(",")):
             bench_live(name, args.device, args.repeats)

@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     import torch
 
     from deconvviz.analyses.frames import FrameAnalyser
-    from deconvviz.gui.compute import app_threads
+    from deconvviz.session.compute import app_threads
     from deconvviz.models import load_model
 
     torch.set_num_threads(args.threads or app_threads())

@@ -36,6 +36,7 @@ def occlusion_map(
     layer: str | None = None,
     progress=None,
     cancel=None,
+    approximate=False,
 ):
     """Return the :class:`~deconvviz.engine.occlusion.OcclusionResult` of sliding a grey square over ``x``.
 
@@ -43,6 +44,8 @@ def occlusion_map(
     ``fill`` is the square's grey level on [0, 1] pixels (default: the data set's mean pixel); ``target``
     the class mapped in ``.prob`` (default: the top class); ``layer`` the feature layer for ``.activity``
     (default: the last conv block). ``.prob`` is float32 (ny, nx), ny = (H - patch) // stride + 1.
+    ``approximate`` True (or an :class:`~deconvviz.engine.occlusion.Approximation`) computes a faster
+    approximate map; the default is exact.
     """
     from .engine.occlusion import default_patch_stride, default_stride
     from .engine.occlusion import occlusion_map as _occlusion_map
@@ -56,7 +59,8 @@ def occlusion_map(
             raise DeconvvizError(f"fill is a grey level between 0 and 1, got {fill}")
         prep = model.preprocessing
         fill_value = [(fill - m) / s for m, s in zip(prep.mean, prep.std)]
-    return _occlusion_map(model.net, x.to(model.device), patch, stride, fill_value, target, layer, progress, cancel)
+    return _occlusion_map(model.net, x.to(model.device), patch, stride, fill_value, target, layer, progress, cancel,
+                          approximate=approximate)
 
 
 def parse_target(model: LoadedModel, text: str | None) -> int | None:

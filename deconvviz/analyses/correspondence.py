@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..data.images import load_image
+from ..data.images import Picture, as_picture
 from ..engine.correspondence import CorrespondenceRow, correspondence
 from ..engine.landmarks import last_conv_block, penultimate
 from ..engine.receptive_field import Box
@@ -64,15 +64,16 @@ def default_correspondence_layers(model: LoadedModel) -> list[str]:
     return [last_conv_block(model.net, records), penultimate(model.net, records)]
 
 
-def load_inputs(model: LoadedModel, images: list[str | Path]) -> torch.Tensor:
+def load_inputs(model: LoadedModel, images: list[str | Path | Picture]) -> torch.Tensor:
     """Return the images as one batch of model inputs (n, C, H, W)."""
-    return torch.cat([model.preprocess(load_image(p)) for p in images])
+    return torch.cat([model.preprocess(as_picture(p).image) for p in images])
 
 
-def correspondence_table(model: LoadedModel, images: list[str | Path], parts: str | Path | dict[str, list[Box]],
+def correspondence_table(model: LoadedModel, images: list[str | Path | Picture], parts: str | Path | dict[str, list[Box]],
                          layers: list[str] | None = None, random_draws: int = 0,
                          seed: int = 0) -> list[CorrespondenceRow]:
-    """Return Table 1's rows for the image files and their parts (a parts file or part -> boxes)."""
+    """Return Table 1's rows for the image files (or Pictures, with ``parts`` as part -> boxes) and their parts
+    (a parts file or part -> boxes)."""
     if len(images) < 2:
         raise DeconvvizError("correspondence compares images: give at least two")
     if random_draws < 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.images import load_image
+from ..data.images import Picture, as_picture
 from ..engine.invariance import InvarianceCurves, default_amounts, invariance
 from ..engine.landmarks import first_block, penultimate
 from ..errors import DeconvvizError
@@ -31,10 +31,10 @@ def default_invariance_layers(model: LoadedModel) -> list[str]:
     return [first_block(model.net, records), penultimate(model.net, records)]
 
 
-def invariance_curves(model: LoadedModel, images: list[str | Path], kind: str = "translate",
+def invariance_curves(model: LoadedModel, images: list[str | Path | Picture], kind: str = "translate",
                       amounts: list[float] | None = None, layers: list[str] | None = None,
                       true_classes: list[int] | None = None) -> InvarianceResult:
-    """Return the InvarianceResult of up to 5 image files under ``kind`` (translate, scale or rotate).
+    """Return the InvarianceResult of up to 5 image files (or Pictures: a video frame) under ``kind`` (translate, scale or rotate).
 
     ``amounts`` default to :func:`~deconvviz.engine.invariance.default_amounts`; ``layers`` to
     :func:`default_invariance_layers`; each image's true class to its top class untransformed.
@@ -48,11 +48,12 @@ def invariance_curves(model: LoadedModel, images: list[str | Path], kind: str = 
     amounts = amounts or default_amounts(kind, model.preprocessing.size[0])
     layers = layers or default_invariance_layers(model)
     curves = []
-    for i, path in enumerate(images):
-        x = model.preprocess(load_image(path))
+    pictures = [as_picture(p) for p in images]
+    for i, picture in enumerate(pictures):
+        x = model.preprocess(picture.image)
         true = None if true_classes is None else true_classes[i]
         curves.append(invariance(model.net, x, kind, list(amounts), layers, true))
-    return InvarianceResult(kind, [float(a) for a in amounts], list(layers), [Path(p).name for p in images], curves)
+    return InvarianceResult(kind, [float(a) for a in amounts], list(layers), [p.name for p in pictures], curves)
 
 
 def invariance_rows(result: InvarianceResult, model: LoadedModel) -> tuple[list[str], list[list]]:

@@ -49,6 +49,10 @@ def _app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="model name (default: the last one used, else efficientnet-lite0)")
     parser.add_argument("--weights", help="weights file for the model")
     parser.add_argument("--image", help="image file to open")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--video", metavar="FILE", help="video file to open (paused on its first frame)")
+    source.add_argument("--camera", metavar="N", type=int, nargs="?", const=0,
+                        help="play camera N (Qt's order, default 0)")
     return parser
 
 
@@ -70,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _app_parser().parse_args(argv)
         from ..gui.app import run_app
 
-        return run_app(model=args.model, weights=args.weights, image=args.image)
+        return run_app(model=args.model, weights=args.weights, image=args.image, video=args.video,
+                       camera=args.camera)
     except DeconvvizError as exc:
         print(f"deconvviz: error: {exc}", file=sys.stderr)
         return 2

@@ -6,8 +6,6 @@ from ..session.recipes import CorrespondenceRecipe as RECIPE
 
 
 def run(r: RECIPE) -> int:
-    from pathlib import Path
-
     from ..analyses.correspondence import correspondence_rows, correspondence_table, load_inputs, read_parts
     from ..figures.parts import parts_panel
     from ..figures.png import save_panel
@@ -18,14 +16,15 @@ def run(r: RECIPE) -> int:
     images = list(r.images)
     parts = read_parts(r.parts, images, height, width)
     layers = None if r.layers is None else list(r.layers)
-    rows = correspondence_table(model, images, parts, layers, r.random, r.seed)
+    pictures = r.read_inputs()
+    rows = correspondence_table(model, pictures, parts, layers, r.random, r.seed)
     header, table = correspondence_rows(rows)
     print(format_table(header, table))
     if r.csv:
         write_csv(r.csv, header, table)
     if r.out:
-        x = load_inputs(model, images)
-        save_panel(parts_panel(model, x, [Path(p).name for p in images], parts, r.shell()), r.out)
+        x = load_inputs(model, pictures)
+        save_panel(parts_panel(model, x, [p.name for p in pictures], parts, r.shell()), r.out)
     written = [p for p in (r.csv, r.out) if p]
     if written:
         print("wrote " + " and ".join(written))

@@ -21,19 +21,20 @@ def check(r: RECIPE) -> None:
 def run(r: RECIPE) -> int:
     from ..analyses.faithfulness import faithfulness_curves, faithfulness_rows
     from ..api import parse_target
-    from ..data.images import load_image
     from ..figures.png import save_panel
     from ..figures.sanity import faithfulness_panel
+    from ..session.pictures import frame_panel
     from ..tables import format_table, write_csv
     from .sanity import write_both
 
     check(r)
     model = r.load_model()
-    x = model.preprocess(load_image(r.image))
+    picture, frame = r.read_input()
+    x = model.preprocess(picture.image)
     target = parse_target(model, r.target)
     result = faithfulness_curves(model, x, target, r.maps, r.steps, r.random, r.seed, r.patch, r.stride)
     header, rows = faithfulness_rows(result)
-    panel = faithfulness_panel(model, x, result, r.image, r.shell())
+    panel = frame_panel(faithfulness_panel(model, x, result, r.image, r.shell()), frame)
     write_both(lambda: save_panel(panel, r.out), lambda: write_csv(r.csv, header, rows), r.out)
     summary = [[name, c.deletion_auc, c.insertion_auc] for name, c in result.curves.items()]
     print(format_table(["map", "deletion AUC", "insertion AUC"], summary))

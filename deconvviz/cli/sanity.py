@@ -22,20 +22,21 @@ def check(r: RECIPE) -> None:
 def run(r: RECIPE) -> int:
     from ..analyses.sanity import sanity_check, sanity_rows, verdicts
     from ..api import parse_target
-    from ..data.images import load_image
     from ..figures.png import save_panel
     from ..figures.sanity import sanity_panel
+    from ..session.pictures import frame_panel
     from ..tables import write_csv
     from ._args import progress_printer
 
     check(r)
     model = r.load_model()
-    x = model.preprocess(load_image(r.image))
+    picture, frame = r.read_input()
+    x = model.preprocess(picture.image)
     class_index = parse_target(model, r.class_index)
     result = sanity_check(model, x, r.layer, r.channel, r.position, class_index, r.methods, r.test, r.seed,
                           progress=progress_printer("randomised layers"))
     header, rows = sanity_rows(result)
-    panel = sanity_panel(model, x, result, r.image, r.shell())
+    panel = frame_panel(sanity_panel(model, x, result, r.image, r.shell()), frame)
     write_both(lambda: save_panel(panel, r.out), lambda: write_csv(r.csv, header, rows), r.out)
     for line in verdicts(result):
         print(line)

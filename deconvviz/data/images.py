@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -13,6 +14,20 @@ from ..paths import PHOTOS
 # Pillow's decompression-bomb threshold (about 89 megapixels): beyond any photo a person inspects, far below
 # what exhausts memory. Images declaring more are refused from their header, before any decoding.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """An input already read: its ``name`` for captions and tables, and its PIL ``image`` (RGB or L)."""
+
+    name: str
+    image: Image.Image
+
+
+def as_picture(item: "str | Path | Picture") -> Picture:
+    """Return ``item`` as a Picture: an image file read with :func:`load_image` (named by its file name), a
+    Picture as it is (a video frame read elsewhere)."""
+    return item if isinstance(item, Picture) else Picture(Path(item).name, load_image(item))
 
 
 def load_image(path: str | Path) -> Image.Image:

@@ -9,6 +9,7 @@ portrait frame is resized on its shorter side and centre-cropped).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
@@ -50,6 +51,8 @@ class FrameSource(Protocol):
     def frames(self, start: int = 0) -> Iterator[Frame]: ...
 
     def seek(self, time_s: float) -> Frame: ...
+
+    def frames_from(self, time_s: float) -> Iterator[Frame]: ...
 
     def close(self) -> None: ...
 
@@ -106,6 +109,12 @@ class MemoryFrames:
             raise DeconvvizError(f"{self.name} holds no frames")
         i = min(n - 1, max(0, int(time_s * self.fps + 1e-9)))
         return Frame(_rgb(self.source[i], self.name), i, i / self.fps)
+
+    def frames_from(self, time_s: float) -> Iterator[Frame]:
+        """Yield the frame :meth:`seek` returns for ``time_s``, then the frames after it."""
+        first = self.seek(time_s)
+        yield first
+        yield from self.frames(first.index + 1)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -234,28 +243,38 @@ class VideoFile:
     def seek(self, time_s: float) -> Frame:
         """Return the frame shown at ``time_s`` seconds (clamped to the file): the last frame starting at or
         before it. Raises DeconvvizError when nothing decodes there."""
+        return next(self.frames_from(time_s))
+
+    def frames_from(self, time_s: float) -> Iterator[Frame]:
+        """Yield the frame shown at ``time_s`` (as :meth:`seek` returns it), then the frames after it, decoding
+        from the keyframe before it (playback after a seek). Raises DeconvvizError when nothing decodes there."""
         import av
 
         time_s = max(0.0, float(time_s))
         stream = self._stream
-        target = None
         try:
             self._container.seek(int((time_s + self._start) / stream.time_base), stream=stream, backward=True)
         except av.FFmpegError:
             self._rewind()
         period = 1.0 / (self.fps or 30.0)
-        for frame in self._decode():
+        decoded = self._decode()
+        target = None
+        for frame in decoded:
             t = self._time(frame, 0.0)
             if target is not None and t > time_s + 1e-6:
-                break
-            target = (frame, t)
+                break  # ``frame`` is the one after the target: yielded below
+            target, frame = (frame, t), None
             if t + period > time_s + 1e-6:
                 break
         if target is None:
             raise DeconvvizError(f"{self.name}: no frame decodes at {time_s:.2f} s")
-        frame, t = target
-        index = round(t * self.fps) if self.fps else 0
-        return Frame(_upright(frame, self.name), index, t)
+        index = round(target[1] * self.fps) if self.fps else 0
+        yield Frame(_upright(target[0], self.name), index, target[1])
+        following = ([frame] if frame is not None else [])
+        for frame in itertools.chain(following, decoded):
+            t = self._time(frame, (index + 1) * period)
+            index = max(index + 1, round(t * self.fps)) if self.fps and frame.time is not None else index + 1
+            yield Frame(_upright(frame, self.name), index, t)
 
 
 def _upright(frame, name: str) -> np.ndarray:
@@ -274,3 +293,32 @@ def _reason(exc) -> str:
 def open_video(path: str | Path) -> VideoFile:
     """Return the video file at ``path`` opened for reading (DeconvvizError naming it if it is not a video)."""
     return VideoFile(path)
+
+
+def read_frame(path: str | Path, index: int) -> Frame:
+    """Return frame ``index`` (0-based, its place in the file as :class:`VideoFile` numbers it and ``deconvviz
+    video``'s CSV writes it) of the video at ``path``: seek to ``index / fps``, then decode on to the frame of
+    that index; the same decoding the app's player does, so the same pixels.
+
+    DeconvvizError naming the file if it is not a video, and naming the valid range for an index it lacks
+    (negative, past the end, or lost to damage).
+    """
+    with open_video(path) as video:
+        last = None
+        if index >= 0:
+            try:
+                frames = video.frames_from(index / video.fps) if video.fps else video.frames()
+                for frame in frames:
+                    if frame.index == index:
+                        return frame
+                    last = frame.index
+                    if frame.index > index:
+                        break
+            except DeconvvizError:
+                pass
+        if last is not None and last > index:
+            raise DeconvvizError(f"{video.name} has no frame {index} (lost to damage?)")
+        # past the end the seek lands on the last frame, so ``last`` is the last index
+        last = last if last is not None else (video.frame_count - 1 if video.frame_count else None)
+        valid = f"0 to {last}" if last is not None and last >= 0 else "unknown"
+        raise DeconvvizError(f"{video.name} has no frame {index} (its frames: {valid})")

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..errors import DeconvvizError
 from .layers import capture, run_until
+from .layout import no_maps_error
 from .rules import MODES, backward_rules
 
 MAX_TOP_K = 64  # on a GPU, each of the k projections holds a copy of the activations up to the layer
@@ -26,8 +27,8 @@ MAX_TOP_K = 64  # on a GPU, each of the k projections holds a copy of the activa
 class Projection:
     """Projections in the model's input space, shape (K, C, H, W), one per projected activation.
 
-    ``positions[i]`` is the (row, col) of activation i in the layer's output (None for a whole map or a
-    non-spatial layer) and ``values[i]`` its value (for a whole map: the map's sum).
+    ``positions[i]`` is the (row, col) of activation i in the layer's maps (for a token layer, of its patch
+    token in the grid; see :mod:`.layout`; None for a whole map or a non-spatial layer) and ``values[i]`` its value (for a whole map: the map's sum).
     """
 
     images: torch.Tensor
@@ -66,10 +67,17 @@ def project(
     x = x.detach().expand(top_k if batched else 1, *x.shape[1:]).clone().requires_grad_(True)
     with torch.enable_grad(), backward_rules(mode), capture(net, layer) as box:
         act = run_until(net, x, box, layer)
-    channels = act.shape[1]
+    layout = box["layout"]
+    if not layout.spatial and act.dim() != 2:
+        raise no_maps_error(layer, tuple(act.shape[1:]), "a projection")
+    # Seeds are made on the layer's maps (tokens and channels-last read as maps) and put back in its layout.
+    maps = layout.maps(act) if layout.spatial else act
+    channels = maps.shape[1]
     if not 0 <= channel < channels:
         raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{channels - 1}")
-    seeds, positions, values = _seeds(act[:1], channel, position, whole_map, top_k, layer)
+    seeds, positions, values = _seeds(maps[:1], channel, position, whole_map, top_k, layer)
+    if layout.spatial:
+        seeds = layout.unmaps(seeds)
     if batched:
         padded = torch.zeros_like(act)
         padded[: len(seeds)] = seeds

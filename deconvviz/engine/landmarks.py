@@ -35,7 +35,7 @@ def first_block(net: nn.Module, records: list[LayerRecord]) -> str:
 def last_conv_block(net: nn.Module, records: list[LayerRecord]) -> str:
     """Return the last layer whose output is feature maps larger than 1x1 (the paper's layer 5)."""
     for r in reversed(_leaves(net, records)):
-        if r.spatial and r.output_shape[1] * r.output_shape[2] > 1:
+        if r.spatial and r.map_shape[1] * r.map_shape[2] > 1:
             return r.name
     raise DeconvvizError("the model has no layer with spatial feature maps")
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..errors import DeconvvizError
+from .layout import layout_for
 from .probe import first_tensor, split_call_name
 
 
@@ -33,7 +34,8 @@ def resolve_layer(net: nn.Module, layer: str) -> tuple[nn.Module, int]:
 
 @contextlib.contextmanager
 def capture(net: nn.Module, layer: str, stop: bool = True):
-    """Yield a dict whose ``"output"`` is set to ``layer``'s output during the forward run inside the block.
+    """Yield a dict whose ``"output"`` is set to ``layer``'s output during the forward run inside the block,
+    and ``"layout"`` to its :class:`~.layout.Layout` (how it reads as feature maps).
 
     With ``stop``, the forward pass ends right after that output (the rest of the network is skipped);
     run the forward through :func:`run_until`. The hook is removed on leaving the block, error or not.
@@ -48,6 +50,7 @@ def capture(net: nn.Module, layer: str, stop: bool = True):
             box["output"] = first_tensor(output)
             if box["output"] is None:
                 raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
+            box["layout"] = layout_for(tuple(box["output"].shape[1:]), module)
             if stop:
                 raise _StopForward
 

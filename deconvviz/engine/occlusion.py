@@ -20,6 +20,7 @@ from torch import nn
 from ..errors import DeconvvizError
 from .incremental import Delta, IncrementalNet, Unsupported
 from .layers import capture
+from .layout import MAPS, Layout, layout_for
 from .probe import probe
 
 _POOLING = ("Pool",)  # type-name fragments of layers that are not the "conv block" the default picks
@@ -31,13 +32,61 @@ class OcclusionCancelled(DeconvvizError):
 
 
 @dataclass(frozen=True)
+class Approximation:
+    """How an approximate occlusion map is computed (Nakandala et al., SIGMOD 2019, "Krypton").
+
+    - ``field`` (0, 1]: the projective-field threshold. At every convolution and pooling the recomputed
+      box is capped to this fraction of the layer's height and width (around the box's centre); outputs
+      outside the cap keep their unoccluded values. 1 is exact.
+    - ``coarse`` >= 1: adaptive drill-down. The map is first computed at every ``coarse``-th position of
+      the requested grid (and its last row and column); 1 is no drill-down.
+    - ``drill`` [0, 1]: the fraction of coarse cells (the squares between four coarse positions), the
+      most sensitive by |p(target) change| at their corners, whose every position is then computed too.
+      The others are interpolated bilinearly from their corners (the label from the nearest corner).
+
+    The defaults keep SSIM >= 0.9 against the exact map on the bundled photos (EfficientNet-Lite0, 32 px
+    square, stride 8: coffee 0.948, cat 0.915, about half the positions computed). They leave the field
+    at 1: a field of 0.7 alone gives SSIM 0.936 and 0.920, but with drill-down its errors compound (0.900
+    and 0.856), so drill-down, which buys more per unit of SSIM, is the default.
+    """
+
+    field: float = 1.0
+    coarse: int = 2
+    drill: float = 0.3
+
+    def __post_init__(self):
+        if not 0 < self.field <= 1:
+            raise DeconvvizError(f"field (the projective-field threshold) must be in (0, 1], got {self.field}")
+        if not (isinstance(self.coarse, int) and self.coarse >= 1):
+            raise DeconvvizError(f"coarse (the drill-down stride factor) must be an integer >= 1, got {self.coarse}")
+        if not 0 <= self.drill <= 1:
+            raise DeconvvizError(f"drill (the fraction of cells refined) must be in [0, 1], got {self.drill}")
+
+    @property
+    def exact(self) -> bool:
+        """Return whether these parameters compute the exact map."""
+        return self.field == 1 and (self.coarse == 1 or self.drill == 1)
+
+    def describe(self) -> str:
+        """Return the parameters as one short line, e.g. "field 0.5, coarse 2, drill 0.3"."""
+        return f"field {self.field:g}, coarse {self.coarse}, drill {self.drill:g}"
+
+
+LIVE_FIELD = 0.5
+"""The projective-field threshold of an approximate live square (:meth:`OcclusionSession.occlude`): looser
+than a map's, since it is shown only while the square moves and the exact answer follows when it stops."""
+
+
+@dataclass(frozen=True)
 class OcclusionResult:
     """An occlusion sensitivity map: entry [i, j] is for the square's top-left corner at (i*stride, j*stride).
 
     ``prob`` (ny, nx) float32: p(target); ``label`` (ny, nx) int64: the most probable class; ``activity``
     (ny, nx) float32: the total (sum over space) of ``layer``'s feature map ``channel``. ``base_prob`` and
     ``base_activity`` are for the unoccluded image, ``base_label`` its top class. ``method`` says how it
-    was computed ("incremental" or "full").
+    was computed ("incremental" or "full"); ``approximation`` the parameters of an approximate map (None
+    for the exact one), and then ``computed`` (ny, nx) bool marks the positions evaluated (the others are
+    interpolated by drill-down; with ``approximation.field`` 1 the evaluated ones are exact).
     """
 
     prob: np.ndarray
@@ -52,6 +101,8 @@ class OcclusionResult:
     patch: int
     stride: int
     method: str
+    approximation: Approximation | None = None
+    computed: np.ndarray | None = None
 
 
 def default_layer(net: nn.Module, x: torch.Tensor, records=None) -> str:
@@ -63,7 +114,7 @@ def default_layer(net: nn.Module, x: torch.Tensor, records=None) -> str:
     """
     records = probe(net, x, keep=()).records if records is None else records
     leaves = {name for name, m in net.named_modules() if name and not any(True for _ in m.children())}
-    spatial = [r for r in records if r.spatial and r.output_shape[1] * r.output_shape[2] > 1
+    spatial = [r for r in records if r.spatial and r.map_shape[1] * r.map_shape[2] > 1
                and r.name.split("#")[0] in leaves]
     convs = [r for r in spatial if not any(p in r.type_name for p in _POOLING)]
     chosen = (convs or spatial)
@@ -105,8 +156,10 @@ class _Evaluator:
         self.net, self.x, self.layer, self.channel = net, x, layer, channel
 
     @torch.no_grad()
-    def __call__(self, tops: np.ndarray, lefts: np.ndarray, h: int, w: int, fill: torch.Tensor):
-        """Return (logits (B, K), activity (B,)) with a fill-valued h x w box at each (top, left)."""
+    def __call__(self, tops: np.ndarray, lefts: np.ndarray, h: int, w: int, fill: torch.Tensor, field: float = 1.0):
+        """Return (logits (B, K), activity (B,)) with a fill-valued h x w box at each (top, left).
+
+        ``field`` (the projective-field threshold) is ignored: full inference is always exact."""
         xs = self.x.repeat(len(tops), 1, 1, 1)
         for i, (t, l) in enumerate(zip(tops, lefts)):
             xs[i, :, t:t + h, l:l + w] = fill
@@ -114,7 +167,7 @@ class _Evaluator:
             xs = xs.contiguous(memory_format=torch.channels_last)
         with capture(self.net, self.layer, stop=False) as box:
             out = self.net(xs)
-        act = box["output"][:, self.channel]
+        act = box["layout"].maps(box["output"])[:, self.channel]
         return _logits(out), act.reshape(len(tops), -1).sum(1)
 
 
@@ -123,6 +176,8 @@ class _IncrementalEvaluator(_Evaluator):
 
     def __init__(self, net, x, layer, channel, layer_value: torch.Tensor):
         super().__init__(net, x, layer, channel)
+        if layer_value.dim() != 4 or layout_for(tuple(layer_value.shape[1:])).kind != MAPS:
+            raise Unsupported(f"layer {layer!r} is not (B, C, H, W) maps")  # tokens, channels-last: in full
         self.inc = IncrementalNet(net, x)
         module_name = layer.split("#")[0]
         self.tap = self.inc.find_node(layer_value, module_name)
@@ -133,9 +188,10 @@ class _IncrementalEvaluator(_Evaluator):
         self.integral = torch.nn.functional.pad(fmap.cumsum(0).cumsum(1), (1, 0, 1, 0)).cpu().numpy()
 
     @torch.no_grad()
-    def __call__(self, tops, lefts, h, w, fill):
+    def __call__(self, tops, lefts, h, w, fill, field=1.0):
         patch = fill.unsqueeze(0).expand(len(tops), -1, h, w).contiguous()
-        out, tapped = self.inc.run(Delta(patch, np.asarray(tops, np.int64), np.asarray(lefts, np.int64)), self.tap)
+        out, tapped = self.inc.run(Delta(patch, np.asarray(tops, np.int64), np.asarray(lefts, np.int64)), self.tap,
+                                   field)
         return _logits(out), self._activity(tapped, len(tops))
 
     def _activity(self, d, batch):
@@ -209,7 +265,8 @@ def _sync(t: torch.Tensor) -> None:
 class _Prepared:
     layer: str
     channel: int
-    layer_value: torch.Tensor  # the layer's unoccluded output (1, C, h, w)
+    layer_value: torch.Tensor  # the layer's unoccluded output (1, C, h, w), in the layer's own layout
+    layout: Layout  # how that output reads as maps (tokens and channels-last: engine/layout.py)
     logits: torch.Tensor  # the unoccluded output (1, K)
     records: list
 
@@ -229,12 +286,13 @@ def _prepare(net, x, layer, channel=None) -> _Prepared:
         raise DeconvvizError(f"layer {layer!r} has no spatial feature maps (output shape "
                              f"{by_name[layer].output_shape}); pick a convolutional layer (`deconvviz layers`)")
     result = probe(net, x, keep=[layer])
-    act = result.activations[layer]
+    layout = by_name[layer].layout
+    act = layout.maps(result.activations[layer])
     if channel is None:
         channel = int(act[0].reshape(act.shape[1], -1).amax(1).argmax())
     elif not 0 <= channel < act.shape[1]:
         raise DeconvvizError(f"channel {channel} out of range for layer {layer!r}: valid 0..{act.shape[1] - 1}")
-    return _Prepared(layer, int(channel), act, _logits(result.output), records)
+    return _Prepared(layer, int(channel), result.activations[layer], layout, _logits(result.output), records)
 
 
 def batch_size(net: nn.Module, x: torch.Tensor, records=None) -> int:
@@ -273,6 +331,7 @@ def occlusion_map(
     cancel: Callable[[], bool] | None = None,
     batch: int | None = None,
     incremental: bool = True,
+    approximate: bool | Approximation = False,
 ) -> OcclusionResult:
     """Return the OcclusionResult of sliding a ``patch`` x ``patch`` square in steps of ``stride`` over ``x``.
 
@@ -281,7 +340,9 @@ def occlusion_map(
     mapped (default: the unoccluded image's top class); ``layer`` the feature layer (default:
     :func:`default_layer`). ``progress(done, total)`` is called after each batch; when ``cancel()`` returns
     True the run stops with OcclusionCancelled. ``batch`` overrides :func:`batch_size`; ``incremental=False``
-    forces full inference. Raises DeconvvizError for bad arguments.
+    forces full inference. ``approximate`` True (or an :class:`Approximation` with explicit parameters)
+    computes an approximate map instead, faster (Krypton's projective-field threshold and adaptive
+    drill-down); the default is the exact map. Raises DeconvvizError for bad arguments.
     """
     if x.dim() != 4 or x.shape[0] != 1:
         raise DeconvvizError(f"expected one input image of shape (1, C, H, W), got {tuple(x.shape)}")
@@ -298,32 +359,110 @@ def occlusion_map(
     target = int(base_probs.argmax()) if target is None else int(target)
     if not 0 <= target < classes:
         raise DeconvvizError(f"target class {target} out of range: valid 0..{classes - 1}")
+    approx = _approximation(approximate)
     evaluate = _evaluator(net, x, layer, channel, layer_value, fill_t, patch, incremental)
     ny, nx = (height - patch) // stride + 1, (width - patch) // stride + 1
-    grid_t, grid_l = np.meshgrid(np.arange(ny) * stride, np.arange(nx) * stride, indexing="ij")
-    tops, lefts = grid_t.reshape(-1).astype(np.int64), grid_l.reshape(-1).astype(np.int64)
     step = batch or batch_size(net, x, prep.records)
-    prob = np.empty(ny * nx, np.float32)
-    label = np.empty(ny * nx, np.int64)
-    activity = np.empty(ny * nx, np.float32)
-    for start in range(0, len(tops), step):
-        if cancel is not None and cancel():
-            raise OcclusionCancelled("occlusion map cancelled")
-        sl = slice(start, start + step)
-        logits, act = evaluate(tops[sl], lefts[sl], patch, patch, fill_t)
-        probs = logits.softmax(1)
-        prob[sl] = probs[:, target].float().cpu().numpy()
-        label[sl] = probs.argmax(1).cpu().numpy()
-        activity[sl] = act.float().cpu().numpy()
-        if progress is not None:
-            progress(min(start + step, len(tops)), len(tops))
-    act_map = layer_value[0, channel]
+    field = approx.field if approx else 1.0
+    prob = np.full((ny, nx), np.nan, np.float32)
+    label = np.zeros((ny, nx), np.int64)
+    activity = np.zeros((ny, nx), np.float32)
+    done = np.zeros((ny, nx), bool)
+
+    def compute(cells: np.ndarray, total: int, before: int) -> None:
+        """Evaluate the grid positions ``cells`` (N, 2) in batches into the maps."""
+        for start in range(0, len(cells), step):
+            if cancel is not None and cancel():
+                raise OcclusionCancelled("occlusion map cancelled")
+            ii, jj = cells[start:start + step].T
+            logits, act = evaluate(ii * stride, jj * stride, patch, patch, fill_t, field)
+            probs = logits.softmax(1)
+            prob[ii, jj] = probs[:, target].float().cpu().numpy()
+            label[ii, jj] = probs.argmax(1).cpu().numpy()
+            activity[ii, jj] = act.float().cpu().numpy()
+            done[ii, jj] = True
+            if progress is not None:
+                progress(before + min(start + step, len(cells)), total)
+
+    everything = np.argwhere(np.ones((ny, nx), bool))
+    if approx is None or approx.coarse == 1 or approx.drill == 1:
+        compute(everything, len(everything), 0)
+    else:
+        rows, cols = _coarse_lines(ny, approx.coarse), _coarse_lines(nx, approx.coarse)
+        first = np.argwhere(np.isin(np.arange(ny), rows)[:, None] & np.isin(np.arange(nx), cols)[None])
+        n_cells = max(1, len(rows) - 1) * max(1, len(cols) - 1)
+        chosen = round(approx.drill * n_cells)
+        estimate = len(first) + chosen * (approx.coarse + 1) ** 2
+        compute(first, estimate, 0)
+        refine = _drill_cells(prob, rows, cols, float(base_probs[target]), chosen) & ~done
+        second = np.argwhere(refine)
+        compute(second, len(first) + len(second), len(first))
+        _interpolate(prob, activity, label, done, rows, cols)
+    act_map = prep.layout.maps(layer_value)[0, channel]
     return OcclusionResult(
-        prob=prob.reshape(ny, nx), label=label.reshape(ny, nx), activity=activity.reshape(ny, nx),
+        prob=prob, label=label, activity=activity,
         layer=layer, channel=channel, target=target, base_prob=float(base_probs[target]),
         base_label=int(base_probs.argmax()), base_activity=float(act_map.double().sum()),
-        patch=patch, stride=stride, method=evaluate.method,
+        patch=patch, stride=stride, method=evaluate.method, approximation=approx,
+        computed=None if approx is None else done,
     )
+
+
+def _approximation(approximate) -> Approximation | None:
+    """Return the Approximation asked for (True: the defaults), or None for the exact map."""
+    if approximate is False or approximate is None:
+        return None
+    if approximate is True:
+        return Approximation()
+    if isinstance(approximate, Approximation):
+        return approximate
+    raise DeconvvizError(f"approximate must be True, False or an Approximation, got {approximate!r}")
+
+
+def _coarse_lines(n: int, coarse: int) -> np.ndarray:
+    """Return the grid indices of the coarse rows (or columns): every ``coarse``-th, and the last one."""
+    return np.unique(np.append(np.arange(0, n, coarse), n - 1))
+
+
+def _drill_cells(prob: np.ndarray, rows: np.ndarray, cols: np.ndarray, base: float, chosen: int) -> np.ndarray:
+    """Return a (ny, nx) mask of the positions inside the ``chosen`` coarse cells whose corners change
+    p(target) the most (a cell counts by its largest |change| at a corner)."""
+    def segments(lines):  # consecutive coarse lines; a single line is a segment of its own
+        return [(lines[k], lines[k + 1]) for k in range(len(lines) - 1)] or [(lines[0], lines[0])]
+
+    cells = [(r, c) for r in segments(rows) for c in segments(cols)]
+    change = np.abs(prob - base)
+    score = np.array([max(change[r0, c0], change[r0, c1], change[r1, c0], change[r1, c1])
+                      for (r0, r1), (c0, c1) in cells])
+    mask = np.zeros(prob.shape, bool)
+    for k in np.argsort(-score, kind="stable")[:chosen]:
+        (r0, r1), (c0, c1) = cells[k]
+        mask[r0:r1 + 1, c0:c1 + 1] = True
+    return mask
+
+
+def _interpolate(prob, activity, label, done, rows, cols) -> None:
+    """Fill the positions not computed (in place): bilinear between the coarse positions around them,
+    the label from the nearest one."""
+    ny, nx = prob.shape
+    # Each position's coarse neighbours before/after, and its weight between them, along each axis.
+    def bracket(n, lines):
+        hi = np.clip(np.searchsorted(lines, np.arange(n)), 0, len(lines) - 1)
+        lo = np.where(lines[hi] > np.arange(n), np.maximum(hi - 1, 0), hi)
+        span = np.maximum(lines[hi] - lines[lo], 1)
+        return lines[lo], lines[hi], (np.arange(n) - lines[lo]) / span
+
+    r0, r1, fr = bracket(ny, rows)
+    c0, c1, fc = bracket(nx, cols)
+    todo = ~done
+    for values in (prob, activity):
+        v = values.astype(np.float64)
+        top = v[np.ix_(r0, c0)] * (1 - fc) + v[np.ix_(r0, c1)] * fc
+        bottom = v[np.ix_(r1, c0)] * (1 - fc) + v[np.ix_(r1, c1)] * fc
+        values[todo] = (top * (1 - fr[:, None]) + bottom * fr[:, None])[todo]
+    near_r = np.where(fr < 0.5, r0, r1)
+    near_c = np.where(fc < 0.5, c0, c1)
+    label[todo] = label[np.ix_(near_r, near_c)][todo]
 
 
 class OcclusionSession:
@@ -345,24 +484,41 @@ class OcclusionSession:
         self.layer, self.channel, layer_value = prep.layer, prep.channel, prep.layer_value
         self.fill = _fill_tensor(fill, x.shape[1], x.device)
         self.base_probs = prep.logits.softmax(1)[0].cpu().numpy()
-        self.base_activity = float(layer_value[0, self.channel].double().sum())
+        self.base_activity = float(prep.layout.maps(layer_value)[0, self.channel].double().sum())
         size = check_size or default_patch_stride(*x.shape[2:])[0]
         if method not in (None, "incremental", "full"):
             raise DeconvvizError(f"unknown method {method!r}; valid: incremental, full")
         self._evaluate = _evaluator(net, x, self.layer, self.channel, layer_value, self.fill, size,
                                     incremental=method != "full")
+        # Approximate answers need incremental inference (a full pass is always exact): kept even when the
+        # race below picks full inference for exact ones.
+        self._approximate = self._evaluate if self._evaluate.method == "incremental" else None
+        self._layer_value, self._size = layer_value, size
         if self._evaluate.method == "incremental" and method is None:  # one query each, twice: keep the faster
             full = _Evaluator(net, x, self.layer, self.channel)
             one = np.array([(x.shape[2] - size) // 2]), np.array([(x.shape[3] - size) // 2])
             self._evaluate, _ = _race([full, self._evaluate] * 2, *one, size, size, self.fill)
         self.method = self._evaluate.method
 
-    def occlude(self, top: int, left: int, size: int) -> tuple[np.ndarray, float]:
-        """Return (probabilities (K,) float32, total activation of the chosen map) with the square in place."""
+    def occlude(self, top: int, left: int, size: int, approximate: bool | float = False) -> tuple[np.ndarray, float]:
+        """Return (probabilities (K,) float32, total activation of the chosen map) with the square in place.
+
+        ``approximate`` True (or a projective-field threshold in (0, 1]; True is :data:`LIVE_FIELD`) caps the
+        recomputed box at every layer (:class:`Approximation`'s ``field``): faster, for a square that is
+        moving; the default is exact. Approximate answers use incremental inference even where ``method``
+        (for exact ones) is full; a model incremental inference does not support is always answered exactly.
+        """
+        field = 1.0 if approximate is False else LIVE_FIELD if approximate is True else float(approximate)
+        if not 0 < field <= 1:
+            raise DeconvvizError(f"the projective-field threshold must be in (0, 1], got {field}")
         height, width = self.x.shape[2:]
         t0, l0 = max(0, int(top)), max(0, int(left))
         t1, l1 = min(height, int(top) + int(size)), min(width, int(left) + int(size))
         if t1 <= t0 or l1 <= l0:
             return self.base_probs.copy(), self.base_activity
-        logits, act = self._evaluate(np.array([t0]), np.array([l0]), t1 - t0, l1 - l0, self.fill)
+        if field < 1 and self._approximate is None:  # built on first use (method "full" did not build it)
+            self._approximate = _evaluator(self.net, self.x, self.layer, self.channel, self._layer_value, self.fill,
+                                           self._size)
+        evaluate = self._approximate if field < 1 else self._evaluate
+        logits, act = evaluate(np.array([t0]), np.array([l0]), t1 - t0, l1 - l0, self.fill, field)
         return logits.softmax(1)[0].float().cpu().numpy(), float(act[0])

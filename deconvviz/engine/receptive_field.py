@@ -16,6 +16,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .layers import capture, run_until
+from .layout import no_maps_error
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class _PositiveStandIns(TorchFunctionMode):
         if func is F.max_pool2d:
             return _avg_like_max(*args, **kwargs)
         if func in (F.relu, torch.relu, torch.relu_, F.relu6, F.hardtanh, F.hardtanh_, F.local_response_norm,
-                    F.batch_norm, F.dropout, torch.Tensor.relu, torch.Tensor.relu_, F.silu, F.gelu,
+                    F.batch_norm, F.layer_norm, F.group_norm, F.dropout, torch.Tensor.relu, torch.Tensor.relu_, F.silu, F.gelu,
                     torch.sigmoid, torch.Tensor.sigmoid):
             return args[0] if func not in (torch.sigmoid, torch.Tensor.sigmoid) else args[0] * 0 + 0.5
         return func(*args, **kwargs)
@@ -76,14 +77,22 @@ def receptive_fields(net: nn.Module, input_shape: tuple[int, ...], layer: str,
              for k, v in {**dict(net.named_parameters()), **dict(net.named_buffers())}.items()}
     with torch.enable_grad(), _PositiveStandIns(), capture(net, layer) as box:
         act = run_until(_Stateless(net, state), x, box, layer)
-    seeds = torch.zeros((n,) + tuple(act.shape), dtype=act.dtype)
+    layout = box["layout"]
+    if not layout.spatial:
+        raise no_maps_error(layer, tuple(act.shape[1:]), "a receptive field")
+    seeds = torch.zeros((n, 1) + tuple(layout.map_shape), dtype=act.dtype)
     for i, (row, col) in enumerate(positions):
         seeds[i, 0, :, row, col] = 1.0
+    seeds = layout.unmaps(seeds.flatten(0, 1)).unflatten(0, (n, 1))  # a token or channels-last layer's own layout
     (grads,) = torch.autograd.grad(act, x, grad_outputs=seeds, is_grads_batched=True)
     boxes = []
-    for g in grads[:, 0].sum(1):
+    height, width = input_shape[2:]
+    for g in grads[:, 0].abs().sum(1):
         rows = torch.nonzero(g.sum(1) > 0).flatten()
         cols = torch.nonzero(g.sum(0) > 0).flatten()
+        if len(rows) == 0:  # the stand-ins cancelled out (an op they do not cover): claim the whole image
+            boxes.append(Box(0, 0, height, width))
+            continue
         boxes.append(Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
     return boxes
 

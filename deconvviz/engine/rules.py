@@ -19,6 +19,10 @@ The rules are applied through a ``TorchFunctionMode``, so functional ``F.relu`` 
 an activation module reused at several call sites are all handled, call by call. ReLU6 (``hardtanh`` with
 ``min_val == 0``) follows the same rules with the forward mask ``0 < x < 6``: so in the guided and
 backprop modes an activation saturated at 6 projects to zero, as its gradient is zero.
+
+GELU, SiLU (swish), sigmoid and the other smooth activations are not rectifiers and are left to autograd in
+every mode: the paper's rule is defined for ReLUs, and clamping the signal at a GELU would be a rule of our
+own invention. So in a network without rectifiers (ViT, Swin, ConvNeXt) all three modes give the gradient.
 """
 
 from __future__ import annotations

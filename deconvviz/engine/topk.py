@@ -25,6 +25,7 @@ from ..atomic import atomic_path
 from ..errors import DeconvvizError
 from ._control import Cancel, Progress, check, report
 from .layers import capture, run_until
+from .layout import Layout, layout_for, no_maps_error
 
 FORMAT = "deconvviz-topk-1"
 
@@ -111,11 +112,16 @@ def _absorb(index: TopKIndex, values, image, row, col, n_images: int) -> TopKInd
     return replace(index, values=v.astype(np.float32), image=i, row=r, col=c, n_images=index.n_images + n_images)
 
 
-def update(index: TopKIndex, act: torch.Tensor, image: torch.Tensor) -> TopKIndex:
-    """Return ``index`` updated with a batch of the layer's maps (B, C_layer, H, W) of images ``image`` (B,)."""
-    if act.dim() != 4:
-        raise DeconvvizError(f"layer {index.layer!r} has no spatial maps (output shape {tuple(act.shape[1:])}); "
-                             f"the top-k index needs a convolutional layer")
+def update(index: TopKIndex, act: torch.Tensor, image: torch.Tensor, layout: Layout | None = None) -> TopKIndex:
+    """Return ``index`` updated with a batch of the layer's outputs of images ``image`` (B,).
+
+    ``act`` is (B, C_layer, H, W), or any layout :mod:`.layout` reads as maps (tokens, channels-last),
+    described by ``layout`` (default: read from the shape); rows and columns are map positions.
+    """
+    layout = layout or layout_for(tuple(act.shape[1:]))
+    if not layout.spatial:
+        raise no_maps_error(index.layer, tuple(act.shape[1:]), "the top-k index")
+    act = layout.maps(act)
     sel = act[:, torch.as_tensor(index.channels, device=act.device)].detach()
     image = image.to(act.device)
     if not index.distinct:
@@ -149,10 +155,9 @@ def layer_channels(net: nn.Module, x: torch.Tensor, layer: str) -> int:
     """Return the number of channels of ``layer``'s spatial output for input ``x`` (DeconvvizError if not spatial)."""
     with torch.no_grad(), capture(net, layer) as box:
         act = run_until(net, x, box, layer)
-    if act.dim() != 4:
-        raise DeconvvizError(f"layer {layer!r} has no spatial maps (output shape {tuple(act.shape[1:])}); "
-                             f"choose a convolutional layer (see `deconvviz layers`)")
-    return int(act.shape[1])
+    if not box["layout"].spatial:
+        raise no_maps_error(layer, tuple(act.shape[1:]), "the top-k index")
+    return int(box["layout"].map_shape[0])
 
 
 def build_index(
@@ -174,7 +179,7 @@ def build_index(
         check(cancel)
         with torch.no_grad(), capture(net, index.layer) as box:
             act = run_until(net, x.to(device), box, index.layer)
-        index = update(index, act, image)
+        index = update(index, act, image, box["layout"])
         if checkpoint is not None:
             checkpoint(index)
         report(progress, index.n_images, total)

@@ -61,13 +61,18 @@ def first_conv_layer(net, records) -> str | None:
     return None
 
 
-def layer_maps(activation) -> np.ndarray:
-    """Return a layer's output (1, C, h, w) or (1, C) as maps (C, h, w) float32 (a vector as (C, 1, 1)).
+def layer_maps(activation, layout=None) -> np.ndarray:
+    """Return a layer's output (1, ...) as maps (C, h, w) float32 (a vector as (C, 1, 1)).
 
-    Raises DeconvvizError for other shapes.
+    ``layout`` (:class:`deconvviz.engine.layout.Layout`, default: read from the shape) says how tokens and
+    channels-last outputs are maps. Raises DeconvvizError for outputs that are neither maps nor a vector.
     """
+    from ..engine.layout import layout_for
     from ..errors import DeconvvizError
 
+    layout = layout or layout_for(tuple(activation.shape[1:]))
+    if layout.spatial:
+        activation = layout.maps(activation)
     act = activation[0].detach().float().cpu().numpy()
     if act.ndim == 1:
         act = act[:, None, None]
@@ -91,7 +96,7 @@ def layer_panel(model, maps: np.ndarray, records, layer: str, image_name: str, s
     what = "filters" if filters else "feature maps"
     facts = {"model": model.name, "weights": model.weights, "image": str(image_name), "layer": layer,
              "channel": "all", "view": what, "sort": sort, "command": command}
-    caption = f"{model.name} · {layer} · {len(maps)} {what} · {Path(image_name).name}"
+    caption = f"{model.label} · {layer} · {len(maps)} {what} · {Path(image_name).name}"
     if not filters:
         return feature_maps_panel(maps, order, facts, caption)
     if layer != first_conv_layer(model.net, records):

@@ -52,7 +52,7 @@ def _title(model: LoadedModel, layer: str, weight: torch.Tensor) -> tuple[str, s
     if epoch is not None:
         where += f" (epoch {epoch})"
     o, i, kh, kw = weight.shape
-    return f"{model.name} · {layer} · {o} filters {kh}x{kw}x{i}", where
+    return f"{model.label} · {layer} · {o} filters {kh}x{kw}x{i}", where
 
 
 def filters_panel(model: LoadedModel, other: LoadedModel | None = None, command: str = "") -> Panel:
@@ -63,6 +63,6 @@ def filters_panel(model: LoadedModel, other: LoadedModel | None = None, command:
         first, second = _title(m, layer, weight)
         grids.append(with_title(with_title(filter_grid(weight, size=48), second, 14), first, 14))
         facts[f"model {i + 1}"] = f"{m.name} ({m.weights})"
-    caption = "first-layer filters" + (" · left vs right" if other is not None else f" · {model.name}")
+    caption = "first-layer filters" + (" · left vs right" if other is not None else f" · {model.label}")
     return Panel(side_by_side(grids, 16), caption, facts)
 

@@ -47,7 +47,7 @@ def invariance_panel(model: LoadedModel, result: InvarianceResult, first_input: 
     parts = [plots, legend(labels, width=plots.shape[1])]
     if first_input is not None:
         parts.append(transformed_strip(model, first_input, result.kind, result.amounts))
-    caption = f"{model.name} · invariance to {result.kind} · layers {', '.join(result.layers)}"
+    caption = f"{model.label} · invariance to {result.kind} · layers {', '.join(result.layers)}"
     facts = {"model": model.name, "weights": model.weights, "transform": result.kind,
              "amounts": ",".join(f"{a:g}" for a in result.amounts), "layers": ",".join(result.layers),
              "images": ",".join(result.names), "command": command}

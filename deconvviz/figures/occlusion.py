@@ -67,8 +67,8 @@ def occlusion_panel(model: LoadedModel, x: torch.Tensor, result: OcclusionResult
          "total activation"),
         (_fit(projection_rgb(projection.images[0])), "(c) projection of its",
          "strongest activation"),
-        (_fit(heatmap_rgb(result.prob, low, high)), f"(d) p({_short(target, 26)})",
-         f"unoccluded {result.base_prob:.3f}"),
+        (_fit(heatmap_rgb(result.prob, low, high)), f"(d) p({_short(target, 26)})"
+         + (" approx." if result.approximation else ""), f"unoccluded {result.base_prob:.3f}"),
         (_fit(labels_rgb), "(e) most probable label", ""),
     ]
     foot_height = max(_FOOT, 8 + _LEGEND_ROW * min(len(shown), 8))
@@ -84,8 +84,9 @@ def occlusion_panel(model: LoadedModel, x: torch.Tensor, result: OcclusionResult
     _colour_bar(draw, canvas, 1 * (_TILE + _GAP), foot, float(result.activity.min()), float(result.activity.max()))
     _colour_bar(draw, canvas, 3 * (_TILE + _GAP), foot, low, high)
     _legend(draw, 4 * (_TILE + _GAP), foot, shown, model)
-    caption = (f"{model.name} · occlusion {result.patch}px/{result.stride} · target {result.target} {target}"
-               f" · {Path(image_name).name}")
+    caption = (f"{model.label} · occlusion {result.patch}px/{result.stride}"
+               + (f" · approximate ({result.approximation.describe()})" if result.approximation else "")
+               + f" · target {result.target} {target} · {Path(image_name).name}")
     facts = {
         "model": model.name, "weights": model.weights, "image": str(image_name), "layer": result.layer,
         "channel": str(result.channel), "target": str(result.target), "target_name": target,
@@ -93,6 +94,10 @@ def occlusion_panel(model: LoadedModel, x: torch.Tensor, result: OcclusionResult
         "min_prob": f"{low:.6g}", "base_prob": f"{result.base_prob:.6g}", "command": command,
         "input_size": f"{height}x{width}",
     }
+    if result.approximation:  # an exact map's facts stay as they were (byte-identical exports)
+        a = result.approximation
+        facts.update(approximate=a.describe(), field=f"{a.field:g}", coarse=str(a.coarse), drill=f"{a.drill:g}",
+                     computed_fraction=f"{float(result.computed.mean()):.4g}")
     return Panel(np.asarray(canvas), caption, facts)
 
 

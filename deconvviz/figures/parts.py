@@ -33,5 +33,5 @@ def parts_panel(model: LoadedModel, x: torch.Tensor, names: list[str], parts: di
               for i in range(len(x))]
     grid = tile(images, min(5, len(images)), 4)
     pixels = stacked([grid, legend(list(parts), width=grid.shape[1])], 2)
-    return Panel(pixels, f"{model.name} · parts · {', '.join(names)}",
+    return Panel(pixels, f"{model.label} · parts · {', '.join(names)}",
                  {"model": model.name, "images": ",".join(names), "parts": ",".join(parts), "command": command})

@@ -32,17 +32,20 @@ def _square(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(out).resize((size, size), Image.NEAREST if side < size else Image.BILINEAR))
 
 
-def projection_tiles(model: LoadedModel, x: torch.Tensor, projection: Projection) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Return (projection crops, image patches) for each projected activation, cropped to its receptive field.
+def projection_tiles(model: LoadedModel, x: torch.Tensor, projection: Projection,
+                     boxes: list[Box | None] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Return (projection crops, image patches) for each projected activation, cropped to its receptive field
+    (``boxes``: the fields when the caller knows them, one per position, None for an uncropped one).
 
     A whole-map or non-spatial projection is not cropped.
     """
     image = model.preprocessing.to_pixels(x)
-    boxes: list[Box | None] = [None] * len(projection.positions)
     spatial = [p for p in projection.positions if p is not None]
-    if spatial:
-        found = iter(receptive_fields(model.net, tuple(x.shape), projection.layer, spatial))
-        boxes = [next(found) if p is not None else None for p in projection.positions]
+    if boxes is None:
+        boxes = [None] * len(projection.positions)
+        if spatial:
+            found = iter(receptive_fields(model.net, tuple(x.shape), projection.layer, spatial))
+            boxes = [next(found) if p is not None else None for p in projection.positions]
     projections, patches = [], []
     for p, box in zip(projection.images, boxes):
         rgb = projection_rgb(p)
@@ -72,7 +75,7 @@ def projection_panel(model: LoadedModel, x: torch.Tensor, projection: Projection
     else:
         pixels = tile(projections + patches, columns=len(projections), gap=4)
     where = _describe(projection)
-    caption = (f"{model.name} · {projection.layer} · channel {projection.channel} · {where} · {projection.mode}"
+    caption = (f"{model.label} · {projection.layer} · channel {projection.channel} · {where} · {projection.mode}"
                f" · {Path(image_name).name}")
     facts = {
         "model": model.name, "weights": model.weights, "layer": projection.layer,

@@ -41,7 +41,7 @@ def saliency_panel(model: LoadedModel, x: torch.Tensor, s: Saliency, image_name:
     tiles = [with_title(_square(pixels, _SIZE), "input"), with_title(_square(saliency_rgb(s), _SIZE), "|d score / d x|"),
              with_title(_square(overlay_rgb(pixels, s), _SIZE), "overlay")]
     name = model.class_name(s.target)
-    caption = f"{model.name} · saliency of {name} (class {s.target}, p = {s.probability:.3f}) · {image_name}"
+    caption = f"{model.label} · saliency of {name} (class {s.target}, p = {s.probability:.3f}) · {image_name}"
     facts = {"model": model.name, "weights": model.weights, "class": str(s.target), "class name": name,
              "image": image_name, "command": command}
     return Panel(side_by_side(tiles, 4), caption, facts)
@@ -57,7 +57,7 @@ def actmax_panel(model: LoadedModel, start: torch.Tensor, ascent: Ascent, comman
                      (300, _SIZE + 16))
     tiles = [with_title(_square(model.preprocessing.to_pixels(start), _SIZE), "start"),
              with_title(_square(model.preprocessing.to_pixels(ascent.image), _SIZE), "found"), plot]
-    caption = (f"{model.name} · maximise {what} · {len(steps) - 1} steps · "
+    caption = (f"{model.label} · maximise {what} · {len(steps) - 1} steps · "
                f"{ascent.values[0]:.3g} -> {ascent.values[-1]:.3g}")
     facts = {"model": model.name, "weights": model.weights, "target": what, "command": command}
     return Panel(side_by_side(tiles, 4), caption, facts)

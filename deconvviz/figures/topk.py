@@ -58,7 +58,7 @@ def topk_panel(model: LoadedModel, index: TopKIndex, channel: int,
                crops: tuple[list[np.ndarray], list[np.ndarray]], command: str = "", size: int = 96) -> Panel:
     """Return the Panel of one channel from its :func:`topk_crops`: projections (left), image patches (right)."""
     projections, patches = squares(crops[0], size), squares(crops[1], size)
-    caption = (f"{model.name} · {index.layer} · channel {channel} · top-{len(projections)} of "
+    caption = (f"{model.label} · {index.layer} · channel {channel} · top-{len(projections)} of "
                f"{index.n_images} images · {index.meta.get('data', '')}")
     return Panel(topk_block(projections, patches), caption, _facts(model, index, command, channel=str(channel)))
 
@@ -77,7 +77,7 @@ def topk_overview(model: LoadedModel, index: TopKIndex, crops: dict[int, tuple[l
     n = (k - 1) // 2
     header = [f"#{j + 1}" for j in range(n)] + [""] + [f"#{j + 1}" for j in range(n)]
     pixels = labelled_grid(rows, [f"ch {c}" for c in channels], header, gap=2)
-    caption = (f"{model.name} · {index.layer} · top-{index.k} projections | patches · {index.n_images} images · "
+    caption = (f"{model.label} · {index.layer} · top-{index.k} projections | patches · {index.n_images} images · "
                f"{index.meta.get('data', '')}")
     return Panel(pixels, caption, _facts(model, index, command, channels=",".join(map(str, channels))))
 

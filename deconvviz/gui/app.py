@@ -13,8 +13,9 @@ def make_settings() -> QSettings:
 
 
 def run_app(model: str | None = None, weights: str | None = None, image: str | None = None,
-            settings: QSettings | None = None) -> int:
-    """Open the deconvviz window (default: the last model and image, else efficientnet-lite0 on coffee.png).
+            settings: QSettings | None = None, video: str | None = None, camera: int | None = None) -> int:
+    """Open the deconvviz window (default: the last model and image, else efficientnet-lite0 on coffee.png),
+    with ``video`` (a file, paused on its first frame) or ``camera`` (a camera's number, playing) as the input.
 
     Returns the Qt event loop's exit code.
     """
@@ -31,7 +32,8 @@ def run_app(model: str | None = None, weights: str | None = None, image: str | N
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("deconvviz")
-    window = MainWindow(settings or make_settings(), model=model, weights=weights, image=image)
+    window = MainWindow(settings or make_settings(), model=model, weights=weights, image=image, video=video,
+                        camera=camera)
     window.show()
     code = app.exec()
     from .backend import stuck_threads

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from ..figures.render import heatmap_rgb
 from ..session import messages as m
@@ -11,6 +12,10 @@ from .image_view import ImageView
 
 MODES = ("deconvnet", "guided", "backprop")
 WHICH = ("strongest", "clicked", "whole map", "top-k")
+
+
+NO_POOL_HINT = ("No max-pooling in this network: the deconvnet has no switches, so its picture depends on the "
+                "image only through the chosen activation (a texture over its receptive field).")
 
 
 class DeconvPane(QWidget):
@@ -49,16 +54,37 @@ class DeconvPane(QWidget):
         views = QGridLayout()
         for i, view in enumerate((self.feature_map, self.projection, self.crop, self.patch)):
             views.addWidget(view, 0, i)
+        # On a network without max-pooling the deconvnet has no switches: say what that means, offer guided.
+        self.no_pool_hint = QLabel(NO_POOL_HINT, objectName="noPoolHint")
+        self.use_guided = QPushButton("Use guided backprop", objectName="useGuided")
+        self.use_guided.clicked.connect(lambda: self.mode.setCurrentText("guided"))
+        hint = QHBoxLayout()
+        hint.addWidget(self.no_pool_hint, 1)
+        hint.addWidget(self.use_guided)
+        self._max_pooling = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(controls)
+        layout.addLayout(hint)
         layout.addLayout(views, 1)
         layout.addWidget(self.info)
+        self.mode.currentIndexChanged.connect(self._update_hint)
         self.mode.currentIndexChanged.connect(self.changed)
         self.which.currentIndexChanged.connect(self._which_changed)
         self.k.valueChanged.connect(self._k_changed)
         self.feature_map.clicked.connect(self.click_activation)
         self._which_changed()
+        self._update_hint()
+
+    def set_max_pooling(self, present: bool) -> None:
+        """Say whether the current network has max-pooling (without it, the deconvnet pane explains itself)."""
+        self._max_pooling = present
+        self._update_hint()
+
+    def _update_hint(self, *_) -> None:
+        show = not self._max_pooling and self.mode.currentText() == "deconvnet"
+        self.no_pool_hint.setVisible(show)
+        self.use_guided.setVisible(show)
 
     def click_activation(self, row: int, col: int) -> None:
         """Project the activation at (row, col) of the feature map."""

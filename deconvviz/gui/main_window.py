@@ -13,26 +13,28 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
-                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+                               QMessageBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from ..data.images import default_photo
+from ..data.video import VIDEO_SUFFIXES, Frame
 from ..figures.overlay import map_levels, sensitivity_rgb
-from ..models import list_models
 from ..session import messages as m
-from ..session.state import ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
+from ..session.state import FrameInput, ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
 from ..session.tracker import Tracker
 from .analyses import install_analyses
 from .backend import Backend
 from .channel_grid import ChannelGrid
 from .deconv_pane import DeconvPane
+from .frame_player import FramePlayer, FrameRate, SourceInfo, source_name
 from .layer_tree import LayerTree
+from .model_choices import Choice, download_question, model_choices
 from .occlusion_panel import OcclusionPanel
+from .video_controls import VideoControls
 
 DEFAULT_MODEL = "efficientnet-lite0"
-MODEL_CHOICES = ["torchvision:alexnet", "torchvision:vgg16", "torchvision:resnet18"]
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
 
@@ -52,13 +54,14 @@ class MainWindow(QMainWindow):
     message = Signal(str)
 
     def __init__(self, settings: QSettings, backend: Backend | None = None, model: str | None = None,
-                 weights: str | None = None, image: str | None = None, session: Session | None = None) -> None:
+                 weights: str | None = None, image: str | None = None, session: Session | None = None,
+                 video: str | None = None, camera: int | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.backend = backend if backend is not None else Backend()
         self.session = session if session is not None else Session()
         self.tracker = Tracker(self.backend.generations, is_reset=lambda r: isinstance(r, (m.LoadModel, m.LoadImage)),
-                               is_live=lambda r: isinstance(r, m.Occlude))
+                               is_live=lambda r: isinstance(r, (m.Occlude, m.AnalyseFrame)))
         self.layers: dict = {}
         self.last_probs: np.ndarray | None = None
         self.last_project: m.Project | None = None
@@ -78,6 +81,10 @@ class MainWindow(QMainWindow):
         self.open_model(model or settings.value("model") or DEFAULT_MODEL,
                         weights if model or weights else settings.value("weights") or None)
         self.open_image(image or settings.value("image") or str(default_photo()))
+        if video is not None:
+            self.open_video(video)
+        elif camera is not None:
+            self.open_camera(camera)
 
     # -- building -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -122,10 +129,15 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.banner)
         layout.addWidget(main, 1)
+        self.player = FramePlayer(self)
+        self.video = VideoControls()
+        self.video_rate = FrameRate()
+        layout.addWidget(self.video)
         self.setCentralWidget(central)
 
         self.model_chooser = QComboBox(objectName="modelChooser", editable=True)
-        self.model_chooser.addItems(list_models() + MODEL_CHOICES)
+        for entry in model_choices():
+            self.model_chooser.addItem(entry.text, entry)
         self.model_chooser.setMinimumContentsLength(22)
         toolbar = QToolBar("model")
         toolbar.setObjectName("modelToolbar")
@@ -137,12 +149,16 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar().addMenu("&File")
         menu.addAction("Open &image…", QKeySequence.StandardKey.Open, self._ask_image)
+        menu.addAction("Open &video…", self._ask_video)
         menu.addAction("Open &weights…", self._ask_weights)
         export = menu.addMenu("&Export")
         for pane, title in PANES.items():
             export.addAction(f"{title[0].upper()}{title[1:]} as PNG…", lambda p=pane: self._ask_export(p))
         menu.addSeparator()
         menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.camera_menu = self.menuBar().addMenu("&Camera")
+        self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
+        self._fill_camera_menu()
 
         for pane, widget in (("grid", self.grid), ("deconv", self.deconv), ("occlusion", self.canvas)):
             widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -150,7 +166,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.tree.step(1))
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.tree.step(-1))
 
-        self.model_chooser.activated.connect(lambda _: self.open_model(self.model_chooser.currentText()))
+        self.model_chooser.activated.connect(self._model_chosen)
         self.model_chooser.lineEdit().returnPressed.connect(lambda: self.open_model(self.model_chooser.currentText()))
         # the widgets write the session (the observers in _observe send the requests)
         self.tree.layerChosen.connect(self._choose_layer)
@@ -164,6 +180,17 @@ class MainWindow(QMainWindow):
         self.backend.stalled.connect(self._on_stalled)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.escape)  # also stops a hung user model
         self.occlusion.targetChanged.connect(lambda target: setattr(self.session, "target", target))
+        # video: the player's frames go to the backend (playing) or become the input (still)
+        self.video.playToggled.connect(lambda on: self.play_video() if on else self.pause_video())
+        self.video.stepRequested.connect(self.player.step)
+        self.video.seekRequested.connect(self.player.seek)
+        self.player.opened.connect(self._on_source_opened)
+        self.player.frame.connect(self._analyse_frame)
+        self.player.still.connect(self._hold_frame)
+        self.player.playing.connect(self._on_playing)
+        self.player.failed.connect(self.show_error)
+        self._rate_timer = QTimer(self, interval=1000)
+        self._rate_timer.timeout.connect(self._show_rate)
         install_analyses(self)
 
     def _observe(self) -> None:
@@ -205,12 +232,12 @@ class MainWindow(QMainWindow):
         self.backend.submit(request)
         return request
 
-    def open_model(self, name: str, weights: str | None = None) -> None:
+    def open_model(self, name: str, weights: str | None = None, download: bool = False) -> None:
         """Choose model ``name`` (with ``weights``); the current one stays until the new one has loaded."""
         name = name.strip()
         if not name:
             return
-        choice = ModelChoice(name, weights, self.backend.device)
+        choice = ModelChoice(name, weights, self.backend.device, download)
         if self.session.model == choice:
             self._load_model(choice)  # the same choice again: load it again
         else:
@@ -222,8 +249,20 @@ class MainWindow(QMainWindow):
             self._load_model(choice)
 
     def _load_model(self, choice: ModelChoice) -> None:
-        self.status(f"loading {choice.name}…")
-        self._send(lambda g: m.LoadModel(g, choice.name, choice.weights))
+        self.status(f"downloading weights and loading {choice.name}…" if choice.download else f"loading {choice.name}…")
+        self._send(lambda g: m.LoadModel(g, choice.name, choice.weights, choice.download))
+
+    def _model_chosen(self, index: int) -> None:
+        entry = self.model_chooser.itemData(index)
+        if not isinstance(entry, Choice):  # typed by the user
+            self.open_model(self.model_chooser.currentText())
+            return
+        if entry.download:
+            answer = QMessageBox.question(self, "Download weights", download_question(entry))
+            if answer != QMessageBox.StandardButton.Yes:
+                self.model_chooser.setEditText(self.model_name or "")
+                return
+        self.open_model(entry.name, entry.weights, entry.download)
 
     def open_image(self, path: str) -> None:
         """Choose the image file at ``path`` as the input (opened again when it is already the input)."""
@@ -233,8 +272,8 @@ class MainWindow(QMainWindow):
         else:
             self.session.input = choice  # -> _on_input_chosen
 
-    def _on_input_chosen(self, choice: ImageInput | None) -> None:
-        if choice is not None and (self.session.image is None or self.session.image.path != choice.path):
+    def _on_input_chosen(self, choice: ImageInput | FrameInput | None) -> None:
+        if isinstance(choice, ImageInput) and (self.session.image is None or self.session.image.path != choice.path):
             self._load_input(choice)
 
     def _load_input(self, choice: ImageInput) -> None:
@@ -257,7 +296,7 @@ class MainWindow(QMainWindow):
 
     def _request_maps(self) -> None:
         layer = self.session.layer
-        if layer is not None:
+        if layer is not None and not self.player.is_playing:  # playing: the next frame carries it
             self._send(lambda g: m.LayerMaps(g, layer))
 
     def _choose_channel(self, channel: int) -> None:
@@ -295,7 +334,7 @@ class MainWindow(QMainWindow):
 
     def _request_projection(self) -> None:
         layer, channel = self.session.layer, self.session.channel
-        if layer is None or channel is None:
+        if layer is None or channel is None or self.player.is_playing:
             return
         self.last_project = self._send(lambda g: self.deconv.request(g, layer, channel))
 
@@ -307,7 +346,7 @@ class MainWindow(QMainWindow):
 
     def _request_occlusion(self) -> None:
         square = self.session.square
-        if square is None:
+        if square is None or self.player.is_playing:
             return
         layer, channel = (self.session.layer, self.session.channel) if self.session.channel is not None else (None, None)
         self._send(lambda g: m.Occlude(g, square.top, square.left, square.size, layer, channel))
@@ -328,7 +367,9 @@ class MainWindow(QMainWindow):
             self.backend.cancel(running.owner)
 
     def request_map(self) -> None:
-        """Ask for the full occlusion sensitivity map of the current square size and stride."""
+        """Ask for the full occlusion sensitivity map of the current square size and stride (of the frame
+        paused on, when a video plays)."""
+        self.pause_video()
         if self.pixels is None:
             return
         self.occlusion.set_running(True)
@@ -337,7 +378,9 @@ class MainWindow(QMainWindow):
 
     # -- export ---------------------------------------------------------------------------------------
     def export_pane(self, pane: str, path: str) -> None:
-        """Ask the backend to write pane "grid", "deconv" or "occlusion" as a PNG at ``path``."""
+        """Ask the backend to write pane "grid", "deconv" or "occlusion" as a PNG at ``path`` (a playing video
+        pauses first: the export shows the frame paused on)."""
+        self.pause_video()
         if pane == "grid" and self.layer is not None:
             spec, options = m.LayerMaps(0, self.layer), (("sort", self.grid.sort), ("filters", self.grid.show_filters))
         elif pane == "deconv" and self.last_project is not None:
@@ -354,7 +397,9 @@ class MainWindow(QMainWindow):
 
     def suggested_name(self, pane: str) -> str:
         """Return a file name for exporting ``pane``: model, layer, channel and pane."""
-        parts = [self.model_name, Path(self.image_path).stem]
+        image = self.session.image
+        frame = image.frame if image is not None else None
+        parts = [self.model_name, Path(self.image_path).stem] + ([f"frame{frame.index}"] if frame else [])
         if pane != "occlusion":
             parts += [self.layer or "", f"ch{self.channel}" if pane == "deconv" else ""]
         parts.append(pane)
@@ -406,6 +451,105 @@ class MainWindow(QMainWindow):
             self.open_file(files[0])
             event.acceptProposedAction()
 
+    # -- video ----------------------------------------------------------------------------------------
+    def open_video(self, path: str) -> None:
+        """Open the video file at ``path``: its first frame becomes the input, paused (not a video: a message,
+        and the current input stays)."""
+        self.status(f"opening {Path(path).name}…")
+        self.player.open_video(str(path))
+
+    def open_camera(self, number: int = 0) -> None:
+        """Play camera ``number`` (Qt's order); a message when there is none."""
+        self.player.open_camera(number)
+
+    def play_video(self) -> None:
+        """Play the open video or camera: each new frame goes to the backend, the newest wins."""
+        self.player.play()
+
+    def pause_video(self) -> None:
+        """Pause a playing video or camera; the frame paused on becomes the input at once."""
+        if self.player.is_playing:
+            self.player.pause()
+            if self.player.last is not None:
+                self._hold_frame(self.player.last)
+
+    def _ask_video(self) -> None:
+        folder = self.settings.value("videoDir") or str(Path.home())
+        patterns = " ".join(f"*{suffix}" for suffix in VIDEO_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", folder, f"Videos ({patterns});;All files (*)")
+        if path:
+            self.settings.setValue("videoDir", str(Path(path).parent))
+            self.open_video(path)
+
+    def _fill_camera_menu(self) -> None:
+        from .camera import camera_support
+
+        support = camera_support()
+        self.camera_menu.clear()
+        for number, name in enumerate(support.cameras):
+            self.camera_menu.addAction(name, lambda n=number: self.open_camera(n))
+        if support.reason is not None:
+            self.camera_menu.addAction(support.reason).setEnabled(False)
+
+    def _on_source_opened(self, info: SourceInfo) -> None:
+        self.video.set_source(info)
+        self.banner.hide()
+        w, h = info.size or (0, 0)
+        side = min(self.session.loaded.input_size) if self.session.loaded else 224
+        notes = []
+        if h > w:
+            notes.append("portrait: the model sees its centre square")
+        if min(w, h) > 4 * side:
+            notes.append(f"frames scaled to {side} px")
+        rate = f", {info.fps:g} frames/s" if info.fps else ""
+        length = f", {info.duration_s:.1f} s" if info.duration_s else ""
+        self.status(f"{source_name(info)}: {w}×{h}{rate}{length}" + "".join(f" ({n})" for n in notes))
+
+    def _on_playing(self, on: bool) -> None:
+        self.video.set_playing(on)
+        self.video_rate.reset()
+        if on:
+            self._rate_timer.start()
+        else:
+            self._rate_timer.stop()
+
+    def _analyse_frame(self, frame: Frame) -> None:
+        self.video_rate.delivered += 1
+        self.video.show_frame(frame)
+        square, layer, channel = self.session.square, self.session.layer, self.session.channel
+        square = None if square is None else (square.top, square.left, square.size)
+        self._send(lambda g: m.AnalyseFrame(g, self.player.info.name, frame.index, frame.time_s, frame.pixels,
+                                            layer, channel, self.session.mode, square))
+
+    def _hold_frame(self, frame: Frame) -> None:
+        self.video.show_frame(frame)
+        if frame is self._held or self.player.info is None:
+            return  # already the input (a pause answered twice)
+        self._held = frame
+        name = self.player.info.name
+        self.status(f"opening {FrameInput(name, frame.index, frame.time_s).label()}…")
+        self._send(lambda g: m.LoadFrame(g, name, frame.index, frame.time_s, frame.pixels))
+
+    _held: Frame | None = None
+
+    def _show_rate(self) -> None:
+        analysed, delivered = self.video_rate.rates()
+        self.status(f"analysing {analysed:.1f} of {delivered:.1f} frames/s "
+                    f"({self.video_rate.dropped} of {self.video_rate.delivered} dropped)")
+
+    def _show_FrameAnalysed(self, r: m.FrameAnalysed) -> None:
+        self.video_rate.answered += 1
+        self.canvas.set_image(r.pixels, self.session.image.fill)
+        probs = r.occluded.probs if r.occluded is not None else r.probs
+        self.table.set_probabilities(probs, self.class_names)
+        self._show_target(probs)
+        if r.maps is not None:
+            self._show_MapsReady(r.maps)  # selects the channel; while playing that sends nothing
+        if r.projection is not None:
+            self.deconv.show_result(r.projection)
+            self.last_project = r.projection.request
+        self.map_total_text(r.occluded.map_total if r.occluded is not None else None)
+
     # -- results --------------------------------------------------------------------------------------
     def is_current(self, result: m.Result) -> bool:
         """Return whether to show ``result``: it answers a request made after the last load, and the newest
@@ -421,8 +565,8 @@ class MainWindow(QMainWindow):
         if isinstance(result, m.Failed):
             self._on_failed(result)
             return
-        if not self.is_current(result):
-            return
+        if not self.is_current(result) or (isinstance(result, m.FrameAnalysed) and not self.player.is_playing):
+            return  # stale, or a playing frame answered after the pause
         handler = getattr(self, "_show_" + type(result).__name__)
         self.tracker.show(result.request)
         handler(result)
@@ -437,14 +581,14 @@ class MainWindow(QMainWindow):
             loaded = self.session.loaded  # the choice goes back to the model that is loaded
             self.session.model = ModelChoice(loaded.name, loaded.weights, self.backend.device)
         if isinstance(request, m.LoadImage) and self.tracker.is_latest(request) and self.session.image is not None:
-            self.session.input = ImageInput(self.session.image.path)
+            self.session.input = self.session.image.input
         if isinstance(request, m.LoadModel) and self.model_name:
             self.model_chooser.setEditText(self.model_name)
         if isinstance(request, m.LoadModel) and self._startup_model and not self.model_name \
                 and request.name != DEFAULT_MODEL:
             self._startup_model = False  # the remembered model no longer loads: fall back to the default
             self.open_model(DEFAULT_MODEL)
-        if isinstance(request, m.LoadImage) and self._startup_image and request.path != str(default_photo()):
+        if type(request) is m.LoadImage and self._startup_image and request.path != str(default_photo()):
             self._startup_image = False  # the remembered image is gone: fall back to the bundled photo
             self.open_image(str(default_photo()))
         if isinstance(request, m.Export) or self.is_current(result) or isinstance(request, (m.LoadModel, m.LoadImage)):
@@ -470,7 +614,10 @@ class MainWindow(QMainWindow):
         self.message.emit(text)
 
     def _title(self) -> None:
-        parts = ["deconvviz", self.model_name, Path(self.image_path).name]
+        loaded = self.session.loaded
+        model = f"{self.model_name} (random weights)" if loaded is not None and loaded.random_weights \
+            else self.model_name
+        parts = ["deconvviz", model, self.session.image.name if self.session.image else ""]
         self.setWindowTitle(" — ".join(p for p in parts if p))
 
     def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
@@ -479,7 +626,7 @@ class MainWindow(QMainWindow):
         self.layers = {rec.name: rec for rec in r.layers}
         with self.session.events.batch():  # observers see the new model with no layer chosen yet
             self.session.loaded = ModelFacts(r.request.name, r.request.weights, r.weights, r.device, r.layers,
-                                             r.class_names, r.input_size, r.first_conv)
+                                             r.class_names, r.input_size, r.first_conv, r.random_weights)
             self.session.model = ModelChoice(r.request.name, r.request.weights, self.backend.device)
             self.session.square = None
             self.session.layer, self.session.channel = None, None
@@ -488,9 +635,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("model", r.request.name)
         self.settings.setValue("weights", r.request.weights or "")
         self.occlusion.set_input_size(*r.input_size)
+        self.deconv.set_max_pooling(any("MaxPool" in rec.type_name for rec in r.layers))
         self.canvas.remove_square()
         self.banner.hide()
-        self.status(f"{r.name}: {r.weights}")
+        self.status(f"{r.name}: random weights (untrained: the pictures show the architecture, not learnt "
+                    f"features)" if r.random_weights else f"{r.name}: {r.weights}")
         self._title()
         self.tree.set_layers(r.layers)
         self.grid.clear()
@@ -505,25 +654,33 @@ class MainWindow(QMainWindow):
 
     def _show_ImageLoaded(self, r: m.ImageLoaded) -> None:
         self._startup_image = False
-        self.settings.setValue("image", r.path)
+        before = self.session.image
+        # another frame of the same video: the square and the class followed stay where they are
+        keep = isinstance(r.request, m.LoadFrame) and before is not None and before.frame is not None \
+            and before.frame.video == r.frame.video
+        if r.frame is None:
+            self.settings.setValue("image", r.path)
         self.canvas.set_image(r.pixels, r.fill)
-        self.canvas.remove_square()
+        if not keep:
+            self.canvas.remove_square()
         self.occlusion.set_running(False)
         self.occlusion.clear_map.setEnabled(False)
         top = int(np.argmax(r.probs))
-        self.occlusion.set_classes(self.class_names or [f"class {i}" for i in range(len(r.probs))], top)
+        if not keep:
+            self.occlusion.set_classes(self.class_names or [f"class {i}" for i in range(len(r.probs))], top)
         with self.session.events.batch():
-            self.session.image = ImageFacts(r.path, r.pixels, r.probs, r.original_size, r.fill)
-            self.session.input = ImageInput(r.path)
-            self.session.square = None
-            self.session.target = top
+            self.session.image = ImageFacts(r.path, r.pixels, r.probs, r.original_size, r.fill, r.frame, r.source)
+            self.session.input = self.session.image.input
+            if not keep:
+                self.session.square = None
+                self.session.target = top
         self.table.set_probabilities(r.probs, self.class_names)
         self._show_target(r.probs)
         self.map_total_text(None)
         self.banner.hide()
         w, h = r.original_size
         note = f" (scaled from {w}×{h})" if max(w, h) > 4 * max(r.pixels.shape[:2]) else ""
-        self.status(f"{Path(r.path).name}: {self.class_names[self.target] if self.class_names else self.target} "
+        self.status(f"{self.session.image.name}: {self.class_names[self.target] if self.class_names else self.target} "
                     f"p={float(r.probs[self.target]):.3f}{note}")
         self._title()
         self._request_maps()
@@ -593,5 +750,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
+        self.player.close()  # its decoder thread ends here
         self.backend.stop()  # the one runner: the analysis views' jobs stop with it, within seconds
         super().closeEvent(event)

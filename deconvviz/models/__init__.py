@@ -13,6 +13,7 @@ from ..errors import DeconvvizError
 from .layers import LayerRecord, record_calls
 from .preprocessing import Preprocessing
 from .registry import ModelSpec, get_spec, list_models, register_model
+from .torchvision_weights import looks_like_enum_name
 from .weights import load_into, read_weights
 
 __all__ = ["LayerRecord", "LoadedModel", "ModelSpec", "Preprocessing", "get_spec", "list_models", "load_model", "register_model"]
@@ -37,7 +38,17 @@ class LoadedModel:
     @property
     def trained(self) -> bool:
         """Return whether the parameters came from a weights file rather than random initialisation."""
-        return self.weights != "random initialisation"
+        return self.weights != RANDOM
+
+    @property
+    def random_weights(self) -> bool:
+        """Return whether the parameters are random (captions and the app say "random weights" then)."""
+        return not self.trained
+
+    @property
+    def label(self) -> str:
+        """Return the name for captions and titles: ``name``, with " (random weights)" when they are random."""
+        return f"{self.name} (random weights)" if self.random_weights else self.name
 
     @property
     def device(self) -> torch.device:
@@ -70,16 +81,24 @@ class LoadedModel:
         return self
 
 
-def load_model(name: str, weights: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
+RANDOM = "random initialisation"
+
+
+def load_model(name: str, weights: str | Path | None = None, device: str | torch.device = "cpu",
+               download: bool = False) -> LoadedModel:
     """Return the model registered as ``name`` with ``weights`` (a file) or its default weights, in eval mode.
 
     ``name`` may also be a deconvviz snapshot file (``.safetensors``), which names its own architecture.
+    For ``torchvision:NAME``, ``weights`` may be a torchvision weights name (``DEFAULT``, ``IMAGENET1K_V1``,
+    ...), read from torchvision's cache, or downloaded there first when ``download`` is True.
     Raises DeconvvizError for an unknown name or a weights file that cannot be read or does not fit.
     """
     meta: dict = {}
     state = None
     if weights is None and str(name).endswith(".safetensors") and Path(name).is_file():
         weights = name
+    if weights is not None and looks_like_enum_name(str(weights)) and not Path(weights).exists():
+        return _load_named(name, str(weights), device, download)
     if weights is not None:
         state, meta = read_weights(weights)
         if weights == name:
@@ -95,7 +114,7 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
     if prep.channels != spec.preprocessing.channels:
         build_kwargs["in_channels"] = prep.channels
     net = spec.build(**build_kwargs)
-    source = "random initialisation"
+    source = RANDOM
     if state is None:
         default = spec.default_weights()
         if default is not None:
@@ -113,6 +132,27 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
     if spec.user_code:
         check_forward(model)
     return model
+
+
+def _load_named(name: str, weights: str, device, download: bool) -> LoadedModel:
+    """Return torchvision model ``name`` with its pretrained weights ``weights`` from torchvision's cache."""
+    from . import torchvision_weights as tvw
+
+    spec = get_spec(name)
+    if not spec.torchvision_arch:
+        raise DeconvvizError(f"{spec.name} has no named weights ({weights} is a torchvision weights name, for "
+                             f"torchvision:NAME models); give a weights file")
+    arch = spec.torchvision_arch
+    enum_member = tvw.resolve(arch, weights)
+    state, path = tvw.fetch_state(enum_member, arch, weights, download)
+    net = tvw.build(arch, enum_member, state, path)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    source = f"torchvision {arch} {enum_member.name}" + (" (DEFAULT)" if weights == "DEFAULT" else "")
+    meta = {"torchvision_weights": str(enum_member), "file": str(path)}
+    return LoadedModel(spec.name, net, tvw.preprocessing(enum_member), list(tvw.class_names(enum_member)),
+                       source, meta).to(device)
 
 
 def check_forward(model: LoadedModel) -> None:

@@ -15,26 +15,41 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .layout import Layout, layout_for
+
 
 @dataclass(frozen=True)
 class LayerRecord:
-    """One row of the layer tree: a module call's name, type, output shape (batch dim dropped) and parameters."""
+    """One row of the layer tree: a module call's name, type, output shape (batch dim dropped) and parameters.
+
+    ``layout`` says how the output reads as feature maps (:mod:`.layout`: maps, channels-last or tokens).
+    """
 
     name: str
     type_name: str
     output_shape: tuple[int, ...]
     n_params: int
     depth: int
+    layout: Layout | None = None
+
+    def __post_init__(self):
+        if self.layout is None:
+            object.__setattr__(self, "layout", layout_for(self.output_shape))
+
+    @property
+    def map_shape(self) -> tuple[int, int, int] | None:
+        """Return (channels, height, width) of the output read as maps, else None."""
+        return self.layout.map_shape
 
     @property
     def channels(self) -> int | None:
-        """Return the channel count of a (C, H, W) output, else None."""
-        return self.output_shape[0] if len(self.output_shape) == 3 else None
+        """Return the channel count of the output read as maps, else None."""
+        return self.map_shape[0] if self.map_shape else None
 
     @property
     def spatial(self) -> bool:
-        """Return whether the output is a stack of 2-D feature maps."""
-        return len(self.output_shape) == 3
+        """Return whether the output reads as a stack of 2-D feature maps (see :mod:`.layout`)."""
+        return self.layout.spatial
 
 
 def call_name(name: str, call: int) -> str:
@@ -86,6 +101,7 @@ def record_calls(net: nn.Module, x: torch.Tensor, visit: Visit | None = None) ->
             output_shape=tuple(tensor.shape[1:]),
             n_params=sum(p.numel() for p in module.parameters()),
             depth=base.count(".") + 1,
+            layout=layout_for(tuple(tensor.shape[1:]), module),
         ))
         if visit is not None:
             visit(module, layer, inputs, tensor)

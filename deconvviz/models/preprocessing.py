@@ -11,12 +11,19 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """Input size (height, width), PIL colour mode ("RGB" or "L") and per-channel mean/std on [0, 1] pixels."""
+    """Input size (height, width), PIL colour mode ("RGB" or "L") and per-channel mean/std on [0, 1] pixels.
+
+    ``resize`` (pretrained torchvision weights: e.g. 256 before a 224 crop, 342 before Inception's 299) makes
+    :meth:`fit` do exactly what the weights' ``transforms()`` do: the shorter side resized to ``resize`` with
+    ``interpolation``, then the centre crop of ``size``, by torchvision's own functions.
+    """
 
     size: tuple[int, int]
     mode: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    resize: int | None = None
+    interpolation: str = "bilinear"
 
     @property
     def channels(self) -> int:
@@ -26,11 +33,18 @@ class Preprocessing:
     def fit(self, image: Image.Image) -> Image.Image:
         """Return the image in the model's colour mode and size.
 
-        An image already of the input size is left alone (never resampled); otherwise the shorter side is
+        With ``resize`` set, torchvision's resize and centre crop (see the class). Otherwise an image already
+        of the input size is left alone (never resampled); otherwise the shorter side is
         resized to the input size and the centre is cropped, as in the paper's evaluation.
         """
         image = image.convert(self.mode)
         height, width = self.size
+        if self.resize is not None:
+            from torchvision.transforms import InterpolationMode
+            from torchvision.transforms import functional as TF
+
+            resized = TF.resize(image, [self.resize], interpolation=InterpolationMode(self.interpolation))
+            return TF.center_crop(resized, [height, width])
         if image.size == (width, height):
             return image
         scale = max(width / image.width, height / image.height)
@@ -70,12 +84,16 @@ class Preprocessing:
 
     def as_dict(self) -> dict:
         """Return a JSON-friendly description (stored in snapshots and PNG metadata)."""
-        return {"size": list(self.size), "mode": self.mode, "mean": list(self.mean), "std": list(self.std)}
+        d = {"size": list(self.size), "mode": self.mode, "mean": list(self.mean), "std": list(self.std)}
+        if self.resize is not None:
+            d.update(resize=self.resize, interpolation=self.interpolation)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
         """Return the Preprocessing described by :meth:`as_dict`'s output."""
-        return cls(tuple(d["size"]), d["mode"], tuple(d["mean"]), tuple(d["std"]))
+        return cls(tuple(d["size"]), d["mode"], tuple(d["mean"]), tuple(d["std"]), d.get("resize"),
+                   d.get("interpolation", "bilinear"))
 
 
 IMAGENET = Preprocessing((224, 224), "RGB", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))

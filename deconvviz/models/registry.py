@@ -39,6 +39,7 @@ class ModelSpec:
     default_weights: Callable[[], Path | None] = lambda: None
     weights_note: str = "random initialisation"
     user_code: bool = False  # built by a user's file.py:factory: load_model checks its forward pass
+    torchvision_arch: str = ""  # torchvision:NAME: weights by name (DEFAULT, IMAGENET1K_V1, ...) are accepted
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -94,12 +95,17 @@ def _torchvision_spec(arch: str) -> ModelSpec:
     def build(num_classes: int = 1000, in_channels: int = 3) -> nn.Module:
         return models.get_model(arch, weights=None, num_classes=num_classes)
 
-    size = 299 if arch == "inception_v3" else 224
+    from .torchvision_weights import weights_enum
+
+    enum = weights_enum(arch)
+    # The input size of its pretrained weights (Inception v3: 299), also for random weights and weight files.
+    size = int(enum.DEFAULT.transforms().crop_size[0]) if enum is not None else 224
     return ModelSpec(
         name=f"torchvision:{arch}",
         build=build,
         preprocessing=Preprocessing((size, size), "RGB", IMAGENET.mean, IMAGENET.std),
         class_names=imagenet_classes(),
+        torchvision_arch=arch,
     )
 
 

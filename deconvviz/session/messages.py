@@ -39,10 +39,12 @@ class Request:
 
 @dataclass(frozen=True)
 class LoadModel(Request):
-    """Load model ``name`` (with ``weights``), then re-run the current image through it."""
+    """Load model ``name`` (with ``weights``; ``download``: named torchvision weights missing from the cache
+    are downloaded), then re-run the current image through it."""
 
     name: str = "efficientnet-lite0"
     weights: str | None = None
+    download: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,37 @@ class LoadImage(Request):
     """Open the image file at ``path`` and run it through the current model (the probe is cached)."""
 
     path: str = ""
+
+
+@dataclass(frozen=True)
+class LoadFrame(LoadImage):
+    """A still video frame as the input, like an image (every layer's activations kept): ``pixels`` RGB uint8
+    (H, W, 3) of frame ``index`` at ``time_s`` of ``path`` (the video file, or the camera's name)."""
+
+    index: int = 0
+    time_s: float = 0.0
+    pixels: np.ndarray = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self):
+        """Return LoadImage's key: the newest of a waiting image and a waiting frame wins."""
+        return "LoadImage"
+
+
+@dataclass(frozen=True)
+class AnalyseFrame(Request):
+    """A playing video frame in one pass (not kept as the input): its probabilities, ``layer``'s maps,
+    ``channel``'s strongest activation projected by ``mode``, and with ``square`` (top, left, size) the
+    occluded probabilities and the channel's map total. ``pixels`` as in :class:`LoadFrame`."""
+
+    path: str = ""
+    index: int = 0
+    time_s: float = 0.0
+    pixels: np.ndarray = field(default=None, compare=False, repr=False)
+    layer: str | None = None
+    channel: int | None = None
+    mode: str = "deconvnet"
+    square: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +173,8 @@ class Result:
 
 @dataclass(frozen=True)
 class ModelLoaded(Result):
-    """A model is ready: its name, weights source, device text, layer rows and class names."""
+    """A model is ready: its name, weights source, device text, layer rows and class names, and whether its
+    weights are random (the title and status bar say so)."""
 
     name: str
     weights: str
@@ -149,6 +183,7 @@ class ModelLoaded(Result):
     class_names: tuple
     input_size: tuple[int, int]
     first_conv: str | None
+    random_weights: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +196,8 @@ class ImageLoaded(Result):
     probs: np.ndarray
     original_size: tuple[int, int]
     fill: tuple[int, int, int]
+    frame: Any = None  # a FrameInput when the input is a video frame
+    source: np.ndarray | None = None  # the frame's own pixels (H, W, 3) uint8
 
 
 @dataclass(frozen=True)
@@ -187,6 +224,20 @@ class ProjectionReady(Result):
     patches: np.ndarray
     positions: tuple
     values: tuple
+
+
+@dataclass(frozen=True)
+class FrameAnalysed(Result):
+    """An AnalyseFrame's answer: the frame's model-input pixels (H, W, 3) uint8 and probabilities, and the
+    answers the panes show (each with a request of the answer's generation): ``maps`` (a MapsReady, or None
+    without a layer), ``projection`` (a ProjectionReady, or None without a channel), ``occluded`` (an
+    Occluded, or None without a square)."""
+
+    pixels: np.ndarray
+    probs: np.ndarray
+    maps: "MapsReady | None"
+    projection: "ProjectionReady | None"
+    occluded: "Occluded | None"
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,16 @@ class Occluder:
 
     @torch.no_grad()
     def occlude(self, top: int, left: int, size: int, layer: str | None = None,
-                channel: int | None = None) -> tuple[np.ndarray, float | None]:
-        """Return (class probabilities (num_classes,), total activation of ``layer``'s ``channel`` or None)."""
+                channel: int | None = None, approximate: bool = False) -> tuple[np.ndarray, float | None]:
+        """Return (class probabilities (num_classes,), total activation of ``layer``'s ``channel`` or None).
+
+        ``approximate`` answers faster and approximately (the engine's projective-field threshold,
+        :data:`~deconvviz.engine.occlusion.LIVE_FIELD`): for a square that is moving, shown as approximate,
+        with the exact answer asked for when it stops. Plain forward passes (no session) are always exact.
+        """
         session = self.session(layer, channel)
         if session is not None:
-            probs, total = session.occlude(top, left, size)
+            probs, total = session.occlude(top, left, size, approximate=approximate)
             return np.asarray(probs, np.float32), (float(total) if layer is not None else None)
         x = self.x.clone()
         x[..., max(0, top):max(0, top + size), max(0, left):max(0, left + size)] = self.fill
@@ -61,11 +66,12 @@ class Occluder:
 
 def occlusion_map(model, x: torch.Tensor, patch: int, stride: int, target: int,
                   progress: Callable[[int, int], None] | None = None,
-                  cancel: Callable[[], bool] | None = None) -> OcclusionResult:
+                  cancel: Callable[[], bool] | None = None, approximate: bool = False) -> OcclusionResult:
     """Return the engine's OcclusionResult (``.prob`` is p(target), (ny, nx)) with the mean-pixel fill and the
-    default feature layer, exactly as ``deconvviz occlusion`` computes it. Raises Cancelled when cancelled."""
+    default feature layer, exactly as ``deconvviz occlusion`` computes it (``approximate``: as with
+    ``--approximate``, the default parameters). Raises Cancelled when cancelled."""
     try:
         return _api_occlusion_map(model, x, patch=patch, stride=stride, target=target, progress=progress,
-                                  cancel=cancel)
+                                  cancel=cancel, approximate=approximate)
     except OcclusionCancelled:
         raise Cancelled from None

@@ -22,31 +22,70 @@ LAYER_HELP = "layer name (see `deconvviz layers`)"
 
 @dataclass(frozen=True, kw_only=True)
 class ModelRecipe(Recipe):
-    """The options of every command that loads a model: ``--model``, ``--weights``, ``--device``."""
+    """The options of every command that loads a model: ``--model``, ``--weights``, ``--download``, ``--device``."""
 
     model: str = option(required=True, help="model name, torchvision:NAME or file.py:factory")
-    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt)")
+    weights: str | None = option(help="weights file (.safetensors, or a state_dict .pth/.pt); for torchvision:NAME "
+                                      "also DEFAULT or a weights name (IMAGENET1K_V1, ...) from torchvision's cache")
+    download: bool = option(False, switch=True, help="download named torchvision weights missing from "
+                                                     "torchvision's cache (hash-checked, with a progress bar)")
     device: str = option("cpu", help="torch device (cpu, cuda, cuda:1, ...)")
 
     def load_model(self):
         """Return the LoadedModel these options name (DeconvvizError for a bad name or weights file)."""
         from ..models import load_model
 
-        return load_model(self.model, self.weights, self.device)
+        return load_model(self.model, self.weights, self.device, download=self.download)
+
+
+FRAME_HELP = ("{what} names a video: use its frame N (0-based, as the `frame` column of `deconvviz video`'s "
+              "CSV)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageInputRecipe(ModelRecipe):
+    """The input of every command that takes one picture: ``--image FILE``, or ``--image VIDEO --frame N``."""
+
+    image: str = option(required=True, help="image file (with --frame: a video file)")
+    frame: int | None = option(parse=int, metavar="N", help=FRAME_HELP.format(what="--image"))
+
+    def read_input(self):
+        """Return (Picture, FrameInput or None): the picture these options name, and which video frame it is
+        (DeconvvizError for a file that cannot be read or a frame the video lacks, naming the valid range)."""
+        from .pictures import read_input
+
+        return read_input(self.image, self.frame)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImagesInputRecipe(ModelRecipe):
+    """The input of the commands that compare pictures: ``--images FILE ...``; with ``--frame N`` the first
+    names a video, and its frame N is the picture."""
+
+    images: tuple[str, ...] = option(required=True, many=True, help="image files (with --frame: the first is a "
+                                                                    "video file)")
+    frame: int | None = option(parse=int, metavar="N", help=FRAME_HELP.format(what="the first of --images"))
+
+    def read_inputs(self) -> list:
+        """Return the Pictures these options name, in order (the first a video frame with --frame)."""
+        from ..data.images import as_picture
+        from .pictures import read_input
+
+        first = read_input(self.images[0], self.frame)[0] if self.frame is not None else self.images[0]
+        return [as_picture(first)] + [as_picture(p) for p in self.images[1:]]
 
 
 @dataclass(frozen=True, kw_only=True)
 class LayersRecipe(ModelRecipe):
     command = "layers"
-    summary = "print the model's layers: name, type, output shape, parameters"
+    summary = "print the model's layers: name, type, output shape, maps, parameters"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProjectRecipe(ModelRecipe):
+class ProjectRecipe(ImageInputRecipe):
     command = "project"
     summary = "deconvnet projection of an activation, a feature map or its top-k"
 
-    image: str = option(required=True, help="image file")
     layer: str = option(required=True, help=LAYER_HELP)
     channel: int = option(required=True, parse=int, help="channel (feature map) index, 0-based")
     position: tuple[int, int] | None = option(parse=parse_position, format=format_position, group="which",
@@ -60,11 +99,10 @@ class ProjectRecipe(ModelRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MapsRecipe(ModelRecipe):
+class MapsRecipe(ImageInputRecipe):
     command = "maps"
     summary = "a layer's feature maps (shared levels) or first-layer filters as a PNG"
 
-    image: str = option(required=True, help="image file")
     layer: str = option(required=True, help=LAYER_HELP)
     sort: str = option("index", choices=("index", "max"), help="channel order (default: index)")
     filters: bool = option(False, switch=True, help="show the first convolution's filters instead")
@@ -72,11 +110,10 @@ class MapsRecipe(ModelRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class OcclusionRecipe(ModelRecipe):
+class OcclusionRecipe(ImageInputRecipe):
     command = "occlusion"
     summary = "occlusion sensitivity map: p(target) as a grey square slides over the image"
 
-    image: str = option(required=True, help="image file")
     patch: int | None = option(parse=int,
                                help="side of the grey square in input pixels (default: 32 at 224 px, 6 at 28 px)")
     stride: int | None = option(parse=int, help="step between square positions (default: a quarter of the patch)")
@@ -87,6 +124,27 @@ class OcclusionRecipe(ModelRecipe):
     out: str = option(required=True, help="PNG to write")
     npy: str | None = option(help="also write p(target) as float32 (ny, nx), entry [i, j] for the square at "
                                   "(i*S, j*S)")
+    approximate: bool = option(False, switch=True, help="approximate the map (Krypton: projective-field threshold "
+                                                        "and adaptive drill-down); the default is exact")
+    field: float | None = option(parse=float, format=format_float,
+                                 help="with --approximate: projective-field threshold in (0, 1]; 1 is exact")
+    coarse: int | None = option(parse=int, help="with --approximate: compute every COARSE-th position first; 1 is none")
+    drill: float | None = option(parse=float, format=format_float,
+                                 help="with --approximate: fraction of coarse cells computed in full, the most "
+                                      "sensitive first")
+
+    def approximation(self):
+        """Return the engine's Approximation these options ask for, or None for an exact map (DeconvvizError
+        for a knob without --approximate, or one out of range)."""
+        from ..engine.occlusion import Approximation
+        from ..errors import DeconvvizError
+
+        knobs = {k: getattr(self, k) for k in ("field", "coarse", "drill") if getattr(self, k) is not None}
+        if not self.approximate:
+            if knobs:
+                raise DeconvvizError(f"--{next(iter(knobs))} needs --approximate (the map is exact by default)")
+            return None
+        return Approximation(**knobs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,11 +166,10 @@ class TopkRecipe(ModelRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class InvarianceRecipe(ModelRecipe):
+class InvarianceRecipe(ImagesInputRecipe):
     command = "invariance"
     summary = "how features and the class change under a transform (Fig. 5)"
 
-    images: tuple[str, ...] = option(required=True, many=True, help="up to 5 image files")
     transform: str = option("translate", choices=("translate", "scale", "rotate"), always=True,
                             help="vertical translation (pixels), scaling (factor) or rotation (degrees)")
     amounts: tuple[float, ...] | None = option(flag="--range", parse=parse_float_list, format=format_floats,
@@ -128,11 +185,10 @@ class InvarianceRecipe(ModelRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CorrespondenceRecipe(ModelRecipe):
+class CorrespondenceRecipe(ImagesInputRecipe):
     command = "correspondence"
     summary = "Delta per part and layer, vs random boxes (Table 1)"
 
-    images: tuple[str, ...] = option(required=True, many=True, help="two or more image files")
     parts: str = option(required=True, help=PARTS_HELP)
     layers: tuple[str, ...] | None = option(many=True, help="layers (default: the last conv block and the "
                                                             "penultimate layer, the paper's 5 and 7)")
@@ -144,11 +200,10 @@ class CorrespondenceRecipe(ModelRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SaliencyRecipe(ModelRecipe):
+class SaliencyRecipe(ImageInputRecipe):
     command = "saliency"
     summary = "gradient saliency map of a class for an image"
 
-    image: str = option(required=True, help="image file")
     target: int | None = option(parse=int, help="class index (default: the top class)")
     out: str = option(required=True, help="PNG to write")
     npy: str | None = option(help="also write the map (H, W) as float32 .npy")
@@ -248,11 +303,10 @@ def _join(names) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SanityRecipe(ModelRecipe):
+class SanityRecipe(ImageInputRecipe):
     command = "sanity"
     summary = "do the projections and saliency change when the weights are randomised? (Adebayo et al. 2018)"
 
-    image: str = option(required=True, help="image file")
     layer: str | None = option(group="target", help="layer whose channel's strongest activation is explained")
     channel: int | None = option(parse=int, help="channel of --layer")
     position: tuple[int, int] | None = option(parse=parse_position, format=format_position,
@@ -273,11 +327,10 @@ class SanityRecipe(ModelRecipe):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FaithfulnessRecipe(ModelRecipe):
+class FaithfulnessRecipe(ImageInputRecipe):
     command = "faithfulness"
     summary = "deletion/insertion curves of the occlusion and saliency maps (Petsiuk et al. 2018)"
 
-    image: str = option(required=True, help="image file")
     target: str | None = option(help="class index or name (default: the top class)")
     maps: tuple[str, ...] = option(FAITHFULNESS_MAPS, parse=_names(FAITHFULNESS_MAPS, "maps"), format=_join,
                                    help=f"comma-separated, of {','.join(FAITHFULNESS_MAPS)}")

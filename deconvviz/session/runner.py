@@ -316,8 +316,9 @@ class Runner:
             if worker is not self._worker:
                 return  # abandoned while it ran: its late answers are stale
             for result in results:
-                if isinstance(result, (m.ModelLoaded, m.ImageLoaded)):
-                    self._good[type(result.request).__name__] = result.request
+                if isinstance(result, m.ModelLoaded) or isinstance(result.request, m.LoadImage):
+                    # the last model and the last input (image or frame) that loaded, to restore
+                    self._good["LoadModel" if isinstance(result, m.ModelLoaded) else "LoadImage"] = result.request
                 self.on_result(result)
 
     def _serve_main(self, worker: Worker, everything: bool) -> None:

@@ -18,6 +18,7 @@ the choice back). Views compute on ``loaded`` and ``image``, which always belong
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,18 +28,37 @@ from .events import Events, _same
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A model to inspect: a registry name or ``file.py:factory``, its weights file (None: its own), the device."""
+    """A model to inspect: a registry name or ``file.py:factory``, its weights file (None: its own), the device;
+    ``download``: the user agreed to download named torchvision weights missing from the cache."""
 
     name: str
     weights: str | None = None
     device: str = "cpu"
+    download: bool = False
 
 
 @dataclass(frozen=True)
 class ImageInput:
-    """An image file as the input. (A frame source will add a sibling: a video path with a frame index/time.)"""
+    """An image file as the input."""
 
     path: str
+
+
+@dataclass(frozen=True)
+class FrameInput:
+    """A video frame as the input: the video file (or the camera's name), the frame's 0-based index and time."""
+
+    video: str
+    index: int
+    time_s: float
+
+    def label(self) -> str:
+        """Return the frame for captions and titles: "clip.mp4 frame 12 at 0.80 s"."""
+        return f"{Path(self.video).name} frame {self.index} at {self.time_s:.2f} s"
+
+    def rereadable(self) -> bool:
+        """Return whether a command can read this frame again: a video file's frame can, a camera's cannot."""
+        return Path(self.video).is_file()
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,7 @@ class ModelFacts:
     class_names: tuple
     input_size: tuple[int, int]
     first_conv: str | None
+    random_weights: bool = False  # the title, status bar and captions say "random weights"
 
     def class_name(self, index: int) -> str:
         """Return class ``index``'s name ("class N" past the names)."""
@@ -72,23 +93,63 @@ class ModelFacts:
 @dataclass(frozen=True, eq=False)
 class ImageFacts:
     """The input run through the loaded model: its path, model-input pixels (H, W, 3) uint8, class
-    probabilities (num_classes,), the file's own size (width, height) and the occluder's RGB fill."""
+    probabilities (num_classes,), the file's own size (width, height) and the occluder's RGB fill; for a video
+    frame also ``frame`` (which one) and ``source`` (its own pixels (H, W, 3) uint8, before preprocessing)."""
 
     path: str
     pixels: np.ndarray
     probs: np.ndarray
     original_size: tuple[int, int]
     fill: tuple[int, int, int]
+    frame: FrameInput | None = None
+    source: np.ndarray | None = None
 
     @property
     def top_class(self) -> int:
         """Return the most probable class of the unoccluded input."""
         return int(np.argmax(self.probs))
 
+    @property
+    def input(self) -> "ImageInput | FrameInput":
+        """Return the input these facts belong to."""
+        return self.frame if self.frame is not None else ImageInput(self.path)
+
+    @property
+    def name(self) -> str:
+        """Return the input for captions: the file's name, or the frame's label."""
+        return self.frame.label() if self.frame is not None else Path(self.path).name
+
+    def picture(self):
+        """Return the input as the PIL image the model's preprocessing takes (a frame: its own pixels)."""
+        if self.frame is not None:
+            from PIL import Image
+
+            return Image.fromarray(np.asarray(self.source), "RGB")
+        from ..data.images import load_image
+
+        return load_image(self.path)
+
+    def as_picture(self):
+        """Return the input as a :class:`~deconvviz.data.images.Picture`: :meth:`picture` named as :attr:`name`.
+        Every analysis view reads the session's current input (an image file or a paused frame) through this."""
+        from ..data.images import Picture
+
+        return Picture(self.name, self.picture())
+
+    def input_options(self) -> dict:
+        """Return the input as a recipe's input options: ``image`` (the image file, or the video) and ``frame``
+        (the frame's index; None for an image file)."""
+        return {"image": self.path, "frame": self.frame.index if self.frame is not None else None}
+
+    def rereadable(self) -> bool:
+        """Return whether a command can read this input again (an image file or a video file's frame; not a
+        camera's frame)."""
+        return self.frame is None or self.frame.rereadable()
+
 
 FIELDS: dict[str, Any] = {  # name -> initial value
     "model": None,     # ModelChoice | None: what the user chose
-    "input": None,     # ImageInput | None
+    "input": None,     # ImageInput | FrameInput | None
     "loaded": None,    # ModelFacts | None: what the worker holds for ``model``
     "image": None,     # ImageFacts | None: ``input`` run through ``loaded``
     "layer": None,     # str | None: a layer name of ``loaded``

@@ -40,3 +40,30 @@ def test_bad_input_exits_2(tmp_path, capsys):
         assert main(argv) == 2
         assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_approximate_says_so_in_facts_and_command(tmp_path, capsys):
+    out, npy = tmp_path / "a.png", tmp_path / "a.npy"
+    argv = ["occlusion", "--model", "zf-fmnist", "--image", PHOTO, "--out", str(out), "--npy", str(npy),
+            "--approximate", "--coarse", "3", "--drill", "0.5"]
+    assert main(argv) == 0
+    facts = read_facts(out)
+    assert facts["approximate"] == "field 1, coarse 3, drill 0.5"
+    assert (facts["field"], facts["coarse"], facts["drill"]) == ("1", "3", "0.5")
+    assert 0 < float(facts["computed_fraction"]) < 1
+    assert facts["command"].endswith("--approximate --coarse 3 --drill 0.5")
+    assert "approximate: field 1, coarse 3" in capsys.readouterr().out
+    assert np.load(npy).shape == (12, 12)
+    exact = tmp_path / "e.png"
+    assert main(["occlusion", "--model", "zf-fmnist", "--image", PHOTO, "--out", str(exact)]) == 0
+    assert "approximate" not in read_facts(exact)
+
+
+def test_knob_without_approximate_exits_2(tmp_path, capsys):
+    for extra, message in [(["--field", "0.5"], "--field needs --approximate"),
+                           (["--approximate", "--field", "2"], "field"),
+                           (["--approximate", "--coarse", "0"], "coarse")]:
+        argv = ["occlusion", "--model", "zf-fmnist", "--image", PHOTO, "--out", str(tmp_path / "x.png")] + extra
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

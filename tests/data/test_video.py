@@ -44,6 +44,20 @@ def test_seek_gives_the_frame_shown_at_that_time(clip):
         assert [g.index for g in video.frames(start=30)] == [30, 31]
 
 
+@pytest.mark.parametrize("t", [0.0, 1.09, 2.5, 3.1])
+def test_playing_on_from_a_seek_gives_the_same_frames_as_decoding_in_order(clip, t):
+    path, originals = clip
+    with open_video(path) as video:
+        frames = list(video.frames())
+        after = list(video.frames_from(t))
+    first = int(t * 10 + 1e-9)
+    assert [f.index for f in after] == list(range(first, 32))
+    assert all(np.array_equal(a.pixels, frames[a.index].pixels) and a.time_s == pytest.approx(frames[a.index].time_s)
+               for a in after)
+    memory = MemoryFrames("m", originals, fps=10)
+    assert [f.index for f in memory.frames_from(t)] == list(range(first, 32))
+
+
 @pytest.mark.parametrize("content", [np.random.default_rng(0).bytes(20000), b"this is not a video\n" * 50])
 def test_a_file_that_is_not_a_video_is_one_error_naming_it(tmp_path, content):
     bad = tmp_path / "holiday.mp4"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from deconvviz.data.images import default_photo
 from deconvviz.session import messages as m
@@ -70,3 +71,30 @@ def test_the_apps_probe_keeps_no_max_pool_switches():
     compute = loaded_compute()
     assert compute.probe.switches == {}
     assert "features.2" in compute.probe.activations  # zf-fmnist's first max-pool is still recorded
+
+
+def test_a_playing_frame_in_one_pass_equals_the_same_frame_loaded_and_asked_pane_by_pane():
+    """AnalyseFrame (one forward + backward, a plain forward for the square) against LoadFrame then LayerMaps,
+    Project and Occlude (the probe and the incremental occluder), on the same pixels."""
+    from tests.clips import clip_frames
+
+    compute = loaded_compute()
+    pixels = clip_frames(5, 64, 48)[-1]
+    fast, = compute.handle(m.AnalyseFrame(3, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8)))
+    assert isinstance(fast, m.FrameAnalysed)
+    assert compute.frame is None and compute.image_path == str(default_photo())  # the input stays the photo
+    loaded, = compute.handle(m.LoadFrame(4, "clip.mp4", 4, 0.4, pixels))
+    assert loaded.frame.label() == "clip.mp4 frame 4 at 0.40 s" and np.array_equal(loaded.source, pixels)
+    assert np.array_equal(fast.pixels, loaded.pixels)
+    assert np.allclose(fast.probs, loaded.probs, atol=1e-6)
+    maps, = compute.handle(m.LayerMaps(5, "features.4"))
+    assert np.allclose(fast.maps.maps, maps.maps, atol=1e-5) and fast.maps.levels == pytest.approx(maps.levels)
+    proj, = compute.handle(m.Project(6, "features.4", 7))
+    assert proj.positions == fast.projection.positions
+    assert np.abs(fast.projection.full.astype(int) - proj.full).max() <= 1  # rgb of float projections equal to 1e-5
+    assert np.array_equal(fast.projection.feature_map, proj.feature_map)
+    occluded, = compute.handle(m.Occlude(7, 5, 6, 8, "features.4", 7))
+    assert np.allclose(fast.occluded.probs, occluded.probs, atol=1e-6)
+    assert fast.occluded.map_total == pytest.approx(occluded.map_total, rel=1e-5)
+    bad, = compute.handle(m.AnalyseFrame(8, "clip.mp4", 5, 0.5, np.zeros((4, 4), np.uint8)))
+    assert isinstance(bad, m.Failed) and "clip.mp4: a frame must be RGB uint8" in bad.message

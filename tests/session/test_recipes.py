@@ -22,16 +22,21 @@ EXAMPLES = {
                         mode="guided", out="out dir/p.png", npy="p.npy"),
         R.ProjectRecipe(**M, image="a.png", layer="l", channel=1, map=True, mode="backprop", out="p.png"),
         R.ProjectRecipe(**M, image="a.png", layer="l", channel=1, top_k=4, out="p.png"),
+        R.ProjectRecipe(**M, image="my clip.mp4", frame=12, layer="l", channel=1, out="p.png"),
     ],
     R.MapsRecipe: [
         R.MapsRecipe(**M, image="a.png", layer="features.0", out="m.png"),
         R.MapsRecipe(**FULL, image="a.png", layer="features.0", sort="max", filters=True, out="m.png"),
+        R.MapsRecipe(**M, image="clip.mp4", frame=0, layer="features.0", out="m.png"),
     ],
     R.OcclusionRecipe: [
         R.OcclusionRecipe(**M, image="a.png", out="o.png"),
+        R.OcclusionRecipe(**M, image="clip.mp4", frame=7, patch=6, out="o.png"),
         R.OcclusionRecipe(**FULL, image="a.png", patch=6, stride=1, fill=0.25, target="Sneaker",
                           layer="features.8", out="o.png", npy="o.npy"),
         R.OcclusionRecipe(**M, image="a.png", fill=0.1 + 0.2, target="-1", out="o.png"),  # 0.30000000000000004
+        R.OcclusionRecipe(**M, image="a.png", out="o.png", approximate=True),
+        R.OcclusionRecipe(**M, image="a.png", out="o.png", approximate=True, field=0.7, coarse=3, drill=0.25),
     ],
     R.TopkRecipe: [
         R.TopkRecipe(**M, data="resources/fmnist", layer="features.0", out="top9"),
@@ -44,15 +49,18 @@ EXAMPLES = {
                            layers=("features.0", "classifier.4"), true_class=(3, 7), out="i.png", csv="i.csv"),
         R.InvarianceRecipe(**M, images=("a.png",), transform="scale", amounts=parse_float_list("0.5:1.5:7"),
                            out="i.png"),
+        R.InvarianceRecipe(**M, images=("clip.mp4", "b.png"), frame=3, out="i.png"),
     ],
     R.CorrespondenceRecipe: [
         R.CorrespondenceRecipe(**M, images=("a.png", "b.png"), parts="p.json"),
+        R.CorrespondenceRecipe(**M, images=("clip.mp4", "b.png"), frame=30, parts="p.json", out="t.png"),
         R.CorrespondenceRecipe(**FULL, images=("a.png", "b.png", "c.png"), parts="p.json",
                                layers=("features.14",), random=0, seed=3, csv="t.csv", out="t.png"),
     ],
     R.SaliencyRecipe: [
         R.SaliencyRecipe(**M, image="a.png", out="s.png"),
         R.SaliencyRecipe(**FULL, image="a.png", target=7, out="s.png", npy="s.npy"),
+        R.SaliencyRecipe(**M, image="clip.mp4", frame=2, out="s.png"),
     ],
     R.ActmaxRecipe: [
         R.ActmaxRecipe(**M, class_index=3, out="a.png"),
@@ -75,9 +83,11 @@ EXAMPLES = {
         R.SanityRecipe(**FULL, image="a b.png", layer="features.8", channel=5, position=(2, 1),
                        methods=("guided", "saliency"), test="independent", seed=3, csv="s.csv", out="s.png"),
         R.SanityRecipe(**M, image="a.png", class_index="Sneaker", csv="s.csv", out="s.png"),
+        R.SanityRecipe(**M, image="clip.mp4", frame=5, csv="s.csv", out="s.png"),
     ],
     R.FaithfulnessRecipe: [
         R.FaithfulnessRecipe(**M, image="a.png", csv="f.csv", out="f.png"),
+        R.FaithfulnessRecipe(**M, image="clip.mp4", frame=1, csv="f.csv", out="f.png"),
         R.FaithfulnessRecipe(**FULL, image="a.png", target="7", maps=("saliency",), steps=10, random=1, seed=2,
                              patch=6, stride=2, csv="f.csv", out="f.png"),
     ],
@@ -123,6 +133,15 @@ def test_the_parser_fills_in_defaults_and_rejects_bad_values():
     with pytest.raises(SystemExit):  # argparse: --map and --top-k exclude each other
         parse_recipe(["project", "--model", "m", "--image", "a", "--layer", "l", "--channel", "2", "--map",
                       "--top-k", "3", "--out", "o"])
+
+
+def test_every_command_taking_images_takes_the_frame_option_after_them():
+    for cls in R.RECIPES:
+        names = [f.name for f, _ in cls.options()]
+        if "image" in names or "images" in names:
+            assert names[names.index("frame") - 1] in ("image", "images"), cls.command
+    assert R.SaliencyRecipe(**M, image="my clip.mp4", frame=12, out="s.png").shell() == \
+        "deconvviz saliency --model zf-fmnist --image 'my clip.mp4' --frame 12 --out s.png"
 
 
 @pytest.mark.parametrize("value", [0.05, 0.0, 1e-05, 1 / 3, 0.1 + 0.2, 123456789.0, -2.5])

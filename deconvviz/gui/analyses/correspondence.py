@@ -88,6 +88,9 @@ class CorrespondenceView(AnalysisView):
         self.images: list[str] = []
         self.boxes: dict[str, dict[str, list[int]]] = {}  # image path -> part -> [top, left, bottom, right]
         self.pixels: dict[str, object] = {}  # image path -> model-input pixels (H, W, 3)
+        # a paused video frame added from the session: (its video's path, the Picture, its index); it is the first
+        # image, as `deconvviz correspondence --images VIDEO ... --frame N` reads it
+        self.frame: tuple[str, object, int] | None = None
         self.rows = []
         self.list.currentRowChanged.connect(lambda _: self._draw())
         self.canvas.boxDrawn.connect(self._on_box)
@@ -117,22 +120,51 @@ class CorrespondenceView(AnalysisView):
         self.parts_path.setText(shown_path(path))
         folder = Path(path).parent
         self.images = [str(folder / name) for name in spec]
+        self.frame = None
         self.boxes = {str(folder / name): parts for name, parts in spec.items()}
         self._load_pixels(self.images)
 
     def add_main_image(self) -> None:
-        """Add the session's image to the list (draw its parts before running)."""
-        path = self.session.image.path if self.session.image else ""
-        if path and path not in self.images:
+        """Add the session's input to the list (draw its parts before running): an image file at the end; a paused
+        video frame first, in place of any frame added before (a command reads one frame, of the first image)."""
+        facts = self.session.image
+        if facts is None or not facts.path:
+            return
+        path = facts.path
+        if facts.frame is not None and facts.rereadable():
+            if self.frame is not None and self.frame[0] in self.images:
+                self.images.remove(self.frame[0])
+            if path in self.images:
+                self.images.remove(path)
+            self.frame = (path, facts.as_picture(), facts.frame.index)
+            self.images.insert(0, path)
+            self.boxes[path] = {}
+            self.pixels.pop(path, None)
+            self._load_pixels([path])
+        elif facts.frame is None and path not in self.images:
             self.images.append(path)
             self.boxes[path] = {}
             self._load_pixels([path])
+        elif facts.frame is not None:
+            self.show_message("a camera's frame cannot be read again by a command: pause on a video file's frame",
+                              error=True)
+
+    def picture(self, path: str):
+        """Return what image ``path`` of the list is for the analyses: the added frame's Picture, else the path."""
+        return self.frame[1] if self.frame is not None and path == self.frame[0] else path
+
+    def name(self, path: str) -> str:
+        """Return image ``path`` of the list as shown: the frame's label, or the file's name."""
+        return self.frame[1].name if self.frame is not None and path == self.frame[0] else Path(path).name
 
     def _load_pixels(self, paths: list[str]) -> None:
-        def job(model, progress, cancel):
-            from ...data.images import load_image
+        pictures = {p: self.picture(p) for p in paths}
 
-            return {p: model.preprocessing.to_pixels(model.preprocess(load_image(p))) for p in paths}
+        def job(model, progress, cancel):
+            from ...data.images import as_picture
+
+            return {p: model.preprocessing.to_pixels(model.preprocess(as_picture(item).image))
+                    for p, item in pictures.items()}
 
         self.submit(f"pixels {len(self.images)}", job, self._pixels_ready)
 
@@ -141,7 +173,7 @@ class CorrespondenceView(AnalysisView):
         current = self.list.currentRow()
         self.list.clear()
         for path in self.images:
-            self.list.addItem(Path(path).name)
+            self.list.addItem(self.name(path))
         self._refresh_parts()
         self.list.setCurrentRow(current if 0 <= current < len(self.images) else 0)
         self._icons()
@@ -244,19 +276,21 @@ class CorrespondenceView(AnalysisView):
             return
         images, draws = list(self.images), self.random.value()
         model_options = self.model_options()
+        frame = self.frame[2] if self.frame is not None and images and images[0] == self.frame[0] else None
+        pictures, names = [self.picture(p) for p in images], [self.name(p) for p in images]
 
         def recipe_for(path: str) -> CorrespondenceRecipe:
             """Return the recipe writing the figure at ``path``, reading the parts file export writes beside."""
             stem = str(Path(path).with_suffix(""))
-            return CorrespondenceRecipe(**model_options, images=tuple(images), parts=stem + ".parts.json",
+            return CorrespondenceRecipe(**model_options, images=tuple(images), frame=frame, parts=stem + ".parts.json",
                                         random=draws, csv=stem + ".csv", out=path)
 
         def job(model, progress, cancel):
             from ...analyses.correspondence import correspondence_table, load_inputs
             from ...figures.parts import parts_panel
 
-            rows = correspondence_table(model, images, parts, random_draws=draws)
-            panel = parts_panel(model, load_inputs(model, images), [Path(p).name for p in images], parts,
+            rows = correspondence_table(model, pictures, parts, random_draws=draws)
+            panel = parts_panel(model, load_inputs(model, pictures), names, parts,
                                 recipe_for("parts.png").shell())
             return rows, panel
 

@@ -61,7 +61,8 @@ class InvarianceView(AnalysisView):
             self.run()
 
     def images(self) -> list[str]:
-        """Return the images to transform: the session's, then the other bundled photos when ticked."""
+        """Return the images to transform: the session's input (an image file, or the video of the paused
+        frame), then the other bundled photos when ticked."""
         current = self.session.image.path if self.session.image else ""
         images = [current] if current else []
         if self.others.isChecked():
@@ -70,25 +71,27 @@ class InvarianceView(AnalysisView):
 
     def run(self) -> None:
         """Compute the curves for the chosen transform."""
-        images, kind = self.images(), self.kind.currentText()
+        facts, images, kind = self.session.image, self.images(), self.kind.currentText()
         if not images:
             return
-        recipe = InvarianceRecipe(**self.model_options(), images=tuple(images), transform=kind, out="invariance.png")
+        recipe = InvarianceRecipe(**self.model_options(), images=tuple(images), frame=facts.input_options()["frame"],
+                                  transform=kind, out="invariance.png")
+        recipe = recipe if facts.rereadable() else None  # a camera's frame: nothing can read it again
+        pictures = [facts.as_picture()] + images[1:]  # the session's picture: an image file or a paused frame
 
         def job(model, progress, cancel):
             from ...analyses.invariance import invariance_curves
-            from ...data.images import load_image
 
-            result = invariance_curves(model, images, kind)
-            first = model.preprocess(load_image(images[0]))
-            panel = invariance_panel(model, result, first, recipe.shell())
+            result = invariance_curves(model, pictures, kind)
+            first = model.preprocess(pictures[0].image)
+            panel = invariance_panel(model, result, first, "" if recipe is None else recipe.shell())
             labels = [f"{n} ({model.class_name(c.true_class)})" for n, c in zip(result.names, result.curves)]
             return result, labels, panel
 
         self.show_message(f"transforming by {kind}…")
         self.submit("invariance", job, lambda r: self._show(*r, recipe), long=True)
 
-    def _show(self, result, labels, panel, recipe: InvarianceRecipe) -> None:
+    def _show(self, result, labels, panel, recipe: InvarianceRecipe | None) -> None:
         self.result = result
         titles = [f"distance at {layer}" for layer in result.layers] + ["p(true class)"]
         for i, plot in enumerate(self.plots):
@@ -105,7 +108,7 @@ class InvarianceView(AnalysisView):
         self.legend.setText("&nbsp;&nbsp;&nbsp;".join(
             f'<span style="color: rgb{PALETTE[j % len(PALETTE)]}">&#9632;&#9632;</span> {label}'
             for j, label in enumerate(labels)))
-        self.set_panel(panel, lambda out: replace(recipe, out=out))
+        self.set_panel(panel, None if recipe is None else lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)
 
     def curve(self, plot: int, image: int = 0) -> tuple[list[float], list[float]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton
 
@@ -57,22 +56,25 @@ class SaliencyView(AnalysisView):
 
     def run(self) -> None:
         """Compute the saliency of the chosen class for the main window's image."""
-        image, target = (self.session.image.path if self.session.image else ""), self.target.currentData()
-        if not image:
+        facts, target = self.session.image, self.target.currentData()
+        if facts is None or not facts.path:
             return
-        recipe = SaliencyRecipe(**self.model_options(), image=image, target=target, out="saliency.png")
+        recipe = SaliencyRecipe(**self.model_options(), **facts.input_options(), target=target, out="saliency.png")
+        # a camera's frame has no command: nothing can read it again
+        recipe = recipe if facts.rereadable() else None
 
         def job(model, progress, cancel):
             from ...analyses.actmax import class_saliency
-            from ...data.images import load_image
+            from ...session.pictures import frame_panel
 
-            x = model.preprocess(load_image(image))
+            x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
             s = class_saliency(model, x, target)
-            return saliency_panel(model, x, s, Path(image).name, recipe.shell())
+            panel = saliency_panel(model, x, s, facts.path, "" if recipe is None else recipe.shell())
+            return frame_panel(panel, facts.frame, command=recipe is not None)  # as `deconvviz saliency` names it
 
         self.submit("saliency", job, lambda panel: self._show(panel, recipe))
 
-    def _show(self, panel, recipe: SaliencyRecipe) -> None:
+    def _show(self, panel, recipe: SaliencyRecipe | None) -> None:
         self.view.set_panel(panel)
-        self.set_panel(panel, lambda out: replace(recipe, out=out))
+        self.set_panel(panel, None if recipe is None else lambda out: replace(recipe, out=out))
         self.show_message(panel.caption)
