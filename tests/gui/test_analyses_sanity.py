@@ -96,3 +96,30 @@ def test_deletion_and_insertion_curves_with_table_cancel_and_export(qtbot, windo
     argv = shlex.split(facts["command"])
     assert argv[:2] == ["deconvviz", "faithfulness"] and "--steps" in argv and argv[argv.index("--steps") + 1] == "8"
     assert np.array_equal(_cli_pixels(argv, tmp_path, "again"), pixels)
+
+
+def test_a_paused_video_frame_is_checked_and_its_command_reads_that_frame(qtbot, window, tmp_path):
+    from deconvviz.session import messages as m
+    from tests.clips import clip_frames, write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", clip_frames(12), fps=10)
+
+    def frame_loaded(r):
+        return isinstance(r, m.ImageLoaded) and r.frame is not None
+
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
+        window.open_video(str(clip))
+    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
+        window.video.slider.setValue(5)
+    view = open_from_menu(window, "sanity")
+    for method in ("deconvnet", "backprop", "saliency"):
+        view.methods[method].setChecked(False)
+    assert run_and_wait(qtbot, view, "sanity", view.run, TIMEOUT) == "sanity"
+    assert view.panel.caption.endswith("clip.mp4 frame 5 at 0.50 s")
+    out = tmp_path / "frame.png"
+    pixels, facts = export_and_read(qtbot, view, out)
+    assert (facts["video"], facts["frame"]) == (str(clip), "5")
+    argv = shlex.split(facts["command"])
+    assert argv[argv.index("--frame") + 1] == "5" and argv[argv.index("--image") + 1] == str(clip)
+    assert np.array_equal(_cli_pixels(argv, tmp_path, "again"), pixels)

@@ -58,45 +58,48 @@ class FaithfulnessView(AnalysisView):
 
     def recipe(self) -> FaithfulnessRecipe | None:
         """Return the recipe of what the controls ask for (None, with a message, when it cannot run)."""
-        image = self.session.image.path if self.session.image else ""
+        facts = self.session.image
         maps = tuple(m for m, box in self.maps.items() if box.isChecked())
-        if not image:
+        if facts is None or not facts.path:
             self.show_message("no image yet", error=True)
         elif not maps:
             self.show_message("tick at least one map", error=True)
         else:
             k = self.target.currentData()
-            return FaithfulnessRecipe(**self.model_options(), image=image, target=None if k is None else str(k),
+            return FaithfulnessRecipe(**self.model_options(), **facts.input_options(), target=None if k is None else str(k),
                                       maps=maps, steps=self.steps.value(), random=self.random.value(),
                                       csv="faithfulness.csv", out="faithfulness.png")
         return None
 
     def run(self) -> None:
         """Compute the curves (a long job: progress per stage, and Cancel)."""
-        recipe = self.recipe()
+        recipe, facts = self.recipe(), self.session.image
         if recipe is None:
             return
+        command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
 
         def job(model, progress, cancel):
             from ...analyses.faithfulness import faithfulness_curves
             from ...api import parse_target
-            from ...data.images import load_image
             from ...figures.sanity import faithfulness_panel
+            from ...session.pictures import frame_panel
 
-            x = model.preprocess(load_image(recipe.image))
+            x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
             result = faithfulness_curves(model, x, parse_target(model, recipe.target), recipe.maps, recipe.steps,
                                          recipe.random, recipe.seed, recipe.patch, recipe.stride,
                                          progress=progress, cancel=cancel)
-            return result, faithfulness_panel(model, x, result, recipe.image, recipe.shell())
+            panel = faithfulness_panel(model, x, result, recipe.image, command)
+            return result, frame_panel(panel, facts.frame, command=bool(command)), bool(command)
 
         self.show_message("deleting and inserting pixels…")
         self.submit("faithfulness", job, lambda r: self._show(*r, recipe), long=True)
 
-    def _show(self, result, panel, recipe: FaithfulnessRecipe) -> None:
+    def _show(self, result, panel, rereadable: bool, recipe: FaithfulnessRecipe) -> None:
         self.result = result
         self.view.set_panel(panel)
         rows = [[name, c.deletion_auc, c.insertion_auc] for name, c in result.curves.items()]
         fill_table(self.table, ["map", "deletion AUC (lower: more faithful)", "insertion AUC (higher: more faithful)"],
                    rows)
-        self.set_panel(panel, lambda out: replace(recipe, out=out, csv=str(Path(out).with_suffix(".csv"))))
+        self.set_panel(panel, (lambda out: replace(recipe, out=out, csv=str(Path(out).with_suffix(".csv"))))
+                       if rereadable else None)
         self.show_message(panel.caption)

@@ -112,43 +112,45 @@ class SanityView(AnalysisView):
 
     def recipe(self) -> SanityRecipe | None:
         """Return the recipe of what the controls ask for (None, with a message, when it cannot run)."""
-        image = self.session.image.path if self.session.image else ""
+        facts = self.session.image
         chosen, methods = self.target_options(), self.chosen_methods()
-        if not image:
+        if facts is None or not facts.path:
             self.show_message("no image yet", error=True)
         elif chosen is None:
             self.show_message("select a layer and channel in the main window first", error=True)
         elif not methods:
             self.show_message("tick at least one method", error=True)
         else:
-            return SanityRecipe(**self.model_options(), image=image, **chosen, methods=methods,
+            return SanityRecipe(**self.model_options(), **facts.input_options(), **chosen, methods=methods,
                                 test=self.test.currentText(), seed=self.seed.value(), csv="sanity.csv",
                                 out="sanity.png")
         return None
 
     def run(self) -> None:
         """Start the test (a long job: progress per step, and Cancel)."""
-        recipe = self.recipe()
+        recipe, facts = self.recipe(), self.session.image
         if recipe is None:
             return
+        command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
 
         def job(model, progress, cancel):
             from ...analyses.sanity import sanity_check
             from ...api import parse_target
-            from ...data.images import load_image
             from ...figures.sanity import sanity_panel
+            from ...session.pictures import frame_panel
 
-            x = model.preprocess(load_image(recipe.image))
+            x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
             result = sanity_check(model, x, recipe.layer, recipe.channel, recipe.position,
                                   parse_target(model, recipe.class_index), recipe.methods, recipe.test, recipe.seed,
                                   progress=progress, cancel=cancel)
-            return result, sanity_panel(model, x, result, recipe.image, recipe.shell())
+            panel = sanity_panel(model, x, result, recipe.image, command)
+            return result, frame_panel(panel, facts.frame, command=bool(command)), bool(command)
 
         what = f"{recipe.layer} channel {recipe.channel}" if recipe.layer else "the class score"
         self.show_message(f"randomising the weights ({recipe.test}) and explaining {what}…")
         self.submit("sanity", job, lambda r: self._show(*r, recipe), long=True)
 
-    def _show(self, result, panel, recipe: SanityRecipe) -> None:
+    def _show(self, result, panel, rereadable: bool, recipe: SanityRecipe) -> None:
         from ...analyses.sanity import summary_similarity, verdict
 
         self.result = result
@@ -160,5 +162,6 @@ class SanityView(AnalysisView):
             # "method: numbers: fails: why" (or "method: cannot tell: why"): the word is the second last part
             rows.append([method, mean, result.scores[method]["spearman"][-1], words.split(": ")[-2], words])
         fill_table(self.table, ["method", "mean Spearman |map|", "last step", "verdict", "in words"], rows)
-        self.set_panel(panel, lambda out: replace(recipe, out=out, csv=str(Path(out).with_suffix(".csv"))))
+        self.set_panel(panel, (lambda out: replace(recipe, out=out, csv=str(Path(out).with_suffix(".csv"))))
+                       if rereadable else None)
         self.show_message(panel.caption)
