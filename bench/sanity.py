@@ -42,6 +42,12 @@ def main(argv=None) -> None:
         sanity.randomisation_steps = lambda net, x: (full(net, x)[0][: args.steps], full(net, x)[1])
     model = load_model(args.model)
     x = model.preprocess(load_image(args.image))
+    # warm-up outside the timings: first calls pay for oneDNN's kernels and the similarity imports
+    from deconvviz.engine.sanity import explain, explain_naive, resolve_target, score_maps
+
+    target = resolve_target(model.net, x, SanityTarget())
+    score_maps({m: [e, e + 1] for m, e in explain(model.net, x, target).items()})
+    explain_naive(model.net, x, target)
     print(f"{args.model}, {args.test}, {args.threads} threads, load average before: {os.getloadavg()}")
     fast_t, naive_t, fast_cpu, naive_cpu = [], [], [], []
     for _ in range(args.repeats):

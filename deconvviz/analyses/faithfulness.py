@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..engine import faithfulness as engine
-from ..engine.occlusion import default_patch_stride, default_stride, occlusion_map
+from ..engine.occlusion import OcclusionCancelled, default_patch_stride, default_stride, occlusion_map
 from ..engine.saliency import saliency
 from ..errors import DeconvvizError
 from ..models import LoadedModel
@@ -34,10 +34,13 @@ class FaithfulnessResult:
 
 def faithfulness_curves(model: LoadedModel, x: torch.Tensor, target: int | None = None, maps=MAPS, steps: int = 50,
                         random_orders: int = 3, seed: int = 0, patch: int | None = None, stride: int | None = None,
-                        batch: int = 16, cancel=None) -> FaithfulnessResult:
+                        batch: int = 16, progress=None, cancel=None) -> FaithfulnessResult:
     """Return the FaithfulnessResult for input ``x`` (1, C, H, W): deletion and insertion curves of the
     occlusion map (p drop of a ``patch`` square, per pixel the mean over the squares covering it) and of
-    the gradient saliency map, for ``target`` (default: the top class), with the random-order baseline."""
+    the gradient saliency map, for ``target`` (default: the top class), with the random-order baseline.
+
+    ``progress(done, total)`` is called after each stage (the occlusion map, then each map's curves and
+    each random order's); ``cancel()`` returning True stops it (an engine ``Cancelled``)."""
     maps = tuple(maps)
     unknown = [m for m in maps if m not in MAPS]
     if unknown or not maps:
@@ -54,15 +57,30 @@ def faithfulness_curves(model: LoadedModel, x: torch.Tensor, target: int | None 
     target = int(probs.argmax()) if target is None else target
     if not 0 <= target < probs.numel():
         raise DeconvvizError(f"class {target} out of range: valid 0..{probs.numel() - 1}")
+    total = ("occlusion" in maps) + len(maps) + max(1, random_orders)
+    done = [0]
+
+    def stage() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+
     importance = {}
     if "occlusion" in maps:
-        occ = occlusion_map(model.net, x, patch, stride, None, target)
+        try:
+            occ = occlusion_map(model.net, x, patch, stride, None, target, cancel=cancel)
+        except OcclusionCancelled as exc:  # a DeconvvizError (the CLI's one line); here a cancel like the others
+            raise engine.FaithfulnessCancelled(str(exc)) from exc
         importance["occlusion"] = engine.occlusion_importance(occ.base_prob - occ.prob, patch, stride, height, width)
+        stage()
     if "saliency" in maps:
         importance["saliency"] = saliency(model.net, x, target).map.cpu().numpy()
-    curves = {name: engine.curves(model.net, x, m, target, steps, batch=batch, cancel=cancel)
-              for name, m in importance.items()}
-    curves["random"] = engine.random_curves(model.net, x, target, steps, random_orders, seed, batch=batch, cancel=cancel)
+    curves = {}
+    for name, m in importance.items():
+        curves[name] = engine.curves(model.net, x, m, target, steps, batch=batch, cancel=cancel)
+        stage()
+    curves["random"] = engine.random_curves(model.net, x, target, steps, random_orders, seed, batch=batch,
+                                            cancel=cancel, progress=stage)
     return FaithfulnessResult(target, float(probs[target]), importance, curves, steps, random_orders, patch, stride)
 
 

@@ -62,8 +62,8 @@ def summary_similarity(result: SanityResult, method: str, measure: str = "spearm
         return float("nan"), "at every step that changes it"
     n = len(changed)
     if result.test == "cascading":
-        return float(np.mean(finite)), f"on average over the {n} step{'s' * (n > 1)} that change it"
-    return float(np.mean(finite)), f"on average over the {n} layer{'s' * (n > 1)} that change it, one at a time"
+        return float(np.mean(finite)), f"on average over the {n} step{'s' * (n > 1)} that change{'s' * (n == 1)} it"
+    return float(np.mean(finite)), f"on average over the {n} layer{'s' * (n > 1)} that change{'s' * (n == 1)} it, one at a time"
 
 
 def verdict(result: SanityResult, method: str) -> str:

@@ -19,10 +19,12 @@ import torch
 from torch import nn
 
 from ..errors import DeconvvizError
+from ._control import Cancelled
 
 
-class FaithfulnessCancelled(DeconvvizError):
-    """The caller's ``cancel()`` returned True before the curves were finished."""
+class FaithfulnessCancelled(Cancelled):
+    """The caller's ``cancel()`` returned True before the curves were finished (an engine ``Cancelled``, so the
+    app's runner answers "cancelled", not "failed")."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,9 @@ def curves(net: nn.Module, x: torch.Tensor, importance: np.ndarray, target: int,
 
 
 def random_curves(net: nn.Module, x: torch.Tensor, target: int, steps: int = 50, orders: int = 3, seed: int = 0,
-                  fill: torch.Tensor | None = None, batch: int = 16, cancel=None) -> Curves:
-    """Return the mean deletion and insertion Curves over ``orders`` random pixel orders (numpy seed ``seed``)."""
+                  fill: torch.Tensor | None = None, batch: int = 16, cancel=None, progress=None) -> Curves:
+    """Return the mean deletion and insertion Curves over ``orders`` random pixel orders (numpy seed ``seed``);
+    ``progress()`` (no arguments) is called after each order."""
     height, width = x.shape[2:]
     rng = np.random.default_rng(seed)
     counts = pixel_counts(height * width, steps)
@@ -121,6 +124,8 @@ def random_curves(net: nn.Module, x: torch.Tensor, target: int, steps: int = 50,
         order = rng.permutation(height * width)
         dele.append(probabilities(net, x, order, counts, target, False, fill, batch, cancel))
         ins.append(probabilities(net, x, order, counts, target, True, fill, batch, cancel))
+        if progress is not None:
+            progress()
     return Curves(counts / (height * width), np.mean(dele, 0), np.mean(ins, 0))
 
 

@@ -48,19 +48,21 @@ import torch
 from torch import nn
 
 from ..errors import DeconvvizError
+from ._control import Cancelled
 from . import deconv
 from .layers import capture, run_until
 from .probe import probe, split_call_name
 from .rules import MODES, backward_rules, batch_rules
-from .similarity import MEASURES, similarities
+from .similarity import MEASURES, Reference
 
 METHODS = MODES + ("saliency",)
 TESTS = ("cascading", "independent")
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
-class SanityCancelled(DeconvvizError):
-    """The caller's ``cancel()`` returned True before the test was finished."""
+class SanityCancelled(Cancelled):
+    """The caller's ``cancel()`` returned True before the test was finished (an engine ``Cancelled``, so the
+    app's runner answers "cancelled", not "failed")."""
 
 
 @dataclass(frozen=True)
@@ -298,13 +300,19 @@ def randomisation_test(net: nn.Module, x: torch.Tensor, target: SanityTarget = S
 
 
 def score_maps(maps: dict[str, list[np.ndarray]]) -> dict[str, dict[str, list[float]]]:
-    """Return method -> measure -> similarity of each step's map to the first (step "none")."""
+    """Return method -> measure -> similarity of each step's map to the first (step "none").
+
+    A map equal to the first (a layer above a layer target cannot change it) scores exactly 1 without
+    being measured, as a map against itself does on every measure.
+    """
     scores = {}
     for method, series in maps.items():
-        ref_abs, ref_signed = abs_map(series[0]), signed_map(series[0])
+        reference = Reference(abs_map(series[0]), signed_map(series[0]))
         per = {m: [] for m in MEASURES}
         for e in series:
-            for measure, v in similarities(ref_abs, ref_signed, abs_map(e), signed_map(e)).items():
+            same = e is series[0] or np.array_equal(e, series[0])
+            values = dict.fromkeys(MEASURES, 1.0) if same else reference.compare(abs_map(e), signed_map(e))
+            for measure, v in values.items():
                 per[measure].append(v)
         scores[method] = per
     return scores

@@ -77,3 +77,22 @@ def test_occlusion_importance_is_the_mean_drop_of_the_covering_squares():
     drop = np.array([[1.0, 3.0]])  # squares of 2 px at columns 0 and 1 of a 2x4 image, stride 1
     out = occlusion_importance(drop, patch=2, stride=1, height=2, width=4)
     np.testing.assert_allclose(out[0], [1.0, 2.0, 3.0, 1.0])  # column 3 is under no square: the smallest drop
+
+
+def test_cancel_is_an_engine_cancel_in_every_stage():
+    # the occlusion stage too (its own error is a DeconvvizError, the CLI's one line): the app shows "cancelled"
+    from deconvviz.analyses.faithfulness import faithfulness_curves
+    from deconvviz.engine._control import Cancelled
+    from deconvviz.models import load_model
+
+    model = load_model("zf-fmnist")
+    x = torch.zeros(1, 1, 28, 28)
+    for after in (0, 1, 3):
+        asked, stages = [], []
+        with pytest.raises(Cancelled):
+            faithfulness_curves(model, x, steps=4, random_orders=1, progress=lambda d, t: stages.append((d, t)),
+                                cancel=lambda: asked.append(1) or len(stages) >= after)
+        assert len(stages) == after
+    stages = []
+    faithfulness_curves(model, x, steps=4, random_orders=2, progress=lambda d, t: stages.append((d, t)))
+    assert stages == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]

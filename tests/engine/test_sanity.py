@@ -144,3 +144,16 @@ def test_bad_input_is_a_clear_error():
         randomisation_test(net, x, SanityTarget(class_index=9))
     with pytest.raises(DeconvvizError, match="unknown layer"):
         randomisation_test(net, x, SanityTarget("nope", 0))
+
+
+def test_cancel_stops_between_steps_as_an_engine_cancel():
+    from deconvviz.engine._control import Cancelled
+    from deconvviz.engine.sanity import SanityCancelled
+
+    net, x = _small_net(), torch.randn(1, 3, 12, 12)
+    done, asked = [], []
+    with pytest.raises(SanityCancelled) as caught:
+        randomisation_test(net, x, progress=lambda k, n: done.append((k, n)),
+                           cancel=lambda: asked.append(1) or len(asked) > 2)
+    assert isinstance(caught.value, Cancelled)  # the app's runner answers it as cancelled, not failed
+    assert done == [(1, 3), (2, 3)]

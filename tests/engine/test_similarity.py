@@ -39,3 +39,15 @@ def test_constant_maps_are_undefined_not_similar():
     zero = np.zeros_like(a)
     scores = similarities(np.abs(a), a, zero, zero)
     assert all(math.isnan(v) for v in scores.values())
+
+
+def test_average_ranks_are_scipys_rankdata():
+    from scipy.stats import rankdata
+
+    from deconvviz.engine.similarity import average_ranks
+
+    rng = np.random.default_rng(3)
+    for a in (rng.integers(0, 4, (30, 30)).astype(np.float32), rng.normal(size=(7, 5)), np.zeros((3, 3)),
+              np.array([2.0, -0.0, 0.0, 1.0]), np.array([], float)):
+        assert np.array_equal(average_ranks(a), rankdata(a.ravel())), a
+    assert np.isnan(average_ranks(np.array([1.0, np.nan]))).all()

@@ -15,6 +15,8 @@ VIEWS = [  # (module, class, menu text)
     ("saliency", "SaliencyView", "&Saliency…"),
     ("actmax", "ActmaxView", "&Activation maximisation…"),
     ("filters", "FiltersView", "&Filters (Fig. 6)…"),
+    ("sanity", "SanityView", "Sanity chec&k: randomised weights…"),
+    ("faithfulness", "FaithfulnessView", "&Deletion / insertion curves…"),
 ]
 
 
