@@ -77,3 +77,16 @@ def open_window(qtbot):
 def window(qtbot, settings):
     """The main window on zf-fmnist and the coffee photo, ready."""
     return _open_window(qtbot, settings)
+
+
+@pytest.fixture
+def app_heap():
+    """The app's garbage-collector regime (run_app freezes its start-up objects), undone after the test: the
+    timing tests measure the app, not the heap that hundreds of earlier tests left in this process."""
+    import gc
+
+    from deconvviz.gui.app import freeze_startup_heap
+
+    freeze_startup_heap()
+    yield
+    gc.unfreeze()

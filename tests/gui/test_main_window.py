@@ -241,7 +241,7 @@ def test_the_window_remembers_model_and_image(qtbot, settings, open_window):
     assert again.model_name == "zf-fmnist" and again.image_path == photo
 
 
-def test_the_ui_thread_never_blocks_while_the_backend_computes(qtbot, window):
+def test_the_ui_thread_never_blocks_while_the_backend_computes(qtbot, window, app_heap):
     """A 5 ms timer keeps firing on time (no gap above 50 ms) through a full map and a fast drag."""
     gaps, busy, clock = [], [], QElapsedTimer()
     clock.start()

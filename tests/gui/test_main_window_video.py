@@ -285,7 +285,7 @@ def test_a_camera_that_goes_away_is_a_message_and_keeps_its_last_frame(qtbot, wi
     assert window.session.input.index == window.player.last.index
 
 
-def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip):
+def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip, app_heap):
     """A 5 ms timer keeps firing on time (no gap above 50 ms) while frames are decoded, analysed and shown
     and the square is dragged over the moving picture."""
     open_clip(qtbot, window, clip)
