@@ -45,7 +45,9 @@ def test_real_qt_multimedia_answers_without_raising():
 
 @pytest.mark.parametrize("width", [63, 64])  # 63: QImage pads each row to 4 bytes
 def test_a_video_frame_becomes_an_rgb_frame(width):
-    QVideoFrame = pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia does not load").QVideoFrame
+    multimedia = pytest.importorskip("PySide6.QtMultimedia", reason="Qt Multimedia does not load (no libpulse0)",
+                                     exc_type=ImportError)  # the import fails with ImportError, not "not found"
+    QVideoFrame = multimedia.QVideoFrame
 
     pixels = np.random.default_rng(width).integers(0, 255, (48, width, 3), dtype=np.uint8)
     image = QImage(pixels.tobytes(), width, 48, width * 3, QImage.Format.Format_RGB888).copy()
