@@ -56,6 +56,7 @@ class DeconvPane(QWidget):
             views.addWidget(view, 0, i)
         # On a network without max-pooling the deconvnet has no switches: say what that means, offer guided.
         self.no_pool_hint = QLabel(NO_POOL_HINT, objectName="noPoolHint")
+        self.no_pool_hint.setWordWrap(True)  # one long line would widen the window past the screen
         self.use_guided = QPushButton("Use guided backprop", objectName="useGuided")
         self.use_guided.clicked.connect(lambda: self.mode.setCurrentText("guided"))
         hint = QHBoxLayout()
