@@ -19,8 +19,7 @@ def check(r: RECIPE) -> None:
 
 
 def run(r: RECIPE) -> int:
-    from ..analyses.faithfulness import faithfulness_curves, faithfulness_rows
-    from ..api import parse_target
+    from ..analyses.faithfulness import faithfulness_rows
     from ..figures.png import save_panel
     from ..figures.sanity import faithfulness_panel
     from ..session.pictures import frame_panel
@@ -31,8 +30,7 @@ def run(r: RECIPE) -> int:
     model = r.load_model()
     picture, frame = r.read_input()
     x = model.preprocess(picture.image)
-    target = parse_target(model, r.target)
-    result = faithfulness_curves(model, x, target, r.maps, r.steps, r.random, r.seed, r.patch, r.stride)
+    result = r.compute(model, x)
     header, rows = faithfulness_rows(result)
     panel = frame_panel(faithfulness_panel(model, x, result, r.image, r.shell()), frame)
     write_both(lambda: save_panel(panel, r.out), lambda: write_csv(r.csv, header, rows), r.out)

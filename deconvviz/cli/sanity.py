@@ -20,8 +20,7 @@ def check(r: RECIPE) -> None:
 
 
 def run(r: RECIPE) -> int:
-    from ..analyses.sanity import sanity_check, sanity_rows, verdicts
-    from ..api import parse_target
+    from ..analyses.sanity import sanity_rows, verdicts
     from ..figures.png import save_panel
     from ..figures.sanity import sanity_panel
     from ..session.pictures import frame_panel
@@ -32,9 +31,7 @@ def run(r: RECIPE) -> int:
     model = r.load_model()
     picture, frame = r.read_input()
     x = model.preprocess(picture.image)
-    class_index = parse_target(model, r.class_index)
-    result = sanity_check(model, x, r.layer, r.channel, r.position, class_index, r.methods, r.test, r.seed,
-                          progress=progress_printer("randomised layers"))
+    result = r.compute(model, x, progress=progress_printer("randomised layers"))
     header, rows = sanity_rows(result)
     panel = frame_panel(sanity_panel(model, x, result, r.image, r.shell()), frame)
     write_both(lambda: save_panel(panel, r.out), lambda: write_csv(r.csv, header, rows), r.out)

@@ -325,6 +325,15 @@ class SanityRecipe(ImageInputRecipe):
                                           "hog, step, test")
     out: str = option(required=True, help="PNG to write")
 
+    def compute(self, model, x, progress=None, cancel=None):
+        """Return the SanityResult these options ask for, on ``model`` and its input ``x`` (the CLI and the
+        app's view call this one place)."""
+        from ..analyses.sanity import sanity_check
+        from ..api import parse_target
+
+        return sanity_check(model, x, self.layer, self.channel, self.position, parse_target(model, self.class_index),
+                            self.methods, self.test, self.seed, progress=progress, cancel=cancel)
+
 
 @dataclass(frozen=True, kw_only=True)
 class FaithfulnessRecipe(ImageInputRecipe):
@@ -342,6 +351,15 @@ class FaithfulnessRecipe(ImageInputRecipe):
     csv: str = option(required=True, help="CSV to write: map, fraction, deletion, insertion, deletion_auc, "
                                           "insertion_auc")
     out: str = option(required=True, help="PNG to write")
+
+    def compute(self, model, x, progress=None, cancel=None):
+        """Return the faithfulness curves these options ask for, on ``model`` and its input ``x`` (the CLI and
+        the app's view call this one place)."""
+        from ..analyses.faithfulness import faithfulness_curves
+        from ..api import parse_target
+
+        return faithfulness_curves(model, x, parse_target(model, self.target), self.maps, self.steps, self.random,
+                                   self.seed, self.patch, self.stride, progress=progress, cancel=cancel)
 
 
 RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,

@@ -79,15 +79,11 @@ class FaithfulnessView(AnalysisView):
         command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
 
         def job(model, progress, cancel):
-            from ...analyses.faithfulness import faithfulness_curves
-            from ...api import parse_target
             from ...figures.sanity import faithfulness_panel
             from ...session.pictures import frame_panel
 
             x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
-            result = faithfulness_curves(model, x, parse_target(model, recipe.target), recipe.maps, recipe.steps,
-                                         recipe.random, recipe.seed, recipe.patch, recipe.stride,
-                                         progress=progress, cancel=cancel)
+            result = recipe.compute(model, x, progress, cancel)
             panel = faithfulness_panel(model, x, result, recipe.image, command)
             return result, frame_panel(panel, facts.frame, command=bool(command)), bool(command)
 

@@ -134,15 +134,11 @@ class SanityView(AnalysisView):
         command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
 
         def job(model, progress, cancel):
-            from ...analyses.sanity import sanity_check
-            from ...api import parse_target
             from ...figures.sanity import sanity_panel
             from ...session.pictures import frame_panel
 
             x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
-            result = sanity_check(model, x, recipe.layer, recipe.channel, recipe.position,
-                                  parse_target(model, recipe.class_index), recipe.methods, recipe.test, recipe.seed,
-                                  progress=progress, cancel=cancel)
+            result = recipe.compute(model, x, progress, cancel)
             panel = sanity_panel(model, x, result, recipe.image, command)
             return result, frame_panel(panel, facts.frame, command=bool(command)), bool(command)
 
