@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from deconvviz.analyses.frames import FrameAnalyser
 from deconvviz.data.video import Frame, open_video
@@ -18,7 +18,7 @@ from deconvviz.session import messages as m
 from deconvviz.session.state import FrameInput
 from tests.clips import clip_frames, rotate_mp4, write_clip
 
-from test_main_window import wait_shown
+from test_main_window import ui_timer, wait_shown
 
 
 @pytest.fixture(scope="module")
@@ -291,28 +291,14 @@ def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip, app
     open_clip(qtbot, window, clip)
     window.tree.select_layer("features.4")
     qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
-    gaps, busy, clock = [], [], QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        busy.append(window.backend.busy())
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
     shown = []
     window.shown.connect(lambda r: shown.append(r) if isinstance(r, m.FrameAnalysed) else None)
-    window.play_video()
-    h, w = window.pixels.shape[:2]
-    for i in range(120):
-        window.canvas.move_to(h / 2, (i * 2) % w)
-        qtbot.wait(20)
-    timer.stop()
+    with ui_timer(window.backend) as (gaps, busy):
+        window.play_video()
+        h, w = window.pixels.shape[:2]
+        for i in range(120):
+            window.canvas.move_to(h / 2, (i * 2) % w)
+            qtbot.wait(20)
     delivered = window.video_rate.delivered
     window.pause_video()
     assert len(shown) > 10 and sum(busy) > 20, "hardly any frame was analysed: the test measured nothing"
