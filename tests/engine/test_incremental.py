@@ -63,6 +63,7 @@ def test_exact_on_architectures(name, size, patch):
 def test_exact_on_efficientnet(efficientnet, coffee):
     boxes = [(0, 0, 32, 32), (192, 192, 32, 32), (100, 37, 32, 32), (8, 192, 32, 32)]
     inc = IncrementalNet(efficientnet.net, coffee)
+    assert len(inc.lazy_pads) >= 10  # the "same" paddings before its stride-1 depthwise convolutions
     assert_exact(efficientnet.net, coffee, boxes, inc=inc)
     assert_exact(efficientnet.net, coffee, [(0, 0, 224, 224)], inc=inc)
     assert_exact(efficientnet.net, coffee, [(111, 5, 3, 40)], fill=1.5, inc=inc)
@@ -97,6 +98,42 @@ def test_exact_on_unusual_geometry():
     x = torch.randn(1, 3, 45, 37)
     assert_exact(net, x, [(0, 0, 7, 7), (38, 30, 7, 7), (17, 3, 7, 7), (1, 29, 7, 7)])
     assert_exact(net, x, [(44, 36, 1, 1)])
+
+
+class _Paddings(nn.Module):
+    """Paddings before convolutions: some fold into the convolution on a full batch, some must not."""
+
+    def __init__(self):
+        super().__init__()
+        self.zero = nn.ZeroPad2d(2)
+        self.a = nn.Conv2d(3, 6, 5, padding=1)  # its own padding adds to the folded one
+        self.weight = nn.Parameter(torch.randn(6, 1, 3, 3))
+        self.const = nn.ConstantPad2d(1, 2.0)
+        self.b = nn.Conv2d(6, 6, 3)
+        self.uneven = nn.ZeroPad2d((0, 1, 0, 1))
+        self.c = nn.Conv2d(6, 6, 3, stride=2)
+        self.shared = nn.ZeroPad2d(1)
+        self.d = nn.Conv2d(6, 6, 3)
+
+    def forward(self, x):
+        y = torch.relu(self.a(self.zero(x)))
+        y = F.conv2d(F.pad(y, (1, 1, 1, 1)), self.weight, None, 1, 0, 1, 6)  # a call: folds too
+        y = self.b(self.const(y))  # pads with 2: not a convolution's zero padding
+        y = self.c(self.uneven(y))  # more on one side: no convolution padding says that
+        p = self.shared(y)
+        y = self.d(p) + F.max_pool2d(p, 3, 1)  # read twice
+        return y.mean((2, 3))
+
+
+def test_paddings_fold_into_the_convolution_after_them():
+    net = _Paddings().eval()
+    x = torch.randn(1, 3, 30, 30)
+    inc = IncrementalNet(net, x)
+    assert sorted(n.name for n in inc.lazy_pads) == ["pad", "zero"]
+    # A large box turns every layer full, where the folding acts; small ones stay boxes.
+    assert_exact(net, x, [(0, 0, 30, 30), (2, 3, 25, 26)], inc=inc)
+    assert_exact(net, x, [(0, 0, 5, 5), (20, 11, 5, 5)], inc=inc)
+    assert_exact(net, x, [(0, 0, 30, 30)], fill=-1.0, inc=inc)
 
 
 class _Unknown(nn.Module):

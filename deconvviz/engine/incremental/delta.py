@@ -17,12 +17,15 @@ class Delta:
     """A batch of values that equal a node's cached value except inside one box per sample.
 
     ``patch`` is (B, C, h, w) for a 4-D node (``top``/``left`` numpy int64 arrays (B,) give each box's
-    corner), or the whole batched tensor when ``full`` (then ``top``/``left`` are None).
+    corner), or the whole batched tensor when ``full`` (then ``top``/``left`` are None). A full Delta's
+    ``pad`` (rows, columns), when set, is zero padding still to add on each side: a padding whose only
+    reader is a convolution leaves it to the convolution's own padding (a pass over the batch saved).
     """
 
     patch: torch.Tensor
     top: np.ndarray | None = None
     left: np.ndarray | None = None
+    pad: tuple[int, int] | None = None
 
     @property
     def full(self) -> bool:

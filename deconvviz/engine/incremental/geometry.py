@@ -20,7 +20,11 @@ from torch import nn
 @dataclass(frozen=True)
 class Window:
     """A sliding window: kernel, stride, padding, dilation (each (rows, columns)), the value the padding
-    holds, and ``fn(window)``: the op on an already padded window (B, C, h, w), returning its outputs."""
+    holds, and ``fn(window)``: the op on an already padded window (B, C, h, w), returning its outputs.
+
+    ``padded(x, extra)`` (convolutions only, else None) is the op on an unpadded input with ``extra``
+    (rows, columns) more zero padding on each side than its own: a zero padding before it folds into it.
+    """
 
     kernel: tuple[int, int]
     stride: tuple[int, int]
@@ -28,14 +32,24 @@ class Window:
     dilation: tuple[int, int]
     pad_value: float
     fn: Callable[[torch.Tensor], torch.Tensor]
+    padded: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
 class Shift:
-    """Constant padding: the box moves by (top, left); the border it adds never changes."""
+    """Constant padding by (top, left, bottom, right) with ``value``: the box moves by (top, left); the
+    border it adds never changes."""
 
     top: int
     left: int
+    bottom: int = 0
+    right: int = 0
+    value: float = 0.0
+
+    @property
+    def even_zeros(self) -> bool:
+        """Return whether it pads with zeros, as much on each side as on the opposite one."""
+        return self.value == 0 and self.top == self.bottom and self.left == self.right
 
 
 Geometry = Window | Shift
@@ -82,8 +96,7 @@ def conv_module(m: nn.Conv2d, fused) -> Window | None:
         return None
     weight, bias = fused or (m.weight, m.bias)
     stride, dilation, groups = m.stride, m.dilation, m.groups
-    return Window(pair(m.kernel_size), pair(stride), pad, pair(dilation), 0.0,
-                  lambda w: F.conv2d(w, weight, bias, stride, 0, dilation, groups))
+    return _conv_window(pair(m.kernel_size), pair(stride), pad, pair(dilation), groups, weight, bias)
 
 
 def conv_call(args, kwargs, fused) -> Window | None:
@@ -97,7 +110,15 @@ def conv_call(args, kwargs, fused) -> Window | None:
         pad = pair(a["padding"])
     weight, bias = fused or (a["weight"], a["bias"])
     s, d, g = pair(a["stride"]), pair(a["dilation"]), a["groups"]
-    return Window(tuple(weight.shape[2:]), s, pad, d, 0.0, lambda win: F.conv2d(win, weight, bias, s, 0, d, g))
+    return _conv_window(tuple(weight.shape[2:]), s, pad, d, g, weight, bias)
+
+
+def _conv_window(kernel, stride, padding, dilation, groups, weight, bias) -> Window:
+    def padded(x, extra):
+        return F.conv2d(x, weight, bias, stride, (padding[0] + extra[0], padding[1] + extra[1]), dilation, groups)
+
+    return Window(kernel, stride, padding, dilation, 0.0,
+                  lambda w: F.conv2d(w, weight, bias, stride, 0, dilation, groups), padded)
 
 
 def max_pool(kernel, stride, padding, dilation, return_indices) -> Window | None:
@@ -138,22 +159,22 @@ def avg_pool_call(args, kwargs, fused=None) -> Window | None:
                     a["divisor_override"])
 
 
-def shift(padding) -> Shift | None:
+def shift(padding, value=0.0) -> Shift | None:
     """Return constant padding's Shift from (left, right, top, bottom) or one number; None for cropping."""
     if isinstance(padding, int):
         padding = (padding,) * 4
     left, right, top, bottom = padding
     if min(padding) < 0:
         return None
-    return Shift(top, left)
+    return Shift(top, left, bottom, right, float(value))
 
 
 def pad_module(m: nn.ZeroPad2d | nn.ConstantPad2d, fused=None) -> Shift | None:
-    return shift(m.padding)
+    return shift(m.padding, m.value)
 
 
 def pad_call(args, kwargs, fused=None) -> Shift | None:
     a = bind(args, kwargs, ["input", "pad", "mode", "value"], dict(mode="constant", value=None))
     if a["mode"] != "constant" or len(a["pad"]) != 4:
         return None
-    return shift(tuple(a["pad"]))
+    return shift(tuple(a["pad"]), a["value"] or 0.0)

@@ -10,7 +10,8 @@ from torch import nn
 
 from .delta import Delta, Unsupported
 from .geometry import CONV_ARGS, CONV_DEFAULTS, bind
-from .rules import Rule, RunOptions, rule_for
+from .geometry import Shift, Window
+from .rules import Rule, RunOptions, Sliding, rule_for
 
 FULL_FRACTION = 0.6  # recompute the whole layer when the changed window covers this much of it
 
@@ -23,6 +24,8 @@ class IncrementalNet:
     convolution's only reader is folded into the recomputed convolution's weights (the cached values stay
     the model's own; the difference is rounding, about 1e-7 relative). Raises :class:`Unsupported` at
     construction for graphs it cannot reason about (the caller then falls back to full inference).
+    ``widest`` is the most bytes per sample of any batched tensor a run so far has produced (what sets a
+    good batch size: :func:`~deconvviz.engine.occlusion.batch_size`).
     """
 
     def __init__(self, net: nn.Module, x: torch.Tensor, full_fraction: float = FULL_FRACTION,
@@ -41,10 +44,13 @@ class IncrementalNet:
         self.cache: dict = {}  # padded and channels-last copies of cached values, built on first use
         self.fused: dict[fx.Node, tuple] = {}
         self.folded: set[fx.Node] = set()
+        self.lazy_pads: set[fx.Node] = set()  # zero paddings a full batch skips: the convolution after pads
+        self.widest = 0
         with torch.no_grad():
             self._run_base(x)
             if fold_batchnorm:
                 self._fold_batchnorm()
+            self._find_lazy_pads()
 
     # ---- building -------------------------------------------------------------------------------------
     def _check_graph(self) -> None:
@@ -99,11 +105,31 @@ class IncrementalNet:
             self.fused[src] = ((weight * scale.reshape(-1, 1, 1, 1)).contiguous(), fused_bias.contiguous())
             self.folded.add(node)
 
+    def _find_lazy_pads(self) -> None:
+        for node in self.nodes:
+            rule, users = self.rules.get(node), list(node.users)
+            if not isinstance(rule, Sliding) or len(users) != 1 or not isinstance(self.rules.get(users[0]), Sliding):
+                continue
+            conv = users[0]
+            if conv.args[:1] != (node,) or node in conv.all_input_nodes[1:]:
+                continue
+            pad = rule.geometry(self, node, *self._base_args(node))
+            window = self.rules[conv].geometry(self, conv, *self._base_args(conv))
+            if isinstance(pad, Shift) and pad.even_zeros and isinstance(window, Window) and window.padded:
+                self.lazy_pads.add(node)
+
+    def _base_args(self, node):
+        def value(n):
+            return self.base[n]
+        return fx.node.map_arg(node.args, value), fx.node.map_arg(node.kwargs, value)
+
     def unfold(self, node: fx.Node) -> None:
-        """Undo the batch-norm folding into ``node``'s convolution, so its value is the convolution's own (a
-        tapped layer: folded, it would hold the batch norm's output)."""
+        """Undo what is folded into ``node``, so a run gives its own value (a tapped layer): a batch norm
+        folded into its convolution (else it would hold the batch norm's output), and a padding left to the
+        convolution after it."""
         if self.fused.pop(node, None) is not None:
             self.folded.difference_update(node.users)
+        self.lazy_pads.discard(node)
 
     def call(self, node: fx.Node, args, kwargs):
         """Return the node's op applied to concrete arguments (in-place modules run out of place)."""
@@ -179,6 +205,8 @@ class IncrementalNet:
                 args = fx.node.map_arg(node.args, lambda n: self._value(env, n))
                 kwargs = fx.node.map_arg(node.kwargs, lambda n: self._value(env, n))
                 value = self.rules[node](self, node, args, kwargs, options)
+                if isinstance(value, Delta):
+                    self.widest = max(self.widest, value.patch.numel() // value.batch * value.patch.element_size())
             env[node] = value
             if node is tap:
                 tapped = value
@@ -208,7 +236,10 @@ class IncrementalNet:
         if not isinstance(value, Delta):
             return value
         if value.full:
-            return value.patch
+            if value.pad is None:
+                return value.patch
+            rows, cols = value.pad
+            return F.pad(value.patch, (cols, cols, rows, rows))
         base = self.base[node]
         full = base.expand(value.batch, *base.shape[1:]).clone(memory_format=_layout(value.patch))  # never the cache
         h, w = value.patch.shape[2:]

@@ -108,11 +108,16 @@ class Sliding(Rule):
 
     def __call__(self, net, node, args, kwargs, run):
         d = args[0]
-        if isinstance(d, Delta) and not d.full and _maps(d) and not _has_delta(list(args[1:]) + list(kwargs.values())):
+        if isinstance(d, Delta) and _maps(d) and not _has_delta(list(args[1:]) + list(kwargs.values())):
             g = self.geometry(net, node, args, kwargs)
-            if isinstance(g, geometry.Shift):
+            if d.full:
+                if isinstance(g, geometry.Shift) and node in net.lazy_pads:
+                    return Delta(d.patch, pad=(g.top, g.left))
+                if isinstance(g, geometry.Window) and d.pad is not None and g.padded is not None:
+                    return Delta(g.padded(d.patch, d.pad))
+            elif isinstance(g, geometry.Shift):
                 return Delta(d.patch, d.top + g.top, d.left + g.left)
-            if g is not None:
+            elif g is not None:
                 return self._window(net, node, d, g, args, kwargs, run)
         return net.generic(node, args, kwargs, run.batch)
 
