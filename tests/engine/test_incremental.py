@@ -136,6 +136,37 @@ def test_paddings_fold_into_the_convolution_after_them():
     assert_exact(net, x, [(0, 0, 30, 30)], fill=-1.0, inc=inc)
 
 
+class _Shared(nn.Module):
+    """A ReLU whose input shares its tensor with a value read later (a padding only moves the box)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.pad = nn.ZeroPad2d(1)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(4, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return (self.conv2(self.relu(self.pad(y))) + y).mean((2, 3))
+
+
+def test_in_place_ops_never_overwrite_a_value_read_later():
+    net = _Shared().eval()
+    x = torch.randn(1, 3, 20, 20)
+    inc = IncrementalNet(net, x)
+    assert [n.name for n in inc.overwriters] == ["relu"]
+    assert_exact(net, x, [(3, 4, 5, 5), (0, 0, 20, 20)], inc=inc)
+
+
+def test_pointwise_ops_run_in_place_where_nothing_else_reads_their_input(efficientnet, coffee):
+    inc = IncrementalNet(efficientnet.net, coffee)
+    assert len(inc.overwriters) >= 16  # the ReLU6 after each expanding and depthwise convolution
+    before = {n: v.clone() for n, v in inc.base.items() if isinstance(v, torch.Tensor)}
+    assert_exact(efficientnet.net, coffee, [(0, 0, 224, 224), (96, 96, 32, 32)], inc=inc)
+    assert all(torch.equal(inc.base[n], v) for n, v in before.items())  # the cache is never written
+
+
 class _Unknown(nn.Module):
     def __init__(self):
         super().__init__()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 import torch.fx as fx
@@ -11,7 +13,7 @@ from torch import nn
 from .delta import Delta, Unsupported
 from .geometry import CONV_ARGS, CONV_DEFAULTS, bind
 from .geometry import Shift, Window
-from .rules import Rule, RunOptions, Sliding, rule_for
+from .rules import Rule, RunOptions, Sliding, rule_for, runs_in_place
 
 FULL_FRACTION = 0.6  # recompute the whole layer when the changed window covers this much of it
 
@@ -77,6 +79,10 @@ class IncrementalNet:
                     raise Unsupported(f"in-place {node.target} overwrites a value read later")
             if node.op == "call_function" and node.kwargs.get("inplace"):
                 raise Unsupported(f"in-place call {node.target} ({node.name})")
+        # Pointwise ops whose input nothing else reads may overwrite it (when no other value shares it).
+        self.overwriters = {n for n in self.rules if runs_in_place(n, self.modules) and n.args
+                            and isinstance(n.args[0], fx.Node) and n.args[0] is not self.input
+                            and len(n.args[0].users) == 1}
 
     def _fold_batchnorm(self) -> None:
         for node in self.nodes:
@@ -131,8 +137,9 @@ class IncrementalNet:
             self.folded.difference_update(node.users)
         self.lazy_pads.discard(node)
 
-    def call(self, node: fx.Node, args, kwargs):
-        """Return the node's op applied to concrete arguments (in-place modules run out of place)."""
+    def call(self, node: fx.Node, args, kwargs, inplace: bool = False):
+        """Return the node's op applied to concrete arguments: out of place, or with ``inplace`` in place
+        (only for nodes :func:`~.rules.runs_in_place` accepts; modules' own ``inplace`` is overridden)."""
         if node in self.fused:
             weight, bias = self.fused[node]
             if node.op == "call_module":
@@ -142,17 +149,18 @@ class IncrementalNet:
             return F.conv2d(a["input"], weight, bias, a["stride"], a["padding"], a["dilation"], a["groups"])
         if node.op == "call_module":
             m = self.modules[node.target]
-            if getattr(m, "inplace", False):
-                m.inplace = False
+            own = getattr(m, "inplace", None)
+            if own is not None and own != inplace:
+                m.inplace = inplace
                 try:
                     return m(*args, **kwargs)
                 finally:
-                    m.inplace = True
+                    m.inplace = own
             return m(*args, **kwargs)
         if node.op == "call_function":
-            return node.target(*args, **kwargs)
+            return node.target(*args, **dict(kwargs, inplace=True)) if inplace else node.target(*args, **kwargs)
         obj, *rest = args
-        return getattr(obj, node.target)(*rest, **kwargs)
+        return getattr(obj, node.target + "_" if inplace else node.target)(*rest, **kwargs)
 
     def _fetch(self, node):
         obj = self.gm
@@ -188,6 +196,7 @@ class IncrementalNet:
         if not 0 < field <= 1:
             raise ValueError(f"field must be in (0, 1], got {field}")
         options = RunOptions(delta.batch, field)
+        overwrite = dataclasses.replace(options, overwrite=True)
         env: dict[fx.Node, object] = {}
         remaining = {n: len(n.users) for n in self.nodes}
         tapped = None
@@ -204,7 +213,8 @@ class IncrementalNet:
             else:
                 args = fx.node.map_arg(node.args, lambda n: self._value(env, n))
                 kwargs = fx.node.map_arg(node.kwargs, lambda n: self._value(env, n))
-                value = self.rules[node](self, node, args, kwargs, options)
+                free = node in self.overwriters and node.args[0] is not tap and _alone(env, node.args[0], delta)
+                value = self.rules[node](self, node, args, kwargs, overwrite if free else options)
                 if isinstance(value, Delta):
                     self.widest = max(self.widest, value.patch.numel() // value.batch * value.patch.element_size())
             env[node] = value
@@ -267,6 +277,17 @@ class IncrementalNet:
             if inside:
                 return inside[-1]
         return matches[-1] if matches else None
+
+
+def _alone(env: dict, src: fx.Node, delta: Delta) -> bool:
+    """Return whether ``src``'s value is a Delta whose tensor no other live value (nor the run's input)
+    shares: then it may be overwritten."""
+    value = env.get(src)
+    if not isinstance(value, Delta):
+        return False
+    storage = value.patch.untyped_storage().data_ptr()
+    others = [delta] + [v for v in env.values() if isinstance(v, Delta) and v is not value]
+    return all(o.patch.untyped_storage().data_ptr() != storage for o in others)
 
 
 def _layout(t: torch.Tensor):

@@ -32,11 +32,13 @@ class RunOptions:
 
     ``field`` (0, 1] caps, at every window op, the recomputed box to that fraction of the layer's height
     and width (Krypton's projective-field threshold); outputs outside the cap keep their unoccluded
-    values. 1 caps nothing: the run is exact.
+    values. 1 caps nothing: the run is exact. ``overwrite``: the node may write its result into its first
+    argument's tensor, which nothing else reads (:func:`runs_in_place`).
     """
 
     batch: int
     field: float = 1.0
+    overwrite: bool = False
 
 
 def _maps(value) -> bool:
@@ -70,7 +72,7 @@ class Pointwise(Rule):
     def __call__(self, net, node, args, kwargs, run):
         d = args[0]
         if isinstance(d, Delta) and not _has_delta(list(args[1:]) + list(kwargs.values())):
-            out = net.call(node, (d.patch,) + tuple(args[1:]), kwargs)
+            out = net.call(node, (d.patch,) + tuple(args[1:]), kwargs, inplace=run.overwrite)
             return Delta(out) if d.full else Delta(out, d.top, d.left)
         return net.generic(node, args, kwargs, run.batch)
 
@@ -269,6 +271,27 @@ METHOD_RULES: dict[str, Rule] = {
     **{m: _WHOLE for m in ("view", "reshape", "flatten", "mean", "sum", "amax", "squeeze", "unsqueeze", "permute",
                             "softmax", "log_softmax")},
 }
+
+
+INPLACE_FUNCTIONS = frozenset((F.relu, F.relu6, F.leaky_relu, F.elu, F.selu, F.celu, F.hardtanh, F.hardswish,
+                               F.hardsigmoid, F.silu, F.mish, F.dropout, F.dropout2d))
+"""Pointwise functions with an ``inplace`` argument."""
+INPLACE_METHODS = frozenset(("relu", "sigmoid", "tanh", "clamp", "clip", "exp", "abs", "neg"))
+"""Pointwise methods with an in-place twin (the name with a trailing underscore)."""
+
+
+def runs_in_place(node: fx.Node, modules: dict[str, nn.Module]) -> bool:
+    """Return whether the node is a pointwise op that can write its result into its input: a module with
+    an ``inplace`` switch, a function with an ``inplace`` argument or a method with an in-place twin (a
+    fresh output would cost an allocation and its page faults: 3.3 ms against 0.2 ms for a ReLU6 over
+    28 x 672 x 14 x 14)."""
+    if not isinstance(rule_for(node, modules), Pointwise):
+        return False
+    if node.op == "call_module":
+        return hasattr(modules[node.target], "inplace")
+    if node.op == "call_function":
+        return node.target in INPLACE_FUNCTIONS
+    return node.op == "call_method" and node.target in INPLACE_METHODS
 
 
 def rule_for(node: fx.Node, modules: dict[str, nn.Module]) -> Rule | None:
