@@ -87,8 +87,25 @@ def paste_cases(draw):
     return channels, height, width, (pad_r, pad_c), h, w, start_r, start_c, span_r, span_c, top, left, with_patch, seed
 
 
+@st.composite
+def inside_cases(draw):
+    """Windows at different places, each holding its whole box (paste's path that writes over the window)."""
+    channels, height, width = draw(st.integers(1, 3)), draw(st.integers(2, 12)), draw(st.integers(2, 12))
+    batch = draw(st.integers(2, 5))
+    h, w = draw(st.integers(1, height)), draw(st.integers(1, width))
+    span_r, span_c = draw(st.integers(h, height)), draw(st.integers(w, width))
+
+    def ints(lo, hi):
+        return np.array(draw(st.lists(st.integers(lo, hi), min_size=batch, max_size=batch)), np.int64)
+
+    start_r, start_c = ints(0, height - span_r), ints(0, width - span_c)
+    top, left = start_r + ints(0, span_r - h), start_c + ints(0, span_c - w)
+    seed = draw(st.integers(0, 2**16))
+    return channels, height, width, (0, 0), h, w, start_r, start_c, span_r, span_c, top, left, True, seed
+
+
 @SETTINGS
-@given(paste_cases())
+@given(st.one_of(paste_cases(), inside_cases()))
 def test_paste_equals_pasting_into_the_whole_map(case):
     channels, height, width, padding, h, w, start_r, start_c, span_r, span_c, top, left, with_patch, seed = case
     if np.any(start_r + padding[0] < 0) or np.any(start_c + padding[1] < 0):

@@ -76,17 +76,25 @@ def paste(padded_hwc: torch.Tensor, padding: tuple[int, int], patch: torch.Tenso
     r_idx = torch.as_tensor(rows + padding[0], device=device)
     c_idx = torch.as_tensor(cols + padding[1], device=device)
     win = padded_hwc[r_idx[:, :, None], c_idx[:, None, :]]  # (B, span_r, span_c, C)
-    if patch is not None:
-        h, w = patch.shape[2:]
+    if patch is None:
+        return win.permute(0, 3, 1, 2)
+    h, w = patch.shape[2:]
+    a, b = top - start_r, left - start_c  # each box's corner inside its window
+    b_idx = torch.arange(batch, device=device)
+    if a.min() >= 0 and b.min() >= 0 and a.max() + h <= span_r and b.max() + w <= span_c:
+        # Every box lies inside its window (the usual case): write the new values over the cached ones.
+        pr = torch.as_tensor(a[:, None] + np.arange(h)[None], device=device)
+        pc = torch.as_tensor(b[:, None] + np.arange(w)[None], device=device)
+        win[b_idx[:, None, None], pr[:, :, None], pc[:, None, :]] = patch.permute(0, 2, 3, 1)
+    else:
         pr = rows - top[:, None]
         pc = cols - left[:, None]
         in_r = (pr >= 0) & (pr < h)
         in_c = (pc >= 0) & (pc < w)
         mask = torch.as_tensor(in_r[:, :, None] & in_c[:, None, :], device=device).unsqueeze(-1)
-        b = torch.arange(batch, device=device)
         pr_t = torch.as_tensor(np.clip(pr, 0, h - 1), device=device)
         pc_t = torch.as_tensor(np.clip(pc, 0, w - 1), device=device)
-        new = patch.permute(0, 2, 3, 1)[b[:, None, None], pr_t[:, :, None], pc_t[:, None, :]]
+        new = patch.permute(0, 2, 3, 1)[b_idx[:, None, None], pr_t[:, :, None], pc_t[:, None, :]]
         win = torch.where(mask, new, win)
     return win.permute(0, 3, 1, 2)
 
