@@ -54,10 +54,14 @@ def paste(padded_hwc: torch.Tensor, padding: tuple[int, int], patch: torch.Tenso
     ``padding`` (rows, columns) is how far the cache is padded before its first row and column;
     ``start_r``/``start_c`` (B,) are each window's first row/column in unpadded coordinates. ``patch``
     (B, C, h, w) holds the new values of each sample's box at (``top``, ``left``) (unpadded), or is None
-    (then ``batch`` gives B). The part of a box outside its window is ignored; the cache is never written.
+    (then ``batch`` gives B). The part of a box outside its window is ignored; the cache is never written
+    (and neither is the result, which may be ``patch`` itself).
     """
     device = padded_hwc.device
     batch = patch.shape[0] if patch is not None else batch
+    if patch is not None and patch.shape[2:] == (span_r, span_c) and np.array_equal(top, start_r) \
+            and np.array_equal(left, start_c):
+        return patch  # the new values cover every window (a 1 x 1 convolution's): nothing cached to read
     if batch == 1 or ((start_r == start_r[0]).all() and (start_c == start_c[0]).all()
                       and (patch is None or ((top == top[0]).all() and (left == left[0]).all()))):
         r0, c0 = int(start_r[0]) + padding[0], int(start_c[0]) + padding[1]
