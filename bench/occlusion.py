@@ -2,7 +2,8 @@
 
 - Full map (224 px, 32 px square, stride 8: 625 positions) with deconvviz's exact incremental inference and its
   approximate map (``approximate=True``, the defaults), against Captum's ``Occlusion`` (the best of
-  perturbations_per_eval 1, 2, 4, 8, 16, 64: below 8 its batches stay under the C allocator's 32 MiB limit), a naive loop of one full forward pass per position, and deconvviz's own
+  perturbations_per_eval 1, 2, 4, 8, 16, 64; small batches win on a CPU, where larger ones pass the C
+  allocator's 32 MiB reuse limit), a naive loop of one full forward pass per position, and deconvviz's own
   batches run in full. Each map's SSIM against the exact one (scikit-image, data range of the exact map) and
   whether its most sensitive position is within one stride of the exact one's are printed.
 - Live: a drag of 200 consecutive positions 1-4 px apart, one update each (``OcclusionSession.occlude``, exact
