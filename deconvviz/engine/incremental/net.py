@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .delta import Delta, Unsupported
-from .geometry import CONV_ARGS, CONV_DEFAULTS, bind
-from .geometry import Shift, Window
+from .geometry import CONV_ARGS, CONV_DEFAULTS, Shift, Window, bind
 from .rules import Rule, RunOptions, Sliding, rule_for, runs_in_place
 
 FULL_FRACTION = 0.6  # recompute the whole layer when the changed window covers this much of it
@@ -125,9 +124,9 @@ class IncrementalNet:
                 self.lazy_pads.add(node)
 
     def _base_args(self, node):
-        def value(n):
-            return self.base[n]
-        return fx.node.map_arg(node.args, value), fx.node.map_arg(node.kwargs, value)
+        """Return the node's (args, kwargs) with the unoccluded value of every node in them."""
+        return (fx.node.map_arg(node.args, lambda n: self.base[n]),
+                fx.node.map_arg(node.kwargs, lambda n: self.base[n]))
 
     def unfold(self, node: fx.Node) -> None:
         """Undo what is folded into ``node``, so a run gives its own value (a tapped layer): a batch norm

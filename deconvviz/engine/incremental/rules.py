@@ -8,6 +8,7 @@ module's type for ``call_module``, the function for ``call_function``, the metho
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 from dataclasses import dataclass
@@ -275,7 +276,7 @@ METHOD_RULES: dict[str, Rule] = {
 
 INPLACE_FUNCTIONS = frozenset((F.relu, F.relu6, F.leaky_relu, F.elu, F.selu, F.celu, F.hardtanh, F.hardswish,
                                F.hardsigmoid, F.silu, F.mish, F.dropout, F.dropout2d))
-"""Pointwise functions with an ``inplace`` argument."""
+"""Pointwise functions whose last argument is ``inplace``."""
 INPLACE_METHODS = frozenset(("relu", "sigmoid", "tanh", "clamp", "clip", "exp", "abs", "neg"))
 """Pointwise methods with an in-place twin (the name with a trailing underscore)."""
 
@@ -289,8 +290,8 @@ def runs_in_place(node: fx.Node, modules: dict[str, nn.Module]) -> bool:
         return False
     if node.op == "call_module":
         return hasattr(modules[node.target], "inplace")
-    if node.op == "call_function":
-        return node.target in INPLACE_FUNCTIONS
+    if node.op == "call_function":  # (and not given ``inplace`` by position)
+        return node.target in INPLACE_FUNCTIONS and len(node.args) < len(inspect.signature(node.target).parameters)
     return node.op == "call_method" and node.target in INPLACE_METHODS
 
 
