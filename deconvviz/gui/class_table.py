@@ -45,10 +45,15 @@ class ClassTable(QTableWidget):
         cut = probs[best].min() if k else 0
         best = np.flatnonzero(probs >= cut)
         top = best[np.argsort(-probs[best], kind="stable")][:k]
-        for row, c in enumerate(top):
-            self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")
-            self._bars[row].setValue(int(round(float(probs[c]) * 1000)))
-            self._bars[row].setFormat(f"{float(probs[c]):.4f}")
+        # A bar repaints at once on every new value; with updates off, the table repaints once, later.
+        self.setUpdatesEnabled(False)
+        try:
+            for row, c in enumerate(top):
+                self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")
+                self._bars[row].setValue(int(round(float(probs[c]) * 1000)))
+                self._bars[row].setFormat(f"{float(probs[c]):.4f}")
+        finally:
+            self.setUpdatesEnabled(True)
 
     def rows(self) -> list[tuple[str, str]]:
         """Return the table as (class name, probability text) rows."""
