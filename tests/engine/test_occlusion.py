@@ -7,8 +7,8 @@ from torch import nn
 
 from deconvviz import DeconvvizError, load_model
 from deconvviz.engine.layers import capture
-from deconvviz.engine.occlusion import (OcclusionCancelled, OcclusionSession, default_layer, default_patch_stride,
-                                        occlusion_map)
+from deconvviz.engine.occlusion import (CPU_BATCH_BYTES, OcclusionCancelled, OcclusionSession, batch_size,
+                                        default_layer, default_patch_stride, occlusion_map)
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,10 @@ def test_progress_and_cancel(fmnist):
 def test_bad_input(fmnist, kwargs, message):
     with pytest.raises(DeconvvizError, match=message):
         occlusion_map(fmnist.net, torch.zeros(1, 1, 28, 28), **kwargs)
+
+
+def test_cpu_batches_keep_every_batched_tensor_under_the_allocator_limit():
+    x = torch.zeros(1, 3, 8, 8)
+    assert batch_size(x, 1 << 20) == CPU_BATCH_BYTES >> 20  # 1 MiB a sample: 24 of them
+    assert batch_size(x, 100 << 20) == 1  # one sample is already over: one at a time
+    assert batch_size(x, 1 << 10) == 64  # tiny samples: capped
