@@ -167,6 +167,36 @@ def test_pointwise_ops_run_in_place_where_nothing_else_reads_their_input(efficie
     assert all(torch.equal(inc.base[n], v) for n, v in before.items())  # the cache is never written
 
 
+class _FunctionalInPlace(nn.Module):
+    """``F.relu(..., inplace=True)`` as DenseNet, GoogLeNet and Inception call it; ``reread`` reads its input
+    again afterwards (which running it out of place would change)."""
+
+    def __init__(self, reread: bool):
+        super().__init__()
+        self.reread = reread
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        z = F.relu(y, inplace=True)
+        out = self.conv2(z)
+        return (out + y[:, :, 1:-1, 1:-1] if self.reread else out).mean((2, 3))
+
+
+def test_functional_in_place_relu_runs_out_of_place_where_that_changes_nothing():
+    x = torch.randn(1, 3, 20, 20)
+    net = _FunctionalInPlace(reread=False).eval()
+    inc = IncrementalNet(net, x)
+    conv = next(n for n in inc.nodes if n.target == "conv")
+    with torch.no_grad():
+        assert torch.equal(inc.base[conv], net.conv(x))  # the cache holds the convolution's own output
+    assert_exact(net, x, [(3, 4, 5, 5), (12, 0, 5, 5)], inc=inc)
+    assert_exact(net, x, [(0, 0, 20, 20)], inc=inc)
+    with pytest.raises(Unsupported, match="read later"):
+        IncrementalNet(_FunctionalInPlace(reread=True).eval(), x)
+
+
 class _Unknown(nn.Module):
     def __init__(self):
         super().__init__()

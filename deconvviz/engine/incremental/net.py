@@ -71,13 +71,13 @@ class IncrementalNet:
             if rule is None:
                 raise Unsupported(f"no incremental rule for {node.op} {node.target!r} ({node.name})")
             self.rules[node] = rule
-            if node.op == "call_module" and getattr(self.modules[node.target], "inplace", False):
+            in_place = node.kwargs.get("inplace") if node.op == "call_function" else \
+                node.op == "call_module" and getattr(self.modules[node.target], "inplace", False)
+            if in_place:
                 # Run out of place: equal to the model's semantics only if nothing else reads the input after.
                 later = [u for u in node.args[0].users if u is not node] if isinstance(node.args[0], fx.Node) else []
                 if any(self.nodes.index(u) > self.nodes.index(node) for u in later):
-                    raise Unsupported(f"in-place {node.target} overwrites a value read later")
-            if node.op == "call_function" and node.kwargs.get("inplace"):
-                raise Unsupported(f"in-place call {node.target} ({node.name})")
+                    raise Unsupported(f"in-place {node.target} ({node.name}) overwrites a value read later")
         # Pointwise ops whose input nothing else reads may overwrite it (when no other value shares it).
         self.overwriters = {n for n in self.rules if runs_in_place(n, self.modules) and n.args
                             and isinstance(n.args[0], fx.Node) and n.args[0] is not self.input
@@ -157,7 +157,9 @@ class IncrementalNet:
                     m.inplace = own
             return m(*args, **kwargs)
         if node.op == "call_function":
-            return node.target(*args, **dict(kwargs, inplace=True)) if inplace else node.target(*args, **kwargs)
+            if inplace or "inplace" in kwargs:
+                kwargs = dict(kwargs, inplace=inplace)
+            return node.target(*args, **kwargs)
         obj, *rest = args
         return getattr(obj, node.target + "_" if inplace else node.target)(*rest, **kwargs)
 
