@@ -308,9 +308,8 @@ def _prepare(net, x, layer, channel=None) -> _Prepared:
 CPU_BATCH_BYTES = 24 << 20
 """On a CPU, the most bytes a batched tensor should take. Larger ones pass the C allocator's 32 MiB limit
 for reusing memory (glibc's largest mmap threshold): each is then mapped afresh and its pages faulted in on
-every use. EfficientNet-Lite0's full map (224 px, 32 px square, stride 8): 2.55 s in batches of 16 (13 MiB
-at its widest) against 3.25 s in batches of 64; in full inference, 6.8 s in batches of 6 against 16.3 s
-in batches of 32."""
+every use. EfficientNet-Lite0's full map (224 px, 32 px square, stride 8; fresh processes): 1.33 s in batches
+of 32 (24 MiB at its widest) against 1.56-1.76 s in batches of 64."""
 
 
 def batch_size(x: torch.Tensor, sample_bytes: int) -> int:
