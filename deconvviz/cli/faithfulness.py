@@ -21,8 +21,6 @@ def check(r: RECIPE) -> None:
 def run(r: RECIPE) -> int:
     from ..analyses.faithfulness import faithfulness_rows
     from ..figures.png import save_panel
-    from ..figures.sanity import faithfulness_panel
-    from ..session.pictures import frame_panel
     from ..tables import format_table, write_csv
     from .sanity import write_both
 
@@ -32,7 +30,7 @@ def run(r: RECIPE) -> int:
     x = model.preprocess(picture.image)
     result = r.compute(model, x)
     header, rows = faithfulness_rows(result)
-    panel = frame_panel(faithfulness_panel(model, x, result, r.image, r.shell()), frame)
+    panel = r.panel(model, x, result, frame, r.shell())
     write_both(lambda: save_panel(panel, r.out), lambda: write_csv(r.csv, header, rows), r.out)
     summary = [[name, c.deletion_auc, c.insertion_auc] for name, c in result.curves.items()]
     print(format_table(["map", "deletion AUC", "insertion AUC"], summary))

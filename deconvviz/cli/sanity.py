@@ -22,8 +22,6 @@ def check(r: RECIPE) -> None:
 def run(r: RECIPE) -> int:
     from ..analyses.sanity import sanity_rows, verdicts
     from ..figures.png import save_panel
-    from ..figures.sanity import sanity_panel
-    from ..session.pictures import frame_panel
     from ..tables import write_csv
     from ._args import progress_printer
 
@@ -33,7 +31,7 @@ def run(r: RECIPE) -> int:
     x = model.preprocess(picture.image)
     result = r.compute(model, x, progress=progress_printer("randomised layers"))
     header, rows = sanity_rows(result)
-    panel = frame_panel(sanity_panel(model, x, result, r.image, r.shell()), frame)
+    panel = r.panel(model, x, result, frame, r.shell())
     write_both(lambda: save_panel(panel, r.out), lambda: write_csv(r.csv, header, rows), r.out)
     for line in verdicts(result):
         print(line)

@@ -334,6 +334,14 @@ class SanityRecipe(ImageInputRecipe):
         return sanity_check(model, x, self.layer, self.channel, self.position, parse_target(model, self.class_index),
                             self.methods, self.test, self.seed, progress=progress, cancel=cancel)
 
+    def panel(self, model, x, result, frame=None, command: str = ""):
+        """Return the PNG panel of ``result`` (from :meth:`compute`): naming ``frame`` when the input is a video
+        frame; ``command`` "" leaves out the regenerating command (a camera's frame: nothing can read it again)."""
+        from ..figures.sanity import sanity_panel
+        from .pictures import frame_panel
+
+        return frame_panel(sanity_panel(model, x, result, self.image, command), frame, command=bool(command))
+
 
 @dataclass(frozen=True, kw_only=True)
 class FaithfulnessRecipe(ImageInputRecipe):
@@ -360,6 +368,13 @@ class FaithfulnessRecipe(ImageInputRecipe):
 
         return faithfulness_curves(model, x, parse_target(model, self.target), self.maps, self.steps, self.random,
                                    self.seed, self.patch, self.stride, progress=progress, cancel=cancel)
+
+    def panel(self, model, x, result, frame=None, command: str = ""):
+        """Return the PNG panel of ``result`` (from :meth:`compute`), as :meth:`SanityRecipe.panel` does."""
+        from ..figures.sanity import faithfulness_panel
+        from .pictures import frame_panel
+
+        return frame_panel(faithfulness_panel(model, x, result, self.image, command), frame, command=bool(command))
 
 
 RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,

@@ -79,13 +79,9 @@ class FaithfulnessView(AnalysisView):
         command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
 
         def job(model, progress, cancel):
-            from ...figures.sanity import faithfulness_panel
-            from ...session.pictures import frame_panel
-
             x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
             result = recipe.compute(model, x, progress, cancel)
-            panel = faithfulness_panel(model, x, result, recipe.image, command)
-            return result, frame_panel(panel, facts.frame, command=bool(command)), bool(command)
+            return result, recipe.panel(model, x, result, facts.frame, command), bool(command)
 
         self.show_message("deleting and inserting pixels…")
         self.submit("faithfulness", job, lambda r: self._show(*r, recipe), long=True)

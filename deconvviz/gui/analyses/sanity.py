@@ -134,13 +134,9 @@ class SanityView(AnalysisView):
         command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
 
         def job(model, progress, cancel):
-            from ...figures.sanity import sanity_panel
-            from ...session.pictures import frame_panel
-
             x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
             result = recipe.compute(model, x, progress, cancel)
-            panel = sanity_panel(model, x, result, recipe.image, command)
-            return result, frame_panel(panel, facts.frame, command=bool(command)), bool(command)
+            return result, recipe.panel(model, x, result, facts.frame, command), bool(command)
 
         what = f"{recipe.layer} channel {recipe.channel}" if recipe.layer else "the class score"
         self.show_message(f"randomising the weights ({recipe.test}) and explaining {what}…")
