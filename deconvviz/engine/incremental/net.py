@@ -116,7 +116,7 @@ class IncrementalNet:
             if not isinstance(rule, Sliding) or len(users) != 1 or not isinstance(self.rules.get(users[0]), Sliding):
                 continue
             conv = users[0]
-            if conv.args[:1] != (node,) or node in conv.all_input_nodes[1:]:
+            if conv.args[:1] != (node,):
                 continue
             pad = rule.geometry(self, node, *self._base_args(node))
             window = self.rules[conv].geometry(self, conv, *self._base_args(conv))
