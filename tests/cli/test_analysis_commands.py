@@ -127,7 +127,7 @@ def test_topk_under_torchrun_equals_one_process(files, tmp_path):
     import subprocess
     import sys
 
-    from deconvviz.paths import ROOT
+    from deconvviz.paths import PACKAGE
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,7 +135,7 @@ def test_topk_under_torchrun_equals_one_process(files, tmp_path):
     args = ["topk", *_model(files), "--data", str(files["data"]), "--layer", "features.2", "--k", "3",
             "--batch-size", "2", "--channels", "0-7"]
     assert main(args + ["--out", str(tmp_path / "one")]) == 0
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent), "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                           "--master_addr", "127.0.0.1", "--master_port", str(port), "-m", "deconvviz", *args,
                           "--out", str(tmp_path / "two")], env=env, capture_output=True, text=True, timeout=120)

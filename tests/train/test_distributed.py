@@ -5,14 +5,14 @@ import subprocess
 import sys
 
 from deconvviz import load_model
-from deconvviz.paths import ROOT
+from deconvviz.paths import PACKAGE
 from deconvviz.train import list_snapshots
 from deconvviz.train.snapshots import read_metrics
 
 
 def test_two_process_ddp_on_cpu(tiny_data, tmp_path):
     out = tmp_path / "ddp"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE.parent), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "deconvviz.train", "--data", str(tiny_data), "--out", str(out), "--epochs", "2",
            "--batch-size", "16", "--device", "cpu", "--snapshots", "1"]
