@@ -58,7 +58,7 @@ def test_every_position_at_full_drill_or_coarse_one(fmnist):
         assert np.abs(occlusion_map(fmnist.net, x, 6, 2, batch=40, approximate=a).prob - exact.prob).max() <= 1e-5
 
 
-# Stated bound (README, "Occlusion sensitivity"): with the defaults, SSIM >= 0.9 against the exact map
+# Stated bound (docs/methods.md, "Approximate occlusion maps"): with the defaults, SSIM >= 0.9 against the exact map
 # and |p difference| <= 0.25 at every position, and the most sensitive position within one stride.
 SSIM_BOUND, P_BOUND = 0.9, 0.25
 
