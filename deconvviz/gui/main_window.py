@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.model_chooser = QComboBox(objectName="modelChooser", editable=True)
+        self.model_chooser.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)  # a typed name is not a new item
         for entry in model_choices():
             self.model_chooser.addItem(entry.text, entry)
         self.model_chooser.setMinimumContentsLength(22)
@@ -244,6 +245,8 @@ class MainWindow(QMainWindow):
         if not name:
             return
         choice = ModelChoice(name, weights, self.backend.device, download)
+        if self._loading == choice:
+            return  # the same choice while it loads (Enter in the model box also activates its item)
         if self.session.model == choice:
             self._load_model(choice)  # the same choice again: load it again
         else:
@@ -254,7 +257,10 @@ class MainWindow(QMainWindow):
         if choice is not None and (loaded is None or (loaded.name, loaded.weights) != (choice.name, choice.weights)):
             self._load_model(choice)
 
+    _loading: ModelChoice | None = None  # the model choice being loaded
+
     def _load_model(self, choice: ModelChoice) -> None:
+        self._loading = choice
         self.status(f"downloading weights and loading {choice.name}…" if choice.download else f"loading {choice.name}…")
         self._send(lambda g: m.LoadModel(g, choice.name, choice.weights, choice.download))
 
@@ -290,7 +296,8 @@ class MainWindow(QMainWindow):
         if self.session.layer == layer:
             self._request_maps()  # chosen again (the tree after a reload): computed again
         else:
-            self.session.layer = layer  # -> _on_layer
+            with self.session.events.batch():  # a channel is always one of the layer's: its maps choose it
+                self.session.layer, self.session.channel = layer, None  # -> _on_layer
 
     def _on_layer(self, layer: str | None) -> None:
         self.deconv.reset_position()
@@ -488,11 +495,9 @@ class MainWindow(QMainWindow):
         self.player.play()
 
     def pause_video(self) -> None:
-        """Pause a playing video or camera; the frame paused on becomes the input at once."""
-        if self.player.is_playing:
-            self.player.pause()
-            if self.player.last is not None:
-                self._hold_frame(self.player.last)
+        """Pause a playing video or camera; the frame paused on becomes the input at once (the player's
+        ``still``, emitted inside ``pause``)."""
+        self.player.pause()
 
     def _ask_video(self) -> None:
         folder = self.settings.value("videoDir") or str(Path.home())
@@ -535,6 +540,8 @@ class MainWindow(QMainWindow):
             self._rate_timer.stop()
 
     def _analyse_frame(self, frame: Frame) -> None:
+        if self.player.info is None:
+            return  # a camera's first frame is announced (opened) before it is analysed
         self.video_rate.delivered += 1
         self.video.show_frame(frame)
         square, layer, channel = self.session.square, self.session.layer, self.session.channel
@@ -596,6 +603,8 @@ class MainWindow(QMainWindow):
     def _on_failed(self, result: m.Failed) -> None:
         request = result.request
         self.tracker.failed(request)  # a load that failed replaced nothing: earlier answers still hold
+        if isinstance(request, m.LoadModel) and self.tracker.is_latest(request):
+            self._loading = None
         if isinstance(request, m.OcclusionMap):
             self.occlusion.set_running(False)
         if isinstance(request, m.LoadModel) and self.tracker.is_latest(request) and self.session.loaded is not None:
@@ -643,6 +652,7 @@ class MainWindow(QMainWindow):
 
     def _show_ModelLoaded(self, r: m.ModelLoaded) -> None:
         self._startup_model = False
+        self._loading = None
         previous = self.session.layer
         self.layers = {rec.name: rec for rec in r.layers}
         with self.session.events.batch():  # observers see the new model with no layer chosen yet
