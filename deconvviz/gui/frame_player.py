@@ -71,6 +71,7 @@ class _Decoder(QObject):
         except DeconvvizError as exc:
             self.failed.emit(str(exc))  # the current video, if any, stays open
             return
+        self._timer.stop()  # the previous video's playback ends here: its frames never reach the new one
         self._close_video()
         self.video, self._frames, self._ended = video, frames, False
         info = SourceInfo(str(path), video.fps, video.frame_count, video.duration_s, (video.width, video.height),
@@ -87,9 +88,8 @@ class _Decoder(QObject):
 
     @Slot()
     def pause(self) -> None:
-        """Stop; the last frame delivered is held (the player knows it)."""
+        """Stop; the player already holds the frame it showed last (a frame decoded meanwhile is dropped)."""
         self._timer.stop()
-        self.held.emit(None)
 
     @Slot()
     def step(self) -> None:
@@ -223,13 +223,13 @@ class FramePlayer(QObject):
             self._play.emit()
 
     def pause(self) -> None:
-        """Stop playing; ``still`` then gives the frame paused on."""
+        """Stop playing; ``still`` gives the frame paused on at once (once: the decoder's late frames are dropped)."""
         if not self.is_playing:
             return
         self._set_playing(False)
         if self.camera is None:
             self._pause.emit()
-        elif self.last is not None:
+        if self.last is not None:
             self.still.emit(self.last)
 
     def step(self) -> None:
@@ -274,10 +274,10 @@ class FramePlayer(QObject):
         self.still.emit(first)
 
     def _on_delivered(self, frame: Frame) -> None:
+        if not self.is_playing or self.camera is not None:
+            return  # it crossed a pause (the frame paused on is held already) or a switch to the camera
         self.last = frame
-        if self.is_playing:
-            self.frame.emit(frame)
-        # else: it crossed a pause; the decoder's answer to the pause holds it
+        self.frame.emit(frame)
 
     def _on_held(self, frame: Frame | None) -> None:
         self.last = frame or self.last

@@ -103,14 +103,14 @@ class Compute:
                cancel: Callable[[], bool] | None = None) -> list[m.Result]:
         """Return the results answering ``request`` (a Failed or Cancelled result instead of raising)."""
         try:
-            handler = getattr(self, "_" + type(request).__name__, None)
+            handler = HANDLERS.get(type(request))
             if handler is None:
                 raise DeconvvizError(f"no handler for request {type(request).__name__}")
             if not isinstance(request, (m.LoadModel, m.LoadImage, m.Analysis)):
                 self._need_image()
             if request.long or isinstance(request, m.Analysis):
-                return handler(request, progress, cancel)
-            return handler(request)
+                return handler(self, request, progress, cancel)
+            return handler(self, request)
         except DeconvvizError as exc:
             return [m.Failed(request, str(exc))]
         except (Cancelled, EngineCancelled):
@@ -384,3 +384,18 @@ class Compute:
                                      out=out)
             facts["command"] = recipe.shell()  # the full map for this square size
         return occlusion_panel(pixels, square, fill, None, 0, 1, caption, facts)
+
+
+# request type -> the Compute method that answers it (tests/session/test_controller.py: one for every request)
+HANDLERS: dict[type, Callable[..., list[m.Result]]] = {
+    m.LoadModel: Compute._LoadModel,
+    m.LoadImage: Compute._LoadImage,
+    m.LoadFrame: Compute._LoadFrame,
+    m.AnalyseFrame: Compute._AnalyseFrame,
+    m.LayerMaps: Compute._LayerMaps,
+    m.Project: Compute._Project,
+    m.Occlude: Compute._Occlude,
+    m.OcclusionMap: Compute._OcclusionMap,
+    m.Export: Compute._Export,
+    m.Analysis: Compute._Analysis,
+}

@@ -225,3 +225,7 @@ class AnalysisView(QWidget):
     def stop(self) -> None:
         """Cancel this view's jobs (the runner itself stops with the main window)."""
         self.backend.cancel(self.slug)
+
+    def closeEvent(self, event) -> None:
+        self.stop()  # a closed view's jobs would only hold the runner up
+        super().closeEvent(event)

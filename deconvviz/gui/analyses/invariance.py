@@ -72,7 +72,8 @@ class InvarianceView(AnalysisView):
     def run(self) -> None:
         """Compute the curves for the chosen transform."""
         facts, images, kind = self.session.image, self.images(), self.kind.currentText()
-        if not images:
+        if facts is None:
+            self.show_message("no image loaded yet")
             return
         recipe = InvarianceRecipe(**self.model_options(), images=tuple(images), frame=facts.input_options()["frame"],
                                   transform=kind, out="invariance.png")
