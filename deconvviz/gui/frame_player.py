@@ -274,6 +274,8 @@ class FramePlayer(QObject):
         self.still.emit(first)
 
     def _on_delivered(self, frame: Frame) -> None:
+        if self.camera is not None:
+            return  # the file's frame crossed the switch to a camera (its info is gone): not shown
         self.last = frame
         if self.is_playing:
             self.frame.emit(frame)

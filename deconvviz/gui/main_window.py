@@ -718,7 +718,7 @@ class MainWindow(QMainWindow):
         if r.filters is None:
             self.filters.setChecked(False)
         rec = self.layers.get(r.request.layer)
-        shape = "×".join(str(s) for s in rec.output_shape) if rec else ""
+        shape = rec.layout.describe().replace("x", "×") if rec else ""  # as the grid reads it: 12×8×8 (H×W×C)
         self.grid_title.setText(f"{r.request.layer} · {rec.type_name if rec else ''} · {shape} · "
                                 f"levels {r.levels[0]:.3g}…{r.levels[1]:.3g}")
         self.grid.select(keep if keep is not None else int(np.argmax(r.maxima)))
