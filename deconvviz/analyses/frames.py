@@ -17,6 +17,7 @@ from PIL import Image
 
 from ..engine.deconv import top_positions
 from ..engine.layers import resolve_layer
+from ..engine.layout import Layout, layout_for, maps_array, no_maps_error
 from ..engine.probe import first_tensor
 from ..engine.rules import MODES, backward_rules
 from ..errors import DeconvvizError
@@ -28,7 +29,8 @@ class FrameAnalysis:
     """One frame's results.
 
     ``x`` is the model's input (1, C, H, W); ``probs`` the class probabilities (classes,) float32;
-    ``maps`` the layer's output as (C, h, w) float32 (a vector as (C, 1, 1)), or None without a layer;
+    ``maps`` the layer's output read as maps (C, h, w) float32 by :mod:`deconvviz.models.layout` (tokens and
+    channels-last as the stills read them; a vector as (C, 1, 1)), or None without a layer;
     ``projection`` the channel's strongest activation projected to the input space (C, H, W) float32, or
     None without a channel, with its ``position`` (row, col) (None for a vector layer) and ``value``.
     """
@@ -71,33 +73,40 @@ class FrameAnalyser:
                 return FrameAnalysis(x, _probs(self.model.net(x)))
         if self.channel is None:
             with torch.inference_mode():
-                logits, act = _forward_keeping(self.model.net, x, self.layer)
-            return FrameAnalysis(x, _probs(logits), _maps(act, self.layer))
+                logits, act, layout = _forward_keeping(self.model.net, x, self.layer)
+            return FrameAnalysis(x, _probs(logits), _maps(act, layout, self.layer))
         return self._with_projection(x)
 
     def _with_projection(self, x: torch.Tensor) -> FrameAnalysis:
         leaf = x.detach().clone().requires_grad_(True)
         with torch.enable_grad(), backward_rules(self.mode):
-            logits, act = _forward_keeping(self.model.net, leaf, self.layer)
-        channels = act.shape[1]
+            logits, act, layout = _forward_keeping(self.model.net, leaf, self.layer)
+        if not layout.spatial and act.dim() != 2:
+            raise no_maps_error(self.layer, tuple(act.shape[1:]), "a projection")
+        # the seed is made on the maps (tokens and channels-last read as maps) and put back in the layer's layout
+        maps = layout.maps(act) if layout.spatial else act
+        channels = maps.shape[1]
         if not 0 <= self.channel < channels:
             raise DeconvvizError(f"channel {self.channel} out of range for layer {self.layer!r}: "
                                  f"valid 0..{channels - 1}")
-        fmap = act[0, self.channel].detach()
-        seed = torch.zeros_like(act)
+        fmap = maps[0, self.channel].detach()
+        seed = torch.zeros_like(maps)
         if fmap.dim() == 0:  # a fully connected unit: its value is the seed
             seed[0, self.channel] = fmap
             position, value = None, float(fmap)
         else:
             (position, value), = top_positions(fmap, 1)
             seed[0, self.channel, position[0], position[1]] = value
+        if layout.spatial:
+            seed = layout.unmaps(seed)
         image = torch.autograd.grad(act, leaf, seed)[0][0]
-        return FrameAnalysis(x, _probs(logits), _maps(act.detach(), self.layer),
+        return FrameAnalysis(x, _probs(logits), _maps(act.detach(), layout, self.layer),
                              image.float().cpu().numpy(), position, value)
 
 
 def _forward_keeping(net, x, layer):
-    """Return (net(x), layer's output): the output as computed, the rest of the network run on a copy.
+    """Return (net(x), layer's output, its Layout): the output as computed, the rest of the network run on a
+    copy; the Layout read from the output's shape and the module, as the still-image probe reads it.
 
     The copy keeps later in-place operations (a ReLU with ``inplace=True``, ``out += identity``) from
     changing the kept output or its graph; past the layer gradients are off (no graph is built there).
@@ -115,6 +124,7 @@ def _forward_keeping(net, x, layer):
         if tensor is None:
             raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
         box["output"] = tensor
+        box["layout"] = layout_for(tuple(tensor.shape[1:]), module)
         torch.set_grad_enabled(False)  # restored when the forward returns
         return output.detach().clone() if isinstance(output, torch.Tensor) else None
 
@@ -126,7 +136,7 @@ def _forward_keeping(net, x, layer):
         torch.set_grad_enabled(grad_mode)
     if "output" not in box:
         raise DeconvvizError(f"layer {layer!r} was not called during the forward pass (it has {box['calls']} calls)")
-    return logits, box["output"]
+    return logits, box["output"], box["layout"]
 
 
 def _probs(logits) -> np.ndarray:
@@ -136,10 +146,9 @@ def _probs(logits) -> np.ndarray:
     return torch.softmax(logits.detach().float(), 1)[0].cpu().numpy()
 
 
-def _maps(act: torch.Tensor, layer: str) -> np.ndarray:
-    a = act[0].detach().float().cpu().numpy()
-    if a.ndim == 1:
-        a = a[:, None, None]
-    if a.ndim != 3:
-        raise DeconvvizError(f"layer {layer!r}: output shape {a.shape} is neither feature maps nor a vector")
-    return np.ascontiguousarray(a, dtype=np.float32)
+def _maps(act: torch.Tensor, layout: Layout, layer: str) -> np.ndarray:
+    """Return the layer's output as maps (C, h, w) float32, read as the stills read it."""
+    try:
+        return maps_array(act, layout)
+    except DeconvvizError as exc:
+        raise DeconvvizError(f"layer {layer!r}: {exc}") from None

@@ -53,6 +53,8 @@ def target_value(net: nn.Module, x: torch.Tensor, target: Target) -> torch.Tenso
         raise DeconvvizError("name a layer and a channel, or a class, to maximise")
     with capture(net, target.layer) as box:
         act = run_until(net, x, box, target.layer)
+    layout = box["layout"]  # tokens and channels-last: the channel is a map of the layout's reading
+    act = layout.maps(act) if layout.spatial else act
     if not 0 <= target.channel < act.shape[1]:
         raise DeconvvizError(f"channel {target.channel} out of range for layer {target.layer!r}: "
                              f"valid 0..{act.shape[1] - 1}")

@@ -104,6 +104,9 @@ def top_positions(feature_map: torch.Tensor, k: int) -> list[tuple[tuple[int, in
 def _seeds(act, channel, position, whole_map, top_k, layer):
     """Return (seeds (K, *act.shape[1:]), positions, values): seed i keeps only the i-th chosen activation."""
     fmap = act[0, channel].detach()
+    if fmap.dim() == 0 and position is not None and tuple(position) != (0, 0):  # (0, 0): its 1 x 1 tile, clicked
+        raise DeconvvizError(f"position ({position[0]}, {position[1]}) on layer {layer!r}, whose {act.shape[1]} "
+                             f"units have no maps: project the unit (strongest or whole map)")
     if fmap.dim() == 0 or whole_map:  # a fully connected unit, or the whole map
         seeds = torch.zeros_like(act)
         seeds[0, channel] = fmap

@@ -4,8 +4,8 @@ The layout lives beside the layer tree in ``models/`` (a LoadedModel lists its l
 the engine's functions use it from here.
 """
 
-from ..models.layout import (CHANNELS_LAST, FLAT, MAPS, MAX_PREFIX, TOKENS, Layout, layout_for, no_maps_error,
-                             token_prefix)
+from ..models.layout import (CHANNELS_LAST, FLAT, MAPS, MAX_PREFIX, TOKENS, Layout, layout_for, maps_array,
+                             no_maps_error, token_prefix)
 
-__all__ = ["CHANNELS_LAST", "FLAT", "MAPS", "MAX_PREFIX", "TOKENS", "Layout", "layout_for", "no_maps_error",
-           "token_prefix"]
+__all__ = ["CHANNELS_LAST", "FLAT", "MAPS", "MAX_PREFIX", "TOKENS", "Layout", "layout_for", "maps_array",
+           "no_maps_error", "token_prefix"]

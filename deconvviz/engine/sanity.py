@@ -199,16 +199,22 @@ def explain(net: nn.Module, x: torch.Tensor, target: SanityTarget, methods=METHO
         else:
             with rules, capture(net, target.layer) as box:
                 out = run_until(net, xs, box, target.layer)
-            if target.channel >= out.shape[1]:
+            layout = box["layout"]
+        # the target is a position of the layer's maps (tokens and channels-last read as maps, engine/layout.py)
+        maps = layout.maps(out) if target.layer is not None and layout.spatial else out
+        if target.layer is not None:
+            if target.channel >= maps.shape[1]:
                 raise DeconvvizError(f"channel {target.channel} out of range for layer {target.layer!r}")
             index = (slice(None), target.channel) + (tuple(target.position) if target.position is not None else ())
-            value = out[index]
+            value = maps[index]
             if value.dim() != 1:  # a whole map of a non-spatial layer cannot happen; a spatial one needs a position
                 raise DeconvvizError(f"layer {target.layer!r} needs a position")
-        seed = torch.zeros_like(out)
+        seed = torch.zeros_like(maps)
         unit = torch.tensor([m == "gradient" for m in modes], device=x.device)
         fixed = value.detach() if target.value is None else torch.full_like(value, target.value)
         seed[index] = torch.where(unit, torch.ones_like(value), fixed)
+        if maps is not out:
+            seed = layout.unmaps(seed)
         (grads,) = torch.autograd.grad(out, xs, seed)
     grads = grads.detach().contiguous().cpu().numpy().astype(np.float32)
     return {m: (np.abs(g).max(0) if m == "saliency" else g) for m, g in zip(methods, grads)}
@@ -231,11 +237,15 @@ def explain_naive(net: nn.Module, x: torch.Tensor, target: SanityTarget, methods
                     with capture(net, target.layer) as box:
                         act = run_until(net, xs, box, target.layer)
                     index = (0, target.channel) + (tuple(target.position) if target.position is not None else ())
-            seed = torch.zeros_like(act)
+            layout = box["layout"] if target.layer is not None else None
+            maps = layout.maps(act) if layout is not None and layout.spatial else act
+            seed = torch.zeros_like(maps)
             if method == "saliency":
                 seed[index] = 1.0
             else:
-                seed[index] = act[index].detach() if target.value is None else target.value
+                seed[index] = maps[index].detach() if target.value is None else target.value
+            if maps is not act:
+                seed = layout.unmaps(seed)
             (g,) = torch.autograd.grad(act, xs, seed)
         out[method] = g[0].abs().amax(0).cpu().numpy() if method == "saliency" else g[0].cpu().numpy()
     return out

@@ -62,23 +62,11 @@ def first_conv_layer(net, records) -> str | None:
 
 
 def layer_maps(activation, layout=None) -> np.ndarray:
-    """Return a layer's output (1, ...) as maps (C, h, w) float32 (a vector as (C, 1, 1)).
+    """Return a layer's output (1, ...) as maps (C, h, w) float32 (a vector as (C, 1, 1)): the layout's
+    one reading (:func:`deconvviz.engine.layout.maps_array`), DeconvvizError for neither maps nor a vector."""
+    from ..engine.layout import maps_array
 
-    ``layout`` (:class:`deconvviz.engine.layout.Layout`, default: read from the shape) says how tokens and
-    channels-last outputs are maps. Raises DeconvvizError for outputs that are neither maps nor a vector.
-    """
-    from ..engine.layout import layout_for
-    from ..errors import DeconvvizError
-
-    layout = layout or layout_for(tuple(activation.shape[1:]))
-    if layout.spatial:
-        activation = layout.maps(activation)
-    act = activation[0].detach().float().cpu().numpy()
-    if act.ndim == 1:
-        act = act[:, None, None]
-    if act.ndim != 3:
-        raise DeconvvizError(f"output shape {act.shape} is neither feature maps nor a vector")
-    return np.ascontiguousarray(act, dtype=np.float32)
+    return maps_array(activation, layout)
 
 
 def layer_panel(model, maps: np.ndarray, records, layer: str, image_name: str, sort: str = "index",

@@ -69,7 +69,7 @@ class PaneScreen(Screen):
         if r.filters is None:
             w.filters.setChecked(False)
         rec = w.controller.layers.get(r.request.layer)
-        shape = "×".join(str(s) for s in rec.output_shape) if rec else ""
+        shape = rec.layout.describe().replace("x", "×") if rec else ""  # as the grid reads it: 12×8×8 (H×W×C)
         w.grid_title.setText(f"{r.request.layer} · {rec.type_name if rec else ''} · {shape} · "
                              f"levels {r.levels[0]:.3g}…{r.levels[1]:.3g}")
 

@@ -159,6 +159,27 @@ def _features_last(shape, module) -> bool | None:
     return None
 
 
+def maps_array(activation: torch.Tensor, layout: Layout | None = None) -> "np.ndarray":
+    """Return a layer's output (1, ...) as maps (C, h, w) float32 (a vector as C maps of 1 x 1).
+
+    ``layout`` (default: read from the shape) says how tokens and channels-last outputs are maps; every
+    path that shows a layer (stills, video frames, exports) reads it here. Raises DeconvvizError for an
+    output that is neither maps nor a vector.
+    """
+    import numpy as np
+
+    layout = layout or layout_for(tuple(activation.shape[1:]))
+    if layout.spatial:
+        activation = layout.maps(activation)
+    act = activation[0].detach().float().cpu().numpy()
+    if act.ndim == 1:
+        act = act[:, None, None]
+    if act.ndim != 3:
+        raise DeconvvizError(f"output shape {tuple(layout.shape)} is neither feature maps (C, H, W; "
+                             f"H, W, C; a square grid of tokens) nor a vector")
+    return np.ascontiguousarray(act, dtype=np.float32)
+
+
 def no_maps_error(layer: str, shape: tuple[int, ...], need: str) -> DeconvvizError:
     """Return the error for a layer whose output has no feature maps, naming what ``need``s them."""
     return DeconvvizError(f"layer {layer!r} has no spatial maps (output shape {tuple(shape)}: neither maps, "

@@ -66,8 +66,9 @@ class Occluder:
         with capture(self.net, layer, stop=False) as box:
             out = self.net(x)
         probs = torch.softmax(out.float().reshape(1, -1), 1)[0].cpu().numpy()
-        total = float(box["output"][0, channel].sum())
-        return probs, total
+        layout = box["layout"]  # a token or channels-last layer's channel is not its output's second axis
+        maps = layout.maps(box["output"]) if layout.spatial else box["output"]
+        return probs, float(maps[0, channel].sum())
 
 
 def occlusion_map(model, x: torch.Tensor, patch: int, stride: int, target: int,
