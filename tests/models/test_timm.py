@@ -19,8 +19,8 @@ from deconvviz.gui import model_choices
 from deconvviz.models import timm_models
 from deconvviz.models.registry import imagenet_classes
 
-NAME = "resnet10t.c3_in1k"  # timm's smallest ResNet with ImageNet weights (5.4 M parameters)
-REPO = "timm/resnet10t.c3_in1k"
+NAME = "test_resnet.r160_in1k"  # timm's test ResNet: real hub weights, 0.47 M parameters
+REPO = "timm/test_resnet.r160_in1k"
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -75,7 +75,7 @@ def test_hf_home_is_honoured_when_hf_hub_cache_is_unset(hf, tmp_path, monkeypatc
     assert timm_models.has_cached_weights(NAME) and not timm_models.has_cached_weights("resnet18.a1_in1k")
 
 
-@pytest.mark.parametrize("name", [NAME, "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+@pytest.mark.parametrize("name", ["resnet10t.c3_in1k", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
                                   "tf_efficientnetv2_b3.in21k_ft_in1k"])  # center 176/201, center 224/248, squash
 def test_preprocessing_is_exactly_timms_eval_transform(name):
     spec = deconvviz.models.get_spec(f"timm:{name}")
@@ -99,8 +99,8 @@ def test_class_names_follow_the_head():
 
 
 def test_random_weights_say_so_and_weight_files_load_as_today(tmp_path, resnet_state):
-    m = deconvviz.load_model("timm:resnet10t")
-    assert m.random_weights and m.label == "timm:resnet10t (random weights)"
+    m = deconvviz.load_model("timm:test_resnet")
+    assert m.random_weights and m.label == "timm:test_resnet (random weights)"
     save_file(dict(resnet_state), str(tmp_path / "w.safetensors"))
     m = deconvviz.load_model(f"timm:{NAME}", weights=tmp_path / "w.safetensors")
     assert m.trained and m.weights == str(tmp_path / "w.safetensors")
@@ -111,7 +111,7 @@ def test_missing_cache_file_names_the_path_and_the_download_command(hf, capsys):
     code = main(["layers", "--model", f"timm:{NAME}", "--weights", "DEFAULT"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert str(hf / "models--timm--resnet10t.c3_in1k" / "snapshots") in err
+    assert str(hf / "models--timm--test_resnet.r160_in1k" / "snapshots") in err
     assert f"deconvviz layers --model timm:{NAME} --weights DEFAULT --download" in err
 
 
@@ -148,7 +148,7 @@ def test_download_goes_through_hf_hub_download_into_the_cache(hf, monkeypatch, r
         deconvviz.load_model(f"timm:{NAME}", weights="DEFAULT")
     m = deconvviz.load_model(f"timm:{NAME}", weights="DEFAULT", download=True)
     assert calls == [(REPO, "model.safetensors", None, str(hf))]
-    assert torch.equal(m.net.state_dict()["conv1.0.weight"], resnet_state["conv1.0.weight"])
+    assert torch.equal(m.net.state_dict()["fc.weight"], resnet_state["fc.weight"])
     deconvviz.load_model(f"timm:{NAME}", weights="DEFAULT", download=True)
     assert len(calls) == 1  # in the cache now: no second download
 
@@ -164,13 +164,13 @@ def test_a_failed_download_is_one_line(hf, monkeypatch, capsys):
     code = main(["layers", "--model", f"timm:{NAME}", "--weights", "DEFAULT", "--download"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "downloading model.safetensors of timm/resnet10t.c3_in1k" in err and "check your connection" in err
+    assert f"downloading model.safetensors of {REPO}" in err and "check your connection" in err
     assert not hf.exists()
 
 
 def test_a_foreign_or_truncated_cached_file_is_one_line(hf, capsys):
     path = place(hf, {"conv.weight": torch.zeros(3)})
-    with pytest.raises(DeconvvizError, match="does not fit timm's resnet10t.c3_in1k"):
+    with pytest.raises(DeconvvizError, match="does not fit timm's test_resnet.r160_in1k"):
         deconvviz.load_model(f"timm:{NAME}", weights="DEFAULT")
     path.write_bytes(path.read_bytes()[:20])
     assert main(["layers", "--model", f"timm:{NAME}", "--weights", "DEFAULT"]) == 2
