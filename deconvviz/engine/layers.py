@@ -45,6 +45,10 @@ def capture(net: nn.Module, layer: str, stop: bool = True):
     module, wanted_call = resolve_layer(net, layer)
     box: dict = {"calls": 0}
 
+    def note_batch(_net, inputs):
+        if inputs and isinstance(inputs[0], torch.Tensor):
+            box["batch"] = inputs[0].shape[0]
+
     def hook(_module, _inputs, output):
         call = box["calls"]
         box["calls"] += 1
@@ -52,16 +56,19 @@ def capture(net: nn.Module, layer: str, stop: bool = True):
             box["output"] = first_tensor(output)
             if box["output"] is None:
                 raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
-            box["layout"] = layout_for(tuple(box["output"].shape[1:]), module)
+            out_batch = box["output"].shape[0]
+            box["layout"] = layout_for(tuple(box["output"].shape[1:]), module,
+                                       batched=out_batch == box.get("batch", out_batch))
             if stop:
                 raise _StopForward
             box["output"] = box["output"].clone()
 
-    handle = module.register_forward_hook(hook)
+    handles = [net.register_forward_pre_hook(note_batch), module.register_forward_hook(hook)]
     try:
         yield box
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
 
 
 def run_until(net: nn.Module, x: torch.Tensor, box: dict, layer: str) -> torch.Tensor:

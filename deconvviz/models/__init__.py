@@ -90,7 +90,8 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
 
     ``name`` may also be a deconvviz snapshot file (``.safetensors``), which names its own architecture.
     For ``torchvision:NAME``, ``weights`` may be a torchvision weights name (``DEFAULT``, ``IMAGENET1K_V1``,
-    ...), read from torchvision's cache, or downloaded there first when ``download`` is True.
+    ...), read from torchvision's cache, or downloaded there first when ``download`` is True; for
+    ``timm:NAME``, ``DEFAULT``: its pretrained weights in the Hugging Face cache (downloaded likewise).
     Raises DeconvvizError for an unknown name or a weights file that cannot be read or does not fit.
     """
     meta: dict = {}
@@ -142,6 +143,8 @@ def _load_named(name: str, weights: str, device, download: bool) -> LoadedModel:
     from . import torchvision_weights as tvw
 
     spec = get_spec(name)
+    if spec.timm_name:
+        return _load_timm(spec, weights, device, download)
     if not spec.torchvision_arch:
         raise DeconvvizError(f"{spec.name} has no named weights ({weights} is a torchvision weights name, for "
                              f"torchvision:NAME models); give a weights file")
@@ -156,6 +159,30 @@ def _load_named(name: str, weights: str, device, download: bool) -> LoadedModel:
     meta = {"torchvision_weights": str(enum_member), "file": str(path)}
     return LoadedModel(spec.name, net, tvw.preprocessing(enum_member), list(tvw.class_names(enum_member)),
                        source, meta).to(device)
+
+
+def _load_timm(spec: ModelSpec, weights: str, device, download: bool) -> LoadedModel:
+    """Return timm model ``spec`` with its pretrained weights from the Hugging Face cache (``weights``: DEFAULT)."""
+    from . import timm_models
+
+    name = spec.timm_name
+    if weights != "DEFAULT":
+        raise DeconvvizError(f"timm models take --weights DEFAULT or a weights file, not {weights!r}; the tag "
+                             f"after the dot picks timm's weights (e.g. timm:resnet50.a1_in1k)")
+    state, path = timm_models.fetch_state(name, download)
+    try:
+        net = timm_models.build(name, state=state)
+    except RuntimeError as exc:  # timm's strict load_state_dict: missing or unexpected keys, mismatched shapes
+        detail = " ".join(str(exc).split())[:300]
+        raise DeconvvizError(f"{path} does not fit timm's {name} (delete it and use --download to fetch it "
+                             f"again): {detail}") from None
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    repo = timm_models.hub_file(name)[0]
+    meta = {"timm_weights": repo, "file": str(path)}
+    return LoadedModel(spec.name, net, spec.preprocessing, list(spec.class_names), f"timm {name} ({repo})",
+                       meta).to(device)
 
 
 def check_forward(model: LoadedModel) -> None:

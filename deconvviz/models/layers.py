@@ -101,7 +101,7 @@ def record_calls(net: nn.Module, x: torch.Tensor, visit: Visit | None = None) ->
             output_shape=tuple(tensor.shape[1:]),
             n_params=sum(p.numel() for p in module.parameters()),
             depth=base.count(".") + 1,
-            layout=layout_for(tuple(tensor.shape[1:]), module),
+            layout=layout_for(tuple(tensor.shape[1:]), module, batched=tensor.shape[0] == x.shape[0]),
         ))
         if visit is not None:
             visit(module, layer, inputs, tensor)

@@ -116,8 +116,11 @@ def token_prefix(tokens: int) -> int | None:
     return None
 
 
-def layout_for(shape: tuple[int, ...], module: nn.Module | None = None) -> Layout:
+def layout_for(shape: tuple[int, ...], module: nn.Module | None = None, batched: bool = True) -> Layout:
     """Return the Layout of a layer output of ``shape`` (batch dropped) made by ``module`` (when known).
+
+    ``batched`` False says the output's first axis is not the input's batch (Swin's window attention
+    has windows x batch there, each window's tokens a 7 x 7 piece of the image): such an output is flat.
 
     3-D outputs are channels first unless the module puts its features last (``Linear``, a ``LayerNorm``
     over the last axis, a ``Permute`` to (0, 2, 3, 1)) or, for modules that do not say (activations,
@@ -126,6 +129,8 @@ def layout_for(shape: tuple[int, ...], module: nn.Module | None = None) -> Layou
     :data:`MAX_PREFIX` others; anything else is flat.
     """
     shape = tuple(int(s) for s in shape)
+    if not batched:
+        return Layout(FLAT, shape)
     if len(shape) == 3:
         last = _features_last(shape, module)
         if last is None:

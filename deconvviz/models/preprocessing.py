@@ -15,7 +15,8 @@ class Preprocessing:
 
     ``resize`` (pretrained torchvision weights: e.g. 256 before a 224 crop, 342 before Inception's 299) makes
     :meth:`fit` do exactly what the weights' ``transforms()`` do: the shorter side resized to ``resize`` with
-    ``interpolation``, then the centre crop of ``size``, by torchvision's own functions.
+    ``interpolation``, then the centre crop of ``size``, by torchvision's own functions. ``squash`` (timm's
+    crop mode of that name) resizes both sides to ``resize`` instead, not keeping the aspect ratio.
     """
 
     size: tuple[int, int]
@@ -24,6 +25,7 @@ class Preprocessing:
     std: tuple[float, ...]
     resize: int | None = None
     interpolation: str = "bilinear"
+    squash: bool = False
 
     @property
     def channels(self) -> int:
@@ -43,7 +45,8 @@ class Preprocessing:
             from torchvision.transforms import InterpolationMode
             from torchvision.transforms import functional as TF
 
-            resized = TF.resize(image, [self.resize], interpolation=InterpolationMode(self.interpolation))
+            size = [self.resize, self.resize] if self.squash else [self.resize]
+            resized = TF.resize(image, size, interpolation=InterpolationMode(self.interpolation))
             return TF.center_crop(resized, [height, width])
         if image.size == (width, height):
             return image
@@ -87,13 +90,15 @@ class Preprocessing:
         d = {"size": list(self.size), "mode": self.mode, "mean": list(self.mean), "std": list(self.std)}
         if self.resize is not None:
             d.update(resize=self.resize, interpolation=self.interpolation)
+        if self.squash:
+            d["squash"] = True
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
         """Return the Preprocessing described by :meth:`as_dict`'s output."""
         return cls(tuple(d["size"]), d["mode"], tuple(d["mean"]), tuple(d["std"]), d.get("resize"),
-                   d.get("interpolation", "bilinear"))
+                   d.get("interpolation", "bilinear"), bool(d.get("squash", False)))
 
 
 IMAGENET = Preprocessing((224, 224), "RGB", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))

@@ -2,7 +2,7 @@
 
 Shaped like torchvision's ``_api``: one builder per architecture, registered by name. Besides the registered
 names, ``torchvision:NAME`` (or a bare torchvision name) builds any torchvision classification architecture,
-and ``path/to/file.py:factory`` builds a user's own model.
+``timm:NAME`` any timm model (:mod:`.timm_models`), and ``path/to/file.py:factory`` a user's own model.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class ModelSpec:
     weights_note: str = "random initialisation"
     user_code: bool = False  # built by a user's file.py:factory: load_model checks its forward pass
     torchvision_arch: str = ""  # torchvision:NAME: weights by name (DEFAULT, IMAGENET1K_V1, ...) are accepted
+    timm_name: str = ""  # timm:NAME: DEFAULT names its pretrained weights in the Hugging Face cache
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -66,18 +67,22 @@ def imagenet_classes() -> tuple[str, ...]:
 
 
 def get_spec(name: str) -> ModelSpec:
-    """Return the ModelSpec for a registered name, ``torchvision:NAME``, a torchvision name or ``file.py:factory``."""
+    """Return the ModelSpec for a registered name, ``torchvision:NAME``, ``timm:NAME``, a torchvision name or
+    ``file.py:factory``."""
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name.startswith("torchvision:"):
         return _torchvision_spec(name.split(":", 1)[1])
+    if name.startswith("timm:"):
+        return _timm_spec(name.split(":", 1)[1])
     if ".py:" in name:
         return _file_spec(name)
     if name in _torchvision_names():
         return _torchvision_spec(name)
     raise DeconvvizError(
         f"unknown model {name!r}; valid: {', '.join(list_models())}, torchvision:NAME "
-        f"(e.g. torchvision:alexnet, torchvision:resnet18) or path/to/file.py:factory"
+        f"(e.g. torchvision:alexnet, torchvision:resnet18), timm:NAME (e.g. timm:resnet50.a1_in1k) "
+        f"or path/to/file.py:factory"
     )
 
 
@@ -108,6 +113,24 @@ def _torchvision_spec(arch: str) -> ModelSpec:
         preprocessing=Preprocessing((size, size), "RGB", IMAGENET.mean, IMAGENET.std),
         class_names=imagenet_classes(),
         torchvision_arch=arch,
+    )
+
+
+def _timm_spec(name: str) -> ModelSpec:
+    from . import timm_models
+
+    timm_models.check_name(name)
+    cfg = timm_models.pretrained_cfg(name)
+
+    def build(num_classes: int | None = None, in_channels: int | None = None) -> nn.Module:
+        return timm_models.build(name, num_classes, in_channels)
+
+    return ModelSpec(
+        name=f"timm:{name}",
+        build=build,
+        preprocessing=timm_models.preprocessing(cfg),
+        class_names=timm_models.class_names(cfg, imagenet_classes()),
+        timm_name=name,
     )
 
 
