@@ -33,8 +33,9 @@ def smoothgrad(raw: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, sam
         raise DeconvvizError(f"SmoothGrad's samples must be 1..{MAX_SAMPLES}, got {samples}")
     stdev = noise_stdev(x, noise)
     generator = torch.Generator(device=x.device).manual_seed(int(seed))
-    std = torch.full((samples,) + tuple(x.shape[1:]), stdev, dtype=x.dtype, device=x.device)
-    eps = torch.normal(torch.zeros_like(std), std, generator=generator) if stdev > 0 else torch.zeros_like(std)
+    # float32 noise whatever the input's type: the numbers Captum draws from the same seed
+    std = torch.full((samples,) + tuple(x.shape[1:]), stdev, dtype=torch.float32, device=x.device)
+    eps = (torch.normal(0.0, std, generator=generator) if stdev > 0 else torch.zeros_like(std)).to(x.dtype)
     total = None
     for start in range(0, samples, batch):
         part = raw(x.detach() + eps[start:start + batch]).sum(0, keepdim=True)
