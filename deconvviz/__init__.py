@@ -10,6 +10,7 @@ The public Python API::
     o = deconvviz.occlusion_map(m, x, patch=32, stride=8)           # o.prob: p(top class) per position
     s = deconvviz.sanity_check(m, x, test="cascading")              # Adebayo et al.'s randomisation test
     f = deconvviz.faithfulness_curves(m, x)                         # deletion/insertion curves
+    g = deconvviz.attribution(m, x, "gradcam", target="espresso")   # (H, W) map; also integrated-gradients, ...
     a = deconvviz.FrameAnalyser(m, "_blocks.4", 7)                  # per video frame: probs, maps, projection
     for frame in deconvviz.open_video("clip.mp4").frames(): a(frame.image())
 """
@@ -24,7 +25,7 @@ from .analyses.faithfulness import faithfulness_curves
 from .analyses.invariance import invariance_curves
 from .analyses.sanity import sanity_check
 from .analyses.topk import topk_index
-from .api import occlusion_map, project
+from .api import attribution, occlusion_map, project
 from .data.datasets import bundled_subset, open_dataset
 from .engine.actmax import Target
 from .engine.topk import load_index as load_topk_index
@@ -34,7 +35,7 @@ from .data.video import open_video
 from .errors import DeconvvizError
 from .models import LoadedModel, list_models, load_model
 
-__all__ = ["DeconvvizError", "FrameAnalyser", "LoadedModel", "list_models", "load_image", "load_model", "occlusion_map", "project",
+__all__ = ["attribution", "DeconvvizError", "FrameAnalyser", "LoadedModel", "list_models", "load_image", "load_model", "occlusion_map", "project",
            "Target", "activation_maximisation", "bundled_subset", "class_saliency", "correspondence_table",
            "feature_evolution", "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index",
            "open_dataset", "open_video", "topk_index", "sanity_check", "faithfulness_curves"]

@@ -76,3 +76,51 @@ def parse_target(model: LoadedModel, text: str | None) -> int | None:
     if text.lower() in names:
         return names.index(text.lower())
     raise DeconvvizError(f"unknown target class {text!r}; give an index 0..{len(model.class_names) - 1} or a class name")
+
+
+def attribution_target(model: LoadedModel, target):
+    """Return the engine's AttributionTarget for ``target``: None (the top class), a class index or name, a
+    ``(layer, channel)`` or ``(layer, channel, (row, col))`` tuple, the text ``LAYER:CHANNEL`` or
+    ``LAYER:CHANNEL:ROW,COL``, or an AttributionTarget (DeconvvizError for anything else)."""
+    from .engine.attribution import AttributionTarget
+    from .errors import DeconvvizError
+
+    if target is None or isinstance(target, AttributionTarget):
+        return target or AttributionTarget()
+    if isinstance(target, (int,)) and not isinstance(target, bool):
+        return AttributionTarget(int(target))
+    if isinstance(target, tuple) and 2 <= len(target) <= 3:
+        position = tuple(int(v) for v in target[2]) if len(target) == 3 and target[2] is not None else None
+        return AttributionTarget(layer=str(target[0]), channel=int(target[1]), position=position)
+    if isinstance(target, str):
+        text = target.strip()
+        parts = text.rsplit(":", 2) if text.count(":") >= 1 else [text]
+        if len(parts) == 1:
+            return AttributionTarget(parse_target(model, text))
+        if len(parts) == 3 and "," in parts[2] and parts[1].strip().isdigit():
+            layer, channel, where = parts
+            rc = [p.strip() for p in where.split(",")]
+            if len(rc) == 2 and all(p.isdigit() for p in rc):
+                return AttributionTarget(layer=layer, channel=int(channel), position=(int(rc[0]), int(rc[1])))
+        layer, channel = text.rsplit(":", 1)
+        if channel.strip().isdigit():
+            return AttributionTarget(layer=layer, channel=int(channel))
+    raise DeconvvizError(f"cannot read the target {target!r}: give a class (index or name), LAYER:CHANNEL or "
+                         "LAYER:CHANNEL:ROW,COL")
+
+
+def attribution(model: LoadedModel, x: torch.Tensor, method: str, target=None, layer: str | None = None,
+                **options):
+    """Return the (H, W) float32 numpy map of ``method`` (one of ``deconvviz.engine.methods.NAMES``) for the
+    input ``x`` (1, C, H, W), at the input's size.
+
+    ``target``: the class (index or name; default the top class), or a channel or neuron (see
+    :func:`attribution_target`). ``layer``: the layer Grad-CAM reads (default: the last with spatial maps).
+    ``options``: the method's own (integrated gradients: ``steps``, ``baseline`` zero/mean/blur, ``sigma``;
+    SmoothGrad: ``base``, ``samples``, ``noise``, ``seed``).
+    """
+    from .engine.methods import attribute
+
+    prep = model.preprocessing
+    return attribute(model.net, x.to(model.device), method, attribution_target(model, target), layer, options,
+                     prep.mean, prep.std)

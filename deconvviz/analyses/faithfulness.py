@@ -1,4 +1,9 @@
-"""Deletion and insertion curves (Petsiuk et al. 2018) of the occlusion and saliency maps of a LoadedModel."""
+"""Deletion and insertion curves (Petsiuk et al. 2018) of the occlusion map and of any attribution method's
+map (the registry's, :mod:`deconvviz.engine.methods`) for a LoadedModel.
+
+A method's map ranks the pixels as :func:`deconvviz.engine.methods.attribute` returns it: the most positive
+first (for a signed map, integrated gradients say, the evidence for the class before the evidence against).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ import torch
 
 from ..engine import faithfulness as engine
 from ..engine.occlusion import OcclusionCancelled, default_patch_stride, default_stride, occlusion_map
-from ..engine.saliency import saliency
+from ..engine.attribution import AttributionTarget
+from ..engine.methods import NAMES, attribute
 from ..errors import DeconvvizError
 from ..models import LoadedModel
 
-MAPS = ("occlusion", "saliency")
+MAPS = ("occlusion",) + NAMES
+DEFAULT_MAPS = ("occlusion", "saliency")
 HEADER = ["map", "fraction", "deletion", "insertion", "deletion_auc", "insertion_auc"]
 
 
@@ -32,12 +39,13 @@ class FaithfulnessResult:
     stride: int
 
 
-def faithfulness_curves(model: LoadedModel, x: torch.Tensor, target: int | None = None, maps=MAPS, steps: int = 50,
+def faithfulness_curves(model: LoadedModel, x: torch.Tensor, target: int | None = None, maps=DEFAULT_MAPS, steps: int = 50,
                         random_orders: int = 3, seed: int = 0, patch: int | None = None, stride: int | None = None,
                         batch: int = 16, progress=None, cancel=None) -> FaithfulnessResult:
     """Return the FaithfulnessResult for input ``x`` (1, C, H, W): deletion and insertion curves of the
     occlusion map (p drop of a ``patch`` square, per pixel the mean over the squares covering it) and of
-    the gradient saliency map, for ``target`` (default: the top class), with the random-order baseline.
+    each attribution method named in ``maps`` (default: gradient saliency) for ``target`` (default: the top
+    class), with the random-order baseline.
 
     ``progress(done, total)`` is called after each stage (the occlusion map, then each map's curves and
     each random order's); ``cancel()`` returning True stops it (an engine ``Cancelled``)."""
@@ -73,8 +81,10 @@ def faithfulness_curves(model: LoadedModel, x: torch.Tensor, target: int | None 
             raise engine.FaithfulnessCancelled(str(exc)) from exc
         importance["occlusion"] = engine.occlusion_importance(occ.base_prob - occ.prob, patch, stride, height, width)
         stage()
-    if "saliency" in maps:
-        importance["saliency"] = saliency(model.net, x, target).map.cpu().numpy()
+    prep = model.preprocessing
+    for name in maps:
+        if name != "occlusion":
+            importance[name] = attribute(model.net, x, name, AttributionTarget(target), mean=prep.mean, std=prep.std)
     curves = {}
     for name, m in importance.items():
         curves[name] = engine.curves(model.net, x, m, target, steps, batch=batch, cancel=cancel)

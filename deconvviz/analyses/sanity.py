@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from ..engine.sanity import METHODS, SanityResult, SanityTarget, randomisation_test
+from ..engine.sanity import ALL_METHODS, DEFAULT_METHODS, METHODS, SanityResult, SanityTarget, randomisation_test
 from ..engine.similarity import MEASURES
 from ..models import LoadedModel
 
@@ -18,14 +18,17 @@ FAIL_AT, PASS_BELOW = 0.5, 0.2
 
 
 def sanity_check(model: LoadedModel, x: torch.Tensor, layer: str | None = None, channel: int | None = None,
-                 position: tuple[int, int] | None = None, class_index: int | None = None, methods=METHODS,
-                 test: str = "cascading", seed: int = 0, progress=None, cancel=None) -> SanityResult:
+                 position: tuple[int, int] | None = None, class_index: int | None = None,
+                 methods=DEFAULT_METHODS, test: str = "cascading", seed: int = 0, progress=None, cancel=None,
+                 options: dict | None = None) -> SanityResult:
     """Return the SanityResult of the ``test`` for input ``x`` (1, C, H, W): the projections and saliency of
     ``layer``'s ``channel`` (its strongest activation on the learnt weights, or ``position``), or with no
-    layer of ``class_index``'s score (default: the top class), at every randomisation step."""
+    layer of ``class_index``'s score (default: the top class), at every randomisation step. ``methods`` may
+    name any of :data:`ALL_METHODS` (the registry's); ``options`` maps a method to its options."""
     target = SanityTarget(layer, channel, position, class_index if layer is None else None)
+    prep = model.preprocessing
     return randomisation_test(model.net, x.to(model.device), target, methods, test, seed, progress=progress,
-                              cancel=cancel)
+                              cancel=cancel, options=options, normalisation=(prep.mean, prep.std))
 
 
 def sanity_rows(result: SanityResult) -> tuple[list[str], list[list]]:
@@ -89,4 +92,4 @@ def verdicts(result: SanityResult) -> list[str]:
     return [verdict(result, m) for m in result.methods]
 
 
-__all__ = ["HEADER", "MEASURES", "sanity_check", "sanity_rows", "summary_similarity", "verdict", "verdicts"]
+__all__ = ["ALL_METHODS", "DEFAULT_METHODS", "HEADER", "MEASURES", "METHODS", "sanity_check", "sanity_rows", "summary_similarity", "verdict", "verdicts"]

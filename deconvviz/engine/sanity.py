@@ -16,7 +16,11 @@ a seed derived from ``seed`` and the layer's index, so both tests draw the same 
 and the global random state is left as it was.
 
 At every step the explanations are recomputed: the deconvnet, guided backprop and backprop projections
-(:mod:`.deconv`'s rules) and gradient saliency (:mod:`.saliency`) of one target:
+(:mod:`.deconv`'s rules) and gradient saliency (:mod:`.saliency`) of one target, and any other method of the
+registry (:mod:`.methods`: Grad-CAM, Grad-CAM++, guided Grad-CAM, integrated gradients, SmoothGrad), each
+its (H, W) map as :func:`.methods.attribute` computes it for the same target (a layer target: the neuron at
+the resolved position), Grad-CAM's layer chosen once on the learnt network and SmoothGrad's noise the same
+at every step (its seed):
 
 * a layer's channel: the activation is chosen once, on the unrandomised network (the channel's strongest,
   or the given position), and the same layer/channel/position is projected at every step, even when it is
@@ -50,12 +54,18 @@ from torch import nn
 from ..errors import DeconvvizError
 from ._control import Cancelled
 from . import deconv
+from .attribution import AttributionTarget
+from .gradcam import default_layer as default_cam_layer
 from .layers import capture, run_until
+from .methods import NAMES, attribute, uses_layer
+from .methods import get as get_method
 from .probe import probe, split_call_name
 from .rules import MODES, backward_rules, batch_rules
 from .similarity import MEASURES, Reference
 
-METHODS = MODES + ("saliency",)
+METHODS = MODES + ("saliency",)  # batched into one forward and one backward pass (:func:`explain`)
+ALL_METHODS = METHODS + tuple(n for n in NAMES if n not in METHODS)  # every attribution method of the registry
+DEFAULT_METHODS = METHODS
 TESTS = ("cascading", "independent")
 _NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
@@ -252,18 +262,20 @@ def explain_naive(net: nn.Module, x: torch.Tensor, target: SanityTarget, methods
 
 
 def randomisation_test(net: nn.Module, x: torch.Tensor, target: SanityTarget = SanityTarget(),
-                       methods=METHODS, test: str = "cascading", seed: int = 0, naive: bool = False,
+                       methods=DEFAULT_METHODS, test: str = "cascading", seed: int = 0, naive: bool = False,
                        progress: Callable[[int, int], None] | None = None,
-                       cancel: Callable[[], bool] | None = None) -> SanityResult:
+                       cancel: Callable[[], bool] | None = None, options: dict | None = None,
+                       normalisation: tuple | None = None) -> SanityResult:
     """Return the SanityResult of the ``test`` ("cascading" or "independent") for one input (1, C, H, W).
 
     ``net`` is not modified. ``progress(done, total)`` is called after each step; ``cancel()`` returning
-    True raises SanityCancelled.
+    True raises SanityCancelled. ``options`` maps a registry method to its options; ``normalisation`` is the
+    model's (mean, std), for integrated gradients' baselines.
     """
     methods = tuple(methods)
-    bad = [m for m in methods if m not in METHODS]
+    bad = [m for m in methods if m not in ALL_METHODS]
     if bad or not methods:
-        raise DeconvvizError(f"unknown method {bad[0] if bad else '(none)'!r}; valid: {', '.join(METHODS)}")
+        raise DeconvvizError(f"unknown method {bad[0] if bad else '(none)'!r}; valid: {', '.join(ALL_METHODS)}")
     if len(set(methods)) != len(methods):
         raise DeconvvizError(f"a method is named twice in {','.join(methods)}")
     if test not in TESTS:
@@ -274,7 +286,21 @@ def randomisation_test(net: nn.Module, x: torch.Tensor, target: SanityTarget = S
     steps, skipped = randomisation_steps(net, x)
     if not steps:
         raise DeconvvizError("the model has no layer with parameters to re-initialise")
-    run = explain_naive if naive else explain
+    fast = tuple(m for m in methods if m in METHODS)
+    others = tuple(m for m in methods if m not in METHODS)
+    plain = explain_naive if naive else explain
+    options = {m: dict((options or {}).get(m, {})) for m in others}
+    mean, std = normalisation or (None, None)
+    unit = (AttributionTarget(class_index=target.class_index) if target.layer is None else
+            AttributionTarget(layer=target.layer, channel=target.channel, position=target.position))
+    layers = {m: default_cam_layer(net, x, unit) for m in others if uses_layer(get_method(m), options[m])}
+
+    def run(work, x, target, methods):
+        out = plain(work, x, target, fast) if fast else {}
+        for m in others:
+            out[m] = attribute(work, x, m, unit, layers.get(m), options[m], mean, std)
+        return out
+
     work = copy.deepcopy(net).eval()
     if not naive and x.device.type == "cpu":
         work = work.to(memory_format=torch.channels_last)

@@ -32,10 +32,11 @@ def shown_steps(count: int, columns: int = MAX_COLUMNS) -> list[int]:
 
 
 def explanation_rgb(explanation: np.ndarray) -> np.ndarray:
-    """Return a projection (C, H, W) as the app shows it (zero grey), or saliency (H, W) in grey to its 99th
-    percentile."""
+    """Return a projection (C, H, W) as the app shows it (zero grey), or a map (H, W) (saliency, Grad-CAM,
+    integrated gradients...) as its magnitude in grey to its 99th percentile."""
     if explanation.ndim == 3:
         return projection_rgb(explanation)
+    explanation = np.abs(explanation)
     high = float(np.percentile(explanation, 99)) or float(explanation.max()) or 1.0
     return grey_rgb(np.clip(explanation, 0, high), 0.0, high)
 
@@ -116,7 +117,7 @@ def faithfulness_panel(model: LoadedModel, x: torch.Tensor, result: Faithfulness
     cell = 200
     tiles = [with_title(_square(model.preprocessing.to_pixels(x), cell), "input")]
     titles = {"occlusion": f"occlusion p drop ({result.patch} px)", "saliency": "saliency |d score / d x|"}
-    tiles += [with_title(_square(_map_rgb(m), cell), titles[name]) for name, m in result.maps.items()]
+    tiles += [with_title(_square(_map_rgb(m), cell), titles.get(name, name)) for name, m in result.maps.items()]
     names = list(result.curves)
     size = (330, cell + 16)
     deletion = line_plot([(n, result.curves[n].fractions, result.curves[n].deletion) for n in names],

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..analyses.correspondence import PARTS_HELP
+from ..analyses.faithfulness import DEFAULT_MAPS as FAITHFULNESS_DEFAULT
+from ..analyses.faithfulness import MAPS as FAITHFULNESS_MAPS
+from ..analyses.sanity import DEFAULT_METHODS as SANITY_DEFAULT
+from ..analyses.sanity import ALL_METHODS as SANITY_METHODS
 from ..errors import DeconvvizError
 from .recipe import Recipe, option
 from .values import (format_float, format_floats, format_ints, format_position, parse_float_list, parse_int_list,
@@ -283,10 +287,6 @@ class VideoRecipe(ModelRecipe):
     out: str | None = option(help="panels: a video file (.mp4, .mkv, .mov, .avi, .webm) or a folder of PNGs")
 
 
-SANITY_METHODS = ("deconvnet", "guided", "backprop", "saliency")
-FAITHFULNESS_MAPS = ("occlusion", "saliency")
-
-
 def _names(valid: tuple[str, ...], what: str):
     """Return a parser of "a,b" into a tuple of distinct names from ``valid`` (DeconvvizError otherwise)."""
     def parse(text: str) -> tuple[str, ...]:
@@ -315,8 +315,9 @@ class SanityRecipe(ImageInputRecipe):
     class_index: str | None = option(flag="--class", group="target",
                                      help="class index or name whose score is explained (default, with no "
                                           "--layer: the top class)")
-    methods: tuple[str, ...] = option(SANITY_METHODS, parse=_names(SANITY_METHODS, "methods"), format=_join,
-                                      always=True, help=f"comma-separated, of {','.join(SANITY_METHODS)}")
+    methods: tuple[str, ...] = option(SANITY_DEFAULT, parse=_names(SANITY_METHODS, "methods"), format=_join,
+                                      always=True, help=f"comma-separated, of {','.join(SANITY_METHODS)} (default "
+                                                        f"{','.join(SANITY_DEFAULT)}: one batched pass per step)")
     test: str = option("cascading", choices=("cascading", "independent"), always=True,
                        help="cascading: re-initialise from the top layer down, cumulatively; independent: one "
                             "layer at a time")
@@ -349,8 +350,9 @@ class FaithfulnessRecipe(ImageInputRecipe):
     summary = "deletion/insertion curves of the occlusion and saliency maps (Petsiuk et al. 2018)"
 
     target: str | None = option(help="class index or name (default: the top class)")
-    maps: tuple[str, ...] = option(FAITHFULNESS_MAPS, parse=_names(FAITHFULNESS_MAPS, "maps"), format=_join,
-                                   help=f"comma-separated, of {','.join(FAITHFULNESS_MAPS)}")
+    maps: tuple[str, ...] = option(FAITHFULNESS_DEFAULT, parse=_names(FAITHFULNESS_MAPS, "maps"), format=_join,
+                                   help=f"comma-separated, of {','.join(FAITHFULNESS_MAPS)} (default "
+                                        f"{','.join(FAITHFULNESS_DEFAULT)})")
     steps: int = option(50, parse=int, always=True, help="points along each curve after the first (default 50)")
     random: int = option(3, parse=int, always=True, help="random pixel orders averaged for the baseline (default 3)")
     seed: int = option(0, parse=int, help="seed of the random orders")

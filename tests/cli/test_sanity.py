@@ -43,7 +43,7 @@ def test_sanity_of_a_layer_channel_independently(tmp_path):
     assert all(float(r[2]) < 1.0 for r in body[6:])
 
 
-@pytest.mark.parametrize("extra", [["--methods", "guided,gradcam"], ["--layer", "features.8"],
+@pytest.mark.parametrize("extra", [["--methods", "guided,gradcm"], ["--layer", "features.8"],
                                    ["--layer", "nope", "--channel", "0"], ["--class", "no-such-class"],
                                    ["--layer", "features.8", "--channel", "999"]])
 def test_sanity_bad_input_exits_2_and_writes_nothing(tmp_path, extra, capsys):

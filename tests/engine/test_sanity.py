@@ -137,7 +137,7 @@ def test_a_layer_target_is_not_changed_by_the_layers_above_it():
 def test_bad_input_is_a_clear_error():
     net, x = _small_net(), torch.randn(1, 3, 12, 12)
     with pytest.raises(DeconvvizError, match="unknown method"):
-        randomisation_test(net, x, methods=("gradcam",))
+        randomisation_test(net, x, methods=("gradcm",))
     with pytest.raises(DeconvvizError, match="unknown test"):
         randomisation_test(net, x, test="sideways")
     with pytest.raises(DeconvvizError, match="class 9 out of range"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget, QVBoxLayout
 
-from ...session.recipes import FAITHFULNESS_MAPS, FaithfulnessRecipe
+from ...session.recipes import FAITHFULNESS_DEFAULT, FAITHFULNESS_MAPS, FaithfulnessRecipe
 from .base import AnalysisView
 from .panel_view import PanelView
 from .sanity import fill_classes, fill_table
@@ -23,7 +23,8 @@ class FaithfulnessView(AnalysisView):
     def __init__(self, *args, **kw) -> None:
         super().__init__(*args, **kw)
         self.target = QComboBox(objectName="target")
-        self.maps = {m: QCheckBox(m, objectName=f"map-{m}", checked=True) for m in FAITHFULNESS_MAPS}
+        self.maps = {m: QCheckBox(m, objectName=f"map-{m}", checked=m in FAITHFULNESS_DEFAULT)
+                     for m in FAITHFULNESS_MAPS}  # occlusion and every method of the registry
         self.steps = QSpinBox(objectName="steps", minimum=1, maximum=10_000, value=50)
         self.random = QSpinBox(objectName="random", minimum=1, maximum=100, value=3)
         self.run_button = QPushButton("Run", objectName="run")
@@ -31,13 +32,17 @@ class FaithfulnessView(AnalysisView):
         row = QHBoxLayout()
         row.addWidget(QLabel("class"))
         row.addWidget(self.target, 1)
-        for box in self.maps.values():
-            row.addWidget(box)
         for label, widget in (("steps", self.steps), ("random orders", self.random)):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         row.addWidget(self.run_button)
         self.body.addLayout(row)
+        boxes = QHBoxLayout()  # a row of its own: occlusion and the registry's nine methods
+        boxes.addWidget(QLabel("maps"))
+        for box in self.maps.values():
+            boxes.addWidget(box)
+        boxes.addStretch(1)
+        self.body.addLayout(boxes)
         self.view = PanelView()
         self.view.setMinimumSize(900, 260)
         self.table = QTableWidget(objectName="table")

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
-from ...session.recipes import SANITY_METHODS, SanityRecipe
+from ...session.recipes import SANITY_DEFAULT, SANITY_METHODS, SanityRecipe
 from .base import AnalysisView
 from .panel_view import PanelView
 
@@ -60,7 +60,8 @@ class SanityView(AnalysisView):
         self.target = QComboBox(objectName="target")
         self.test = QComboBox(objectName="test")
         self.test.addItems(["cascading", "independent"])
-        self.methods = {m: QCheckBox(m, objectName=f"method-{m}", checked=True) for m in SANITY_METHODS}
+        self.methods = {m: QCheckBox(m, objectName=f"method-{m}", checked=m in SANITY_DEFAULT)
+                        for m in SANITY_METHODS}  # every method of the registry; the batched four ticked
         self.seed = QSpinBox(objectName="seed", minimum=0, maximum=2 ** 31 - 1, value=0)
         self.run_button = QPushButton("Run", objectName="run")
         self.run_button.clicked.connect(self.run)
@@ -68,13 +69,17 @@ class SanityView(AnalysisView):
         for label, widget in (("explain", self.what), ("class", self.target), ("test", self.test)):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
-        for box in self.methods.values():
-            row.addWidget(box)
         row.addWidget(QLabel("seed"))
         row.addWidget(self.seed)
         row.addStretch(1)
         row.addWidget(self.run_button)
         self.body.addLayout(row)
+        boxes = QHBoxLayout()  # a row of its own: the registry's nine methods would crowd the first
+        boxes.addWidget(QLabel("methods"))
+        for box in self.methods.values():
+            boxes.addWidget(box)
+        boxes.addStretch(1)
+        self.body.addLayout(boxes)
         self.view = PanelView()
         self.view.setMinimumSize(900, 420)
         self.table = QTableWidget(objectName="table")

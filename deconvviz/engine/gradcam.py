@@ -1,0 +1,87 @@
+"""Class activation maps from a layer's gradients: Grad-CAM (Selvaraju et al. 2017), Grad-CAM++
+(Chattopadhay et al. 2018) and guided Grad-CAM.
+
+Grad-CAM weighs each of a layer's maps A_k by the mean of the target's gradient over it,
+alpha_k = mean_ij dY/dA_kij, and rectifies the weighted sum, relu(sum_k alpha_k A_k): Captum's
+``LayerGradCam`` with ``relu_attributions=True``. Grad-CAM++ weighs the positive gradients per position,
+w_k = sum_ij a_kij relu(g_kij) with a_kij = g^2 / (2 g^2 + sum_ab A_kab g^3) (the closed form for an
+exponentiated score, as the paper and pytorch-grad-cam compute it; a_kij = 0 where g = 0). Both are
+upsampled to the input's size bilinearly (``F.interpolate``, ``align_corners=False``; Captum's
+``LayerAttribution.interpolate`` with ``interpolate_mode="bilinear"``). Guided Grad-CAM multiplies
+guided backprop's input map by the upsampled Grad-CAM (Captum's ``GuidedGradCam``).
+
+A token or channels-last layer is read as maps through :mod:`.layout` (a ViT block's patch tokens as a
+grid; its class token is no position of the map).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import DeconvvizError
+from .attribution import AttributionTarget, forward
+from .gradients import input_gradients
+from .layout import no_maps_error
+from .probe import probe
+
+_POOLING = ("Pool",)
+
+
+def layer_gradients(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, layer: str):
+    """Return (A, dY/dA), both (B, C, h, w): ``layer``'s output read as maps and the target's gradient."""
+    xs = xs.detach().clone().requires_grad_(True)  # so the layer's output is in the graph with frozen weights
+    with torch.enable_grad():
+        values, box = forward(net, xs, target, {"cam": layer})
+        act, layout = box["cam"], box["cam:layout"]
+        if not layout.spatial:
+            raise no_maps_error(layer, tuple(act.shape[1:]), "Grad-CAM")
+        (grad,) = torch.autograd.grad(values.sum(), act)
+    return layout.maps(act.detach()), layout.maps(grad.detach())
+
+
+def upsample(cam: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Return maps (B, 1, h, w) resized to ``size`` bilinearly (the input's size)."""
+    return F.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def gradcam(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, layer: str) -> torch.Tensor:
+    """Return Grad-CAM (B, 1, H, W) of ``target`` at ``layer``, at the input's size."""
+    act, grad = layer_gradients(net, xs, target, layer)
+    weights = grad.mean((2, 3), keepdim=True)
+    return upsample(torch.relu((weights * act).sum(1, keepdim=True)), xs.shape[2:])
+
+
+def gradcam_plus_plus(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, layer: str) -> torch.Tensor:
+    """Return Grad-CAM++ (B, 1, H, W) of ``target`` at ``layer``, at the input's size."""
+    act, grad = layer_gradients(net, xs, target, layer)
+    g2 = grad.pow(2)
+    denominator = 2 * g2 + act.sum((2, 3), keepdim=True) * g2 * grad
+    alpha = torch.where(grad != 0, g2 / torch.where(denominator != 0, denominator, torch.ones_like(denominator)),
+                        torch.zeros_like(grad))
+    weights = (alpha * torch.relu(grad)).sum((2, 3), keepdim=True)
+    return upsample(torch.relu((weights * act).sum(1, keepdim=True)), xs.shape[2:])
+
+
+def guided_gradcam(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, layer: str) -> torch.Tensor:
+    """Return guided Grad-CAM (B, C, H, W): guided backprop's input gradient times the upsampled Grad-CAM."""
+    return input_gradients(net, xs, target, "guided") * gradcam(net, xs, target, layer)
+
+
+def default_layer(net: nn.Module, x: torch.Tensor, target: AttributionTarget) -> str:
+    """Return Grad-CAM's default layer: the last call of a leaf module (not a pooling) whose output reads
+    as maps larger than 1x1, run before the target's layer when the target is in a layer."""
+    records = probe(net, x[:1], keep=()).records
+    if target.layer is not None:
+        names = [r.name for r in records]
+        if target.layer in names:
+            records = records[:names.index(target.layer)]
+    leaves = {name for name, m in net.named_modules() if name and not any(True for _ in m.children())}
+    spatial = [r for r in records if r.spatial and r.map_shape[1] * r.map_shape[2] > 1
+               and r.name.split("#")[0] in leaves]
+    chosen = [r for r in spatial if not any(p in r.type_name for p in _POOLING)] or spatial
+    if not chosen:
+        where = f" before {target.layer!r}" if target.layer is not None else ""
+        raise DeconvvizError(f"the model has no layer with spatial maps{where}; Grad-CAM needs one (give --layer)")
+    return chosen[-1].name
