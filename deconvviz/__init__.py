@@ -11,6 +11,7 @@ The public Python API::
     s = deconvviz.sanity_check(m, x, test="cascading")              # Adebayo et al.'s randomisation test
     f = deconvviz.faithfulness_curves(m, x)                         # deletion/insertion curves
     g = deconvviz.attribution(m, x, "gradcam", target="espresso")   # (H, W) map; also integrated-gradients, ...
+    v = deconvviz.feature_visualisation(m, "_blocks.10", range(8))  # v.images: (8, 3, 128, 128) RGB in [0, 1]
     a = deconvviz.FrameAnalyser(m, "_blocks.4", 7)                  # per video frame: probs, maps, projection
     for frame in deconvviz.open_video("clip.mp4").frames(): a(frame.image())
 """
@@ -22,6 +23,7 @@ from .analyses.correspondence import correspondence_table
 from .analyses.frames import FrameAnalyser
 from .analyses.evolution import feature_evolution, history_snapshots
 from .analyses.faithfulness import faithfulness_curves
+from .analyses.featvis import feature_visualisation
 from .analyses.invariance import invariance_curves
 from .analyses.sanity import sanity_check
 from .analyses.topk import topk_index
@@ -37,6 +39,6 @@ from .models import LoadedModel, list_models, load_model
 
 __all__ = ["attribution", "DeconvvizError", "FrameAnalyser", "LoadedModel", "list_models", "load_image", "load_model", "occlusion_map", "project",
            "Target", "activation_maximisation", "bundled_subset", "class_saliency", "correspondence_table",
-           "feature_evolution", "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index",
+           "feature_evolution", "feature_visualisation", "first_layer_filters", "history_snapshots", "invariance_curves", "load_topk_index",
            "open_dataset", "open_video", "topk_index", "sanity_check", "faithfulness_curves"]
 __version__ = "0.1.0"

@@ -17,8 +17,8 @@ from ..analyses.sanity import DEFAULT_METHODS as SANITY_DEFAULT
 from ..analyses.sanity import ALL_METHODS as SANITY_METHODS
 from ..errors import DeconvvizError
 from .recipe import Recipe, option
-from .values import (format_float, format_floats, format_ints, format_position, parse_float_list, parse_int_list,
-                     parse_position)
+from .values import (format_float, format_floats, format_int_ranges, format_ints, format_position, parse_float_list,
+                     parse_int_list, parse_position)
 
 DATA_HELP = "data set: a folder of class folders, a folder of images, or an IDX images file"
 LAYER_HELP = "layer name (see `deconvviz layers`)"
@@ -213,6 +213,10 @@ class SaliencyRecipe(ImageInputRecipe):
     npy: str | None = option(help="also write the map (H, W) as float32 .npy")
 
 
+ACTMAX_METHODS = ("featvis", "pixel")
+FEATVIS_OBJECTIVES = ("channel", "neuron", "class", "negative")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ActmaxRecipe(ModelRecipe):
     command = "actmax"
@@ -221,14 +225,97 @@ class ActmaxRecipe(ModelRecipe):
     layer: str | None = option(help="layer of the channel to maximise")
     channel: int | None = option(parse=int, help="channel whose mean output is maximised")
     class_index: int | None = option(flag="--class", parse=int, help="class whose pre-softmax score is maximised")
-    start: str = option("noise", always=True, help="noise, mean (the mean image) or an image file")
-    steps: int = option(30, parse=int, always=True)
-    step_size: float = option(0.05, parse=float, format=format_float, always=True,
-                              help="mean change of an input value per step, in normalised units (default 0.05)")
-    l1: float = option(0.1, parse=float, format=format_float, always=True, help="L1 penalty weight (default 0.1)")
-    l2: float = option(0.0, parse=float, format=format_float, always=True, help="L2 penalty weight (default 0)")
-    seed: int = option(0, parse=int, help="seed of the noise start")
+    method: str = option("featvis", choices=ACTMAX_METHODS, always=True,
+                         help="featvis (default): a Fourier-parametrised picture under robustness transforms, as "
+                              "`deconvviz featvis`; pixel: plain gradient ascent on the pixels")
+    start: str = option("noise", help="pixel method: noise, mean (the mean image) or an image file")
+    steps: int | None = option(parse=int, help="steps (default: 256 featvis, 30 pixel)")
+    step_size: float = option(0.05, parse=float, format=format_float,
+                              help="pixel method: mean change of an input value per step, in normalised units "
+                                   "(default 0.05)")
+    l1: float = option(0.1, parse=float, format=format_float, help="pixel method: L1 penalty weight (default 0.1)")
+    l2: float = option(0.0, parse=float, format=format_float, help="pixel method: L2 penalty weight (default 0)")
+    size: int = option(128, parse=int, help="featvis method: the picture's side in pixels (default 128)")
+    seed: int = option(0, parse=int, help="seed of the start")
     out: str = option(required=True, help="PNG to write")
+
+    def target(self):
+        """Return the engine's Target these options name (DeconvvizError unless exactly one of class or
+        layer with channel is given)."""
+        from ..engine.actmax import Target
+
+        if (self.class_index is None) == (self.layer is None or self.channel is None):
+            raise DeconvvizError("give either --class N, or --layer L with --channel C")
+        return Target(class_index=self.class_index) if self.class_index is not None else Target(self.layer,
+                                                                                                 self.channel)
+
+    def compute(self, model, progress=None, cancel=None):
+        """Return (start input, Ascent) of the method these options name (the CLI and the app's view call this)."""
+        target = self.target()
+        if self.method == "pixel":
+            from ..analyses.actmax import activation_maximisation, start_input
+
+            steps = 30 if self.steps is None else self.steps
+            ascent = activation_maximisation(model, target, self.start, steps, self.step_size, self.l1, self.l2,
+                                             self.seed, progress, cancel)
+            return start_input(model, self.start, self.seed), ascent
+        from ..analyses.featvis import as_ascent, feature_visualisation, grey_start
+
+        steps = 256 if self.steps is None else self.steps
+        if target.class_index is not None:
+            result = feature_visualisation(model, None, [target.class_index], steps, self.size, self.seed, "class",
+                                           progress=progress, cancel=cancel)
+        else:
+            result = feature_visualisation(model, target.layer, [target.channel], steps, self.size, self.seed,
+                                           progress=progress, cancel=cancel)
+        return grey_start(model), as_ascent(model, result, target)
+
+    def panel(self, model, start, ascent, command: str = ""):
+        """Return the PNG panel of :meth:`compute`'s result."""
+        from ..figures.saliency import actmax_panel
+
+        return actmax_panel(model, start, ascent, command)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatvisRecipe(ModelRecipe):
+    command = "featvis"
+    summary = "feature visualisation: a picture per channel (or class), as Lucid's (Olah et al. 2017)"
+
+    layer: str | None = option(help=LAYER_HELP + "; not needed for --objective class")
+    channels: tuple[int, ...] = option(required=True, parse=parse_int_list, format=format_int_ranges,
+                                       help="channels (class indices for --objective class), e.g. 0-31 or 0,3,5-8")
+    objective: str = option("channel", choices=FEATVIS_OBJECTIVES, always=True,
+                            help="channel: the map's mean; neuron: one position (--position); class: the class's "
+                                 "pre-softmax score; negative: the channel's mean minimised")
+    position: tuple[int, int] | None = option(parse=parse_position, format=format_position,
+                                              help="--objective neuron: ROW,COL in the maps (default the centre)")
+    steps: int = option(256, parse=int, always=True, help="Adam steps (default 256)")
+    size: int = option(128, parse=int, always=True, help="side of each picture in pixels (default 128)")
+    diversity: int = option(1, parse=int, metavar="K",
+                            help="K pictures per channel, pushed apart by Lucid's diversity term (default 1)")
+    seed: int = option(0, parse=int, always=True, help="seed of the starts and transforms (default 0)")
+    batch: int | None = option(parse=int, help="pictures optimised together (default: all at once)")
+    out: str = option(required=True, help="PNG to write: the grid of pictures with their channel numbers")
+    npy: str | None = option(help="also write the pictures as float32 (N, 3, size, size) RGB in [0, 1]")
+
+    def compute(self, model, progress=None, cancel=None, on_chunk=None):
+        """Return the FeatureVis these options ask for (the CLI and the app call this one place)."""
+        from ..analyses.featvis import feature_visualisation
+
+        if self.objective != "class" and self.layer is None:
+            raise DeconvvizError(f"--objective {self.objective} needs --layer")
+        if self.position is not None and self.objective != "neuron":
+            raise DeconvvizError("--position is for --objective neuron")
+        return feature_visualisation(model, None if self.objective == "class" else self.layer, self.channels,
+                                     self.steps, self.size, self.seed, self.objective, self.position, self.diversity,
+                                     batch=self.batch, progress=progress, cancel=cancel, on_chunk=on_chunk)
+
+    def panel(self, model, result, command: str = ""):
+        """Return the PNG panel of :meth:`compute`'s result."""
+        from ..figures.featvis import featvis_panel
+
+        return featvis_panel(model, result, command)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -381,5 +468,5 @@ class FaithfulnessRecipe(ImageInputRecipe):
 
 RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,
                                      InvarianceRecipe, CorrespondenceRecipe, SaliencyRecipe, ActmaxRecipe,
-                                     FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe, SanityRecipe,
-                                     FaithfulnessRecipe)
+                                     FeatvisRecipe, FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe,
+                                     SanityRecipe, FaithfulnessRecipe)

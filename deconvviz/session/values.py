@@ -69,6 +69,18 @@ def format_ints(values) -> str:
     return ",".join(str(int(v)) for v in values)
 
 
+def format_int_ranges(values) -> str:
+    """Return integers as "0-31,40" (runs of consecutive ones as ranges; what :func:`parse_int_list` reads back)."""
+    values = [int(v) for v in values]
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ",".join(str(a) if a == b else f"{a}-{b}" if b > a + 1 else f"{a},{b}" for a, b in runs)
+
+
 def format_position(position: tuple[int, int]) -> str:
     """Return (row, col) as "R,C"."""
     return f"{position[0]},{position[1]}"

@@ -1,0 +1,132 @@
+"""Feature visualisation: the parametrisation, the objective's pull on hand-made detectors, the model left as it
+was, cancellation, and images independent of their batch."""
+
+import torch
+from torch import nn
+
+from deconvviz.engine.featvis import FourierImage, Objective, diversity, visualise
+from deconvviz.errors import DeconvvizError
+from deconvviz.models.preprocessing import Preprocessing
+
+import pytest
+
+RGB = Preprocessing(size=(32, 32), mode="RGB", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+GREY = Preprocessing(size=(32, 32), mode="L", mean=(0.5,), std=(0.5,))
+
+
+def test_fourier_parametrisation_round_trips_an_image():
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.rand(2, 3, 24, 24, generator=g) * 0.9 + 0.05
+    image = FourierImage([torch.Generator().manual_seed(i) for i in range(2)], 24, 3)
+    image.set_pixels(pixels)
+    assert torch.allclose(image.pixels(), pixels, atol=1e-4)
+
+
+def test_the_start_is_near_grey_and_smooth():
+    image = FourierImage([torch.Generator().manual_seed(0)], 64, 3)
+    p = image.pixels().detach()
+    assert (p - 0.5).abs().max() < 0.05
+
+
+def _colour_net() -> nn.Module:
+    conv = nn.Conv2d(3, 2, 3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 0] = 1.0  # channel 0: red minus green and blue
+        conv.weight[0, 1:] = -1.0
+        conv.weight[1, 2] = 1.0  # channel 1: blue minus red and green
+        conv.weight[1, :2] = -1.0
+    return nn.Sequential(conv, nn.ReLU()).eval()
+
+
+def test_a_colour_detector_gets_its_colour():
+    result = visualise(_colour_net(), RGB, "0", [0, 1], steps=80, size=32)
+    red, blue = result.images[0].mean((1, 2)), result.images[1].mean((1, 2))
+    assert red[0] > red[1] + 0.1 and red[0] > red[2] + 0.1
+    assert blue[2] > blue[0] + 0.1 and blue[2] > blue[1] + 0.1
+    assert result.objectives[0, -1] > result.objectives[0, 0]
+
+
+def _stripe_net() -> nn.Module:
+    conv = nn.Conv2d(1, 1, 5, padding=2, bias=False)
+    with torch.no_grad():  # vertical stripes, 4 px period: columns +, +, -, -
+        conv.weight[:] = torch.tensor([1.0, 1.0, -1.0, -1.0, 0.0]).repeat(5, 1)[None, None]
+    return nn.Sequential(conv, nn.ReLU()).eval()
+
+
+def test_an_oriented_stripe_detector_gets_stripes_of_its_orientation():
+    net = _stripe_net()
+    result = visualise(net, GREY, "0", [0], steps=100, size=32)
+    grey = result.images[0, :1]
+    assert torch.equal(result.images[0, 0], result.images[0, 1])  # grey model: the grey picture in all three
+    spectrum = torch.fft.rfft2(grey[0] - grey.mean()).abs()
+    fy, fx = divmod(int(spectrum.argmax()), spectrum.shape[1])
+    assert fy == 0 and fx > 0  # the strongest wave varies along the rows only: vertical structures
+    with torch.no_grad():
+        upright, turned = net((grey[None] - 0.5) / 0.5).mean(), net((grey[None].transpose(2, 3) - 0.5) / 0.5).mean()
+    assert upright > 1.5 * turned  # an isotropic picture: about 1
+
+
+def test_the_model_is_left_as_it_was():
+    net = _colour_net()
+    net.train()
+    net[0].weight.requires_grad_(True)
+    before = net[0].weight.detach().clone()
+    extra = nn.BatchNorm2d(2)
+    net.append(extra)
+    extra.weight.requires_grad_(False)
+    visualise(net, RGB, "0", [0], steps=3, size=16)
+    assert net.training and extra.training
+    assert net[0].weight.requires_grad and not extra.weight.requires_grad
+    assert all(p.grad is None for p in net.parameters())
+    assert torch.equal(net[0].weight, before)
+
+
+def test_cancel_returns_what_was_found_so_far():
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    result = visualise(_colour_net(), RGB, "0", [0, 1], steps=50, size=16, cancel=cancel)
+    assert result.cancelled
+    assert result.steps_done.tolist() == [3, 3]
+    assert torch.isnan(result.objectives[:, 3:]).all() and not torch.isnan(result.objectives[:, :3]).any()
+    assert (result.images - 0.5).abs().max() > 0.01  # three steps moved them from the grey start
+
+
+def test_an_image_does_not_depend_on_its_batch():
+    alone = visualise(_colour_net(), RGB, "0", [1], steps=5, size=16)
+    together = visualise(_colour_net(), RGB, "0", [0, 1], steps=5, size=16, batch=1)
+    assert torch.allclose(alone.images[0], together.images[1], atol=1e-5)
+
+
+def test_negative_and_neuron_objectives_pull_their_way():
+    neg = visualise(_colour_net(), RGB, "0", [0], Objective("channel", negative=True),
+                    steps=30, size=16)
+    assert neg.objectives[0, -1] > neg.objectives[0, 0]
+    red = neg.images[0].mean((1, 2))
+    assert red[0] < red[1]  # minimising red-minus-rest: less red
+    neuron = visualise(_colour_net(), RGB, "0", [0], Objective("neuron", position=(2, 3)), steps=10, size=16)
+    assert neuron.objectives[0, -1] > neuron.objectives[0, 0]
+    with pytest.raises(DeconvvizError, match="outside"):
+        visualise(_colour_net(), RGB, "0", [0], Objective("neuron", position=(99, 0)), steps=1, size=16)
+
+
+def test_diversity_measures_similar_styles_and_pushes_copies_apart():
+    maps = torch.rand(4, 3, 5, 5)
+    same = diversity(torch.cat([maps[:1]] * 2), 2)
+    assert torch.allclose(same, torch.ones(2))
+    result = visualise(_colour_net(), RGB, "0", [0], steps=5, size=16, diversity_copies=2)
+    assert result.targets == (0, 0)
+    assert not torch.allclose(result.images[0], result.images[1])
+
+
+def test_bad_inputs_get_one_line_errors():
+    with pytest.raises(DeconvvizError, match="channel 5 out of range"):
+        visualise(_colour_net(), RGB, "0", [5], steps=1, size=16)
+    with pytest.raises(DeconvvizError, match="unknown layer"):
+        visualise(_colour_net(), RGB, "nope", [0], steps=1, size=16)
+    with pytest.raises(DeconvvizError, match="no channels"):
+        visualise(_colour_net(), RGB, "0", [], steps=1, size=16)
