@@ -22,6 +22,7 @@ from ..data.images import default_photo
 from ..data.video import VIDEO_SUFFIXES, Frame
 from ..figures.overlay import map_levels, sensitivity_rgb
 from ..session import messages as m
+from ..session.budget import budget_setting
 from ..session.state import FrameInput, ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
 from ..session.tracker import Tracker
 from .analyses import install_analyses
@@ -361,8 +362,13 @@ class MainWindow(QMainWindow):
         if approximate:
             self._settle.start()  # restarted by every move
         layer, channel = (self.session.layer, self.session.channel) if self.session.channel is not None else (None, None)
+        budget = self.budget_ms()
         self._last_occlude = self._send(lambda g: m.Occlude(g, square.top, square.left, square.size, layer, channel,
-                                                            approximate))
+                                                            approximate, budget))
+
+    def budget_ms(self) -> float:
+        """Return the moving square's answer-time budget in ms: the setting "occlusion/budgetMs" (default 16)."""
+        return budget_setting(self.settings.value("occlusion/budgetMs"))
 
     def _square_stopped(self) -> None:
         """The square stopped (released, or not moved for SETTLE_MS): ask for its exact answer if the newest
@@ -728,7 +734,7 @@ class MainWindow(QMainWindow):
 
     def _show_Occluded(self, r: m.Occluded) -> None:
         self.table.set_probabilities(r.probs, self.class_names, r.approximate)
-        self.occlusion.show_answer(r.approximate)
+        self.occlusion.show_answer(r.approximate, r.level, r.request.approximate)
         self._show_target(r.probs)
         self.map_total_text(r.map_total)
 

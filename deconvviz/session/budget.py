@@ -22,6 +22,16 @@ DEFAULT_BUDGET_MS = 16.0
 """The live square's default answer-time budget: one frame at 60 Hz."""
 
 
+def budget_setting(value) -> float:
+    """Return the answer-time budget (ms) a stored setting holds (a number or its text): the default where it is
+    unset or not a positive number."""
+    try:
+        budget = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_BUDGET_MS
+    return budget if budget > 0 else DEFAULT_BUDGET_MS  # NaN fails the comparison too
+
+
 class LevelChooser:
     """Picks the level for each moving answer from ``levels`` (most accurate first) and ``budget_ms``.
 

@@ -7,7 +7,7 @@ import pytest
 
 from deconvviz.engine.occlusion_ladder import LADDER, Level
 from deconvviz.errors import DeconvvizError
-from deconvviz.session.budget import DEFAULT_BUDGET_MS, LevelChooser
+from deconvviz.session.budget import DEFAULT_BUDGET_MS, LevelChooser, budget_setting
 
 
 class FakeClock:
@@ -109,3 +109,9 @@ def test_a_bad_budget_is_refused_in_one_line(budget):
 def test_an_empty_ladder_is_refused():
     with pytest.raises(DeconvvizError, match="empty"):
         LevelChooser(())
+
+
+@pytest.mark.parametrize("stored, budget", [(None, 16.0), ("8", 8.0), (33.5, 33.5), ("0", 16.0), ("-1", 16.0),
+                                            ("fast", 16.0), ("nan", 16.0)])
+def test_the_stored_setting_reads_as_a_budget_or_the_default(stored, budget):
+    assert budget_setting(stored) == budget
