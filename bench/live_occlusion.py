@@ -51,6 +51,72 @@ def canvas_centre(canvas):
     return canvas.square[0] + canvas.size / 2, canvas.square[1] + canvas.size / 2
 
 
+def photos() -> list:
+    """Return the bundled photos (resources/photos), sorted by name."""
+    from deconvviz.data.images import sample_photos
+
+    return sorted(sample_photos(), key=lambda p: p.name)
+
+
+def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict]:
+    """Return one row per candidate level (:data:`~deconvviz.engine.occlusion_ladder.CANDIDATES`): its median
+    and p95 cost per answer (ms) and its error against the exact answer (max |dp|, the exact top class's worst
+    rank), over a drag of the default square along the middle row of each bundled photo, ``step`` px apart.
+    The levels are timed in turn at each position, so a change in the machine's load hits them alike."""
+    import torch
+
+    from deconvviz.data.images import load_image
+    from deconvviz.engine.occlusion import OcclusionSession, default_patch_stride
+    from deconvviz.engine.occlusion_ladder import CANDIDATES, answer_error, worst
+    from deconvviz.models import load_model
+    from deconvviz.session.compute import app_threads
+
+    torch.set_num_threads(app_threads())
+    model = load_model(name)
+    costs = {level: [] for level in CANDIDATES}
+    errors = {level: [] for level in CANDIDATES}
+    per_photo = {level: {} for level in CANDIDATES}
+    for photo in photos():
+        x = model.preprocess(load_image(photo))
+        session = OcclusionSession(model.net, x)
+        height, width = x.shape[2:]
+        size = default_patch_stride(height, width)[0]
+        top = (height - size) // 2
+        for left in range(0, width - size + 1, step):
+            exact = None
+            for level in CANDIDATES:
+                t0 = time.perf_counter()
+                probs, _ = session.occlude(top, left, size, approximate=False if level.exact else level.field)
+                costs[level].append(time.perf_counter() - t0)
+                exact = probs if level.exact else exact
+                e = answer_error(probs, exact)
+                errors[level].append(e)
+                per_photo[level].setdefault(photo.stem, []).append(e)
+    rows = []
+    for level in CANDIDATES:
+        w = worst(errors[level])
+        rows.append({"level": level, "median_ms": statistics.median(costs[level]) * 1000,
+                     "p95_ms": percentile(costs[level], 95) * 1000, "error": w,
+                     "per_photo": {k: worst(v) for k, v in per_photo[level].items()}})
+    return rows
+
+
+def print_ladder(rows: list[dict], name: str = "efficientnet-lite0") -> None:
+    """Print the ladder's table: per level its cost, its error and whether it is within the bound."""
+    from deconvviz.engine.occlusion_ladder import BOUND, LADDER, allowed
+
+    kept = allowed([r["level"] for r in rows], [r["error"] for r in rows])
+    print(f"ladder ({name}, default layer and square, drag along the middle row of {', '.join(p.stem for p in photos())};"
+          f" bound: max |dp| <= {BOUND.max_dp:g}, exact top class within the top {BOUND.top_rank + 1})")
+    print(f"{'level':<11} {'median':>8} {'p95':>8} {'max|dp|':>8} {'top rank':>8}  {'within':>6}  in LADDER  per photo max|dp|")
+    for r in rows:
+        e = r["error"]
+        photos_text = " ".join(f"{k} {v.max_dp:.3f}" for k, v in r["per_photo"].items())
+        print(f"{r['level'].describe():<11} {r['median_ms']:>6.1f}ms {r['p95_ms']:>6.1f}ms {e.max_dp:>8.4f} {e.worst_rank + 1:>8}"
+              f"  {'yes' if e.within() else 'NO':>6}  {'yes' if r['level'] in LADDER else 'no':>9}  {photos_text}")
+    print(f"allowed by the bound: {', '.join(l.describe() for l in kept)}")
+
+
 def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag") -> dict:
     import torch
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer

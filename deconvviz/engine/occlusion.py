@@ -499,7 +499,7 @@ class OcclusionSession:
         prep = _prepare(net, x, layer, channel)
         self.layer, self.channel, layer_value = prep.layer, prep.channel, prep.layer_value
         self.fill = _fill_tensor(fill, x.shape[1], x.device)
-        self.base_probs = prep.logits.softmax(1)[0].cpu().numpy()
+        self.base_probs = prep.logits.float().softmax(1)[0].cpu().numpy()
         self.base_activity = float(prep.layout.maps(layer_value)[0, self.channel].double().sum())
         size = check_size or default_patch_stride(*x.shape[2:])[0]
         if method not in (None, "incremental", "full"):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from ..data.images import default_photo
 from ..data.video import Frame
 from ..session import messages as m
+from ..session.budget import budget_setting
 from ..session.controller import PANES, Controller
 from ..session.state import Session, Square
 from . import window_dialogs as dialogs
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
                                      self.backend.device, self.screen, DEFAULT_MODEL, str(default_photo()))
         self.controller.playing = lambda: self.player.is_playing
         self.controller.dragging = lambda: self.canvas.dragging
+        self.controller.budget_ms = self.budget_ms
         self.controller.project = self.deconv.request
         self.device_label.setText(f"device: {self._device_text()}")
         self._menus()
@@ -172,6 +174,10 @@ class MainWindow(QMainWindow):
             self.occlusion.target.blockSignals(False)
         # with the square in place, p(class) is read from the occluded probabilities on screen
         self.screen.show_target(self.base_probs if self.canvas.square is None else self.last_probs)
+
+    def budget_ms(self) -> float:
+        """Return the moving square's answer-time budget in ms: the setting "occlusion/budgetMs" (default 16)."""
+        return budget_setting(self.settings.value("occlusion/budgetMs"))
 
     def _device_text(self) -> str:
         from ..session.compute import device_text

@@ -97,9 +97,11 @@ class OcclusionPanel(QWidget):
         self.clear_map.setEnabled(False)
         self.map_info.setText("")
 
-    def show_answer(self, approximate: bool | None) -> None:
-        """Say whether the live numbers are approximate (True), exact (False) or the unoccluded image's (None)."""
-        text = "–" if approximate is None else "approximate (square moving)" if approximate else "exact"
+    def show_answer(self, approximate: bool | None, level: str = "exact", moving: bool = False) -> None:
+        """Say whether the live numbers are approximate (True, at ``level``, e.g. "field 0.3"), exact (False) or the
+        unoccluded image's (None); ``moving``: they answer a moving square (exact ones then say so)."""
+        text = "–" if approximate is None else f"approximate: {level} (square moving)" if approximate else \
+            "exact (square moving)" if moving else "exact"
         if self.answer.text() != text:
             self.answer.setText(text)
 

@@ -78,7 +78,7 @@ class PaneScreen(Screen):
 
     def occluded(self, r: m.Occluded) -> None:
         self.w.table.set_probabilities(r.probs, self.class_names(), r.approximate)
-        self.w.occlusion.show_answer(r.approximate)
+        self.w.occlusion.show_answer(r.approximate, r.level, r.request.approximate)
         self.show_target(r.probs)
         self.map_total(r.map_total)
 

@@ -284,9 +284,10 @@ class Compute:
         if self.occluder is None:
             spatial = {r.name for r in self.probe.records if r.spatial}
             self.occluder = Occluder(self.model.net, self.x, self.model.preprocessing.mean_pixel(), spatial)
-        probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel, req.approximate)
-        approximate = req.approximate and self.occluder.approximates(req.layer, req.channel)
-        return [m.Occluded(req, m.frozen_array(probs), total, approximate)]
+        probs, total = self.occluder.occlude(req.top, req.left, req.size, req.layer, req.channel, req.approximate,
+                                             req.budget_ms)
+        level = self.occluder.last_level
+        return [m.Occluded(req, m.frozen_array(probs), total, not level.exact, level.describe())]
 
     def _OcclusionMap(self, req: m.OcclusionMap, progress=None, cancel=None) -> list[m.Result]:
         size = self.model.preprocessing.size

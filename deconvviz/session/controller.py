@@ -28,6 +28,7 @@ import numpy as np
 
 from ..figures.overlay import map_levels
 from . import messages as m
+from .budget import DEFAULT_BUDGET_MS
 from .state import FrameInput, ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
 from .tracker import Generations, Tracker
 
@@ -100,6 +101,7 @@ class Controller:
                                is_live=lambda r: isinstance(r, (m.Occlude, m.AnalyseFrame)))
         self.playing: Callable[[], bool] = lambda: False
         self.dragging: Callable[[], bool] = lambda: False
+        self.budget_ms: Callable[[], float] = lambda: DEFAULT_BUDGET_MS  # the moving square's answer-time budget
         self.project: Callable[[int, str, int], m.Project] = lambda g, layer, channel: m.Project(g, layer, channel)
         self.default_model, self.default_image = default_model, default_image
         self.startup_model = self.startup_image = True  # the first loads may fall back to the defaults
@@ -270,8 +272,9 @@ class Controller:
         if approximate is None:
             approximate = self.dragging()
         layer, channel = (self.session.layer, self.session.channel) if self.session.channel is not None else (None, None)
+        budget = self.budget_ms()
         self.last_occlude = self.send(lambda g: m.Occlude(g, square.top, square.left, square.size, layer, channel,
-                                                          approximate))
+                                                          approximate, budget))
 
     def request_map(self, size: int, stride: int, approximate: bool = False) -> m.OcclusionMap | None:
         """Ask for the full occlusion map of the session's target for a ``size`` px square every ``stride`` px."""

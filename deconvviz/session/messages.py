@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .budget import DEFAULT_BUDGET_MS
+
 
 def frozen_array(a) -> np.ndarray:
     """Return ``a`` as a C-contiguous numpy array that cannot be written to."""
@@ -108,8 +110,9 @@ class Project(Request):
 class Occlude(Request):
     """Class probabilities (and ``layer``/``channel``'s total activation) with a grey square at (top, left).
 
-    ``approximate``: answer fast and approximately (for a square that is moving; the window asks for the
-    exact answer when it stops). Approximate and exact requests share one key: the newer replaces the other.
+    ``approximate``: the square is moving: answer at the most accurate level whose cost fits ``budget_ms``
+    (:mod:`deconvviz.session.budget`; the window asks for the exact answer when it stops). Approximate and
+    exact requests share one key: the newer replaces the other.
     """
 
     top: int = 0
@@ -118,6 +121,7 @@ class Occlude(Request):
     layer: str | None = None
     channel: int | None = None
     approximate: bool = False
+    budget_ms: float = DEFAULT_BUDGET_MS
 
 
 @dataclass(frozen=True)
@@ -251,11 +255,13 @@ class FrameAnalysed(Result):
 class Occluded(Result):
     """Class probabilities (num_classes,) with the square in place and the chosen map's total (or None);
     ``approximate``: whether they are approximate (an approximate request on a model incremental inference
-    does not support is answered exactly)."""
+    does not support, or whose exact answer fits the budget, is answered exactly); ``level``: the level that
+    answered in words ("exact", "field 0.3")."""
 
     probs: np.ndarray
     map_total: float | None
     approximate: bool = False
+    level: str = "exact"
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,31 @@ import torch
 from ..api import occlusion_map as _api_occlusion_map
 from ..engine.layers import capture
 from ..engine.occlusion import OcclusionCancelled, OcclusionResult, OcclusionSession
+from ..engine.occlusion_ladder import Level
+from .budget import DEFAULT_BUDGET_MS, LevelChooser
 
 
 class Cancelled(Exception):
     """Raised when the caller's ``cancel()`` returned True during a long computation."""
 
 
-class Occluder:
-    """Live occlusion for one image ``x`` (1, C, H, W): one incremental session per (layer, channel) chosen."""
+EXACT = Level(1.0)
 
-    def __init__(self, net: torch.nn.Module, x: torch.Tensor, fill: torch.Tensor, spatial: set[str] | None = None) -> None:
+
+class Occluder:
+    """Live occlusion for one image ``x`` (1, C, H, W): one incremental session per (layer, channel) chosen.
+
+    ``chooser`` picks the level of each moving answer from the answer-time budget (a new
+    :class:`~.budget.LevelChooser` by default); ``last_level`` is the level of the last answer (exact for plain
+    forward passes and models incremental inference does not support).
+    """
+
+    def __init__(self, net: torch.nn.Module, x: torch.Tensor, fill: torch.Tensor, spatial: set[str] | None = None,
+                 chooser: LevelChooser | None = None) -> None:
         self.net, self.x, self.fill = net, x, fill.to(x.device, x.dtype)
         self.spatial = spatial
+        self.chooser = chooser or LevelChooser()
+        self.last_level = EXACT
         self._key: tuple | None = None
         self._session: OcclusionSession | None = None
 
@@ -48,17 +61,26 @@ class Occluder:
 
     @torch.no_grad()
     def occlude(self, top: int, left: int, size: int, layer: str | None = None,
-                channel: int | None = None, approximate: bool = False) -> tuple[np.ndarray, float | None]:
+                channel: int | None = None, approximate: bool = False,
+                budget_ms: float = DEFAULT_BUDGET_MS) -> tuple[np.ndarray, float | None]:
         """Return (class probabilities (num_classes,), total activation of ``layer``'s ``channel`` or None).
 
-        ``approximate`` answers faster and approximately (the engine's projective-field threshold,
-        :data:`~deconvviz.engine.occlusion.LIVE_FIELD`): for a square that is moving, shown as approximate,
-        with the exact answer asked for when it stops. Plain forward passes (no session) are always exact.
+        ``approximate``: the square is moving; it is answered at the most accurate level of the ladder whose
+        learned cost fits ``budget_ms`` (:class:`~.budget.LevelChooser`; exact when exact fits), with the exact
+        answer asked for when it stops. Every answer is timed into its level's cost. Plain forward passes (no
+        session) are always exact. ``last_level`` says which level answered.
         """
         session = self.session(layer, channel)
         if session is not None:
-            probs, total = session.occlude(top, left, size, approximate=approximate)
+            chooser = self.chooser
+            chooser.budget_ms = budget_ms
+            index = chooser.index if approximate and session.approximates else 0
+            level = chooser.levels[index]
+            field = False if level.exact else level.field
+            probs, total = chooser.timed(index, lambda: session.occlude(top, left, size, approximate=field))
+            self.last_level = level
             return np.asarray(probs, np.float32), (float(total) if layer is not None else None)
+        self.last_level = EXACT
         x = self.x.clone()
         x[..., max(0, top):max(0, top + size), max(0, left):max(0, left + size)] = self.fill
         if layer is None or channel is None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from deconvviz.cli import main as cli_main
 from deconvviz.figures.png import read_facts
+from deconvviz.engine.occlusion_ladder import LADDER
 from deconvviz.session import messages as m
 from occlusion_helpers import direct_probs
 
@@ -33,10 +34,21 @@ def _drag(qtbot, window, cols):
 
 
 def test_a_dragged_square_answers_approximately_and_exactly_on_release(qtbot, window):
-    _drag(qtbot, window, [4, 8, 12])
-    approx = _shown(qtbot, window, lambda r: isinstance(r, m.Occluded) and r.request.approximate)
-    assert approx.approximate  # zf-fmnist is supported by incremental inference: really approximate
-    assert window.occlusion.answer.text().startswith("approximate")
+    window.settings.setValue("occlusion/budgetMs", 1e-6)  # no answer fits: the chooser steps down the ladder
+    _drag(qtbot, window, [4])
+    answers = []
+    window.shown.connect(lambda r: answers.append(r) if isinstance(r, m.Occluded) and r.request.approximate else None)
+    for col in (8, 12, 16):  # each move answered before the next (coalesced moves would be one answer)
+        qtbot.mouseMove(window.canvas, pos=window.canvas.to_widget(window.pixels.shape[0] / 2, col).toPoint())
+        sent = window.tracker.latest["Occlude"]
+        qtbot.waitUntil(lambda: any(r.request.generation == sent for r in answers), timeout=20000)
+    ladder = [level.describe() for level in LADDER]
+    steps = [ladder.index(r.level) for r in answers]
+    assert len(steps) >= 3 and all(b == min(a + 1, len(ladder) - 1) for a, b in zip(steps, steps[1:]))  # one per answer
+    approx = answers[-1]
+    assert approx.request.approximate and approx.request.budget_ms == 1e-6
+    assert approx.level.startswith("field ")  # zf-fmnist is supported by incremental inference: really approximate
+    assert window.occlusion.answer.text() == f"approximate: {approx.level} (square moving)"
     assert window.table.approximate and window.table.horizontalHeaderItem(1).text() == "≈ probability"
     h, w = window.pixels.shape[:2]
     with qtbot.waitSignal(window.shown, timeout=20000,
@@ -49,6 +61,17 @@ def test_a_dragged_square_answers_approximately_and_exactly_on_release(qtbot, wi
     assert not last.approximate and (last.top, last.left) == window.canvas.square
     np.testing.assert_allclose(window.table.values, direct_probs(window), atol=2e-6)
     assert window.occlusion.target_prob.text() == f"{float(direct_probs(window)[window.target]):.4f}"
+
+
+def test_a_dragged_square_whose_exact_answer_fits_the_budget_is_answered_exactly(qtbot, window):
+    window.settings.setValue("occlusion/budgetMs", 1e6)
+    _drag(qtbot, window, [4, 8, 12])
+    moving = _shown(qtbot, window, lambda r: isinstance(r, m.Occluded) and r.request.approximate)
+    assert not moving.approximate and moving.level == "exact" and moving.request.budget_ms == 1e6
+    assert window.occlusion.answer.text() == "exact (square moving)"
+    assert window.table.horizontalHeaderItem(1).text() == "probability"
+    qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
 
 
 def test_a_square_held_still_gets_its_exact_answer_without_a_release(qtbot, window):
@@ -67,7 +90,8 @@ def test_a_late_approximate_answer_never_replaces_the_exact_one(qtbot, window):
     dropped once the newer exact one is on screen."""
     compute = window.backend.compute
     layer, channel = window.layer, window.channel
-    approx = window.tracker.stamp(lambda g: m.Occlude(g, 6, 6, 6, layer, channel, approximate=True))
+    compute.handle(m.Occlude(0, 6, 6, 6, layer, channel, approximate=True, budget_ms=1e-6))  # over budget: steps down
+    approx = window.tracker.stamp(lambda g: m.Occlude(g, 6, 6, 6, layer, channel, approximate=True, budget_ms=1e-6))
     exact = window.tracker.stamp(lambda g: m.Occlude(g, 6, 6, 6, layer, channel, approximate=False))
     late, first = compute.handle(approx)[0], compute.handle(exact)[0]
     assert late.approximate and not first.approximate
