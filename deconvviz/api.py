@@ -119,8 +119,15 @@ def attribution(model: LoadedModel, x: torch.Tensor, method: str, target=None, l
     ``options``: the method's own (integrated gradients: ``steps``, ``baseline`` zero/mean/blur, ``sigma``;
     SmoothGrad: ``base``, ``samples``, ``noise``, ``seed``).
     """
-    from .engine.methods import attribute
+    return explain_attribution(model, x, method, target, layer, **options).map
+
+
+def explain_attribution(model: LoadedModel, x: torch.Tensor, method: str, target=None, layer: str | None = None,
+                        **options):
+    """Return the engine's :class:`~deconvviz.engine.methods.Attribution` (the map with the resolved target
+    and layer) of :func:`attribution`."""
+    from .engine.methods import explain
 
     prep = model.preprocessing
-    return attribute(model.net, x.to(model.device), method, attribution_target(model, target), layer, options,
-                     prep.mean, prep.std)
+    return explain(model.net, x.to(model.device), method, attribution_target(model, target), layer, options,
+                   prep.mean, prep.std)

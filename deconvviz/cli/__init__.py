@@ -15,7 +15,7 @@ import sys
 from ..errors import DeconvvizError
 
 COMMANDS = ["layers", "project", "train", "evaluate", "topk", "invariance", "correspondence", "saliency", "actmax",
-            "featvis", "filters", "evolution", "occlusion", "maps", "video", "sanity", "faithfulness"]
+            "featvis", "filters", "evolution", "occlusion", "maps", "video", "sanity", "faithfulness", "attribute"]
 
 
 def _subcommand_parser() -> argparse.ArgumentParser:

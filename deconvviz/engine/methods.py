@@ -161,13 +161,32 @@ def settle(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget
     return method, Request(net, x.detach(), target, layer, options, mean, std)
 
 
-def attribute(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget | None = None,
-              layer: str | None = None, options: dict | None = None, mean=None, std=None) -> np.ndarray:
-    """Return method ``name``'s (H, W) float32 map of ``target`` (default: the top class) for one input ``x``
+@dataclass(frozen=True)
+class Attribution:
+    """A method's (H, W) float32 ``map`` with what it explains: the resolved ``target``, the ``layer`` it
+    read (None for the input-gradient methods) and the ``options`` it ran with."""
+
+    map: np.ndarray
+    method: str
+    target: AttributionTarget
+    layer: str | None
+    options: dict
+
+
+def explain(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget | None = None,
+            layer: str | None = None, options: dict | None = None, mean=None, std=None) -> Attribution:
+    """Return the Attribution of method ``name`` for ``target`` (default: the top class) and one input ``x``
     (1, C, H, W); ``layer`` is Grad-CAM's (default: the last layer with maps before the target), ``options``
     the method's (see :data:`METHODS`), ``mean``/``std`` the model's normalisation (for the baselines)."""
     method, request = settle(net, x, name, target, layer, options, mean, std)
-    return reducer(method, request.options).finish(method.raw(request, request.x)[0])
+    amap = reducer(method, request.options).finish(method.raw(request, request.x)[0])
+    return Attribution(amap, name, request.target, request.layer, request.options)
+
+
+def attribute(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget | None = None,
+              layer: str | None = None, options: dict | None = None, mean=None, std=None) -> np.ndarray:
+    """Return the (H, W) float32 map of :func:`explain`."""
+    return explain(net, x, name, target, layer, options, mean, std).map
 
 
 def reducer(method: Method, options: dict) -> Method:

@@ -15,6 +15,7 @@ from ..analyses.faithfulness import DEFAULT_MAPS as FAITHFULNESS_DEFAULT
 from ..analyses.faithfulness import MAPS as FAITHFULNESS_MAPS
 from ..analyses.sanity import DEFAULT_METHODS as SANITY_DEFAULT
 from ..analyses.sanity import ALL_METHODS as SANITY_METHODS
+from ..engine.methods import NAMES as ATTRIBUTION_METHODS
 from ..errors import DeconvvizError
 from .recipe import Recipe, option
 from .values import (format_float, format_floats, format_int_ranges, format_ints, format_position, parse_float_list,
@@ -466,7 +467,68 @@ class FaithfulnessRecipe(ImageInputRecipe):
         return frame_panel(faithfulness_panel(model, x, result, self.image, command), frame, command=bool(command))
 
 
+def _method_help() -> str:
+    from ..engine.methods import METHODS
+
+    return "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values())
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeRecipe(ImageInputRecipe):
+    command = "attribute"
+    summary = "an attribution map (Grad-CAM, integrated gradients, SmoothGrad, ...) over the image"
+
+    method: str = option("gradcam", choices=ATTRIBUTION_METHODS, always=True, help=_method_help())
+    target: str | None = option(help="class index or name (default: the top class), LAYER:CHANNEL (the channel's "
+                                     "whole map) or LAYER:CHANNEL:ROW,COL (one neuron)")
+    layer: str | None = option(help="the layer Grad-CAM reads (default: the last with spatial maps before the "
+                                    "target)")
+    steps: int | None = option(parse=int, help="integrated gradients: points on the path (default 32)")
+    baseline: str | None = option(choices=("zero", "mean", "blur"),
+                                  help="integrated gradients: black image, mean pixel or blurred image (default zero)")
+    sigma: float | None = option(parse=float, format=format_float,
+                                 help="integrated gradients: the blur baseline's sigma in pixels (default side/16)")
+    base: str | None = option(choices=ATTRIBUTION_METHODS, help="smoothgrad: the method averaged (default saliency)")
+    samples: int | None = option(parse=int, help="smoothgrad: noisy copies (default 16)")
+    noise: float | None = option(parse=float, format=format_float,
+                                 help="smoothgrad: noise sd as a fraction of the input's range (default 0.15)")
+    seed: int | None = option(parse=int, help="smoothgrad: seed of the noise (default 0)")
+    opacity: float = option(0.7, parse=float, format=format_float, help="heat over the image, 0..1 (default 0.7)")
+    out: str = option(required=True, help="PNG to write")
+    npy: str | None = option(help="also write the map (H, W) as float32 .npy")
+
+    def options_given(self) -> dict:
+        """Return the method options set on the command line (the rest take the method's defaults)."""
+        names = ("steps", "baseline", "sigma", "base", "samples", "noise", "seed")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def compute(self, model, x):
+        """Return the engine's Attribution these options ask for, on ``model`` and its input ``x``."""
+        from ..api import explain_attribution
+
+        if not 0.0 <= self.opacity <= 1.0:
+            raise DeconvvizError(f"--opacity is 0..1, got {self.opacity}")
+        return explain_attribution(model, x, self.method, self.target, self.layer, **self.options_given())
+
+    def panel(self, model, x, result, frame=None, command: str = ""):
+        """Return the PNG panel of ``result`` (from :meth:`compute`), naming ``frame`` for a video frame."""
+        from ..figures.attribution import attribution_panel
+        from .pictures import frame_panel
+
+        return frame_panel(attribution_panel(model, x, result.map, result.method, describe_target(model, result.target),
+                                             result.layer, self.image, command, self.opacity),
+                           frame, command=bool(command))
+
+
+def describe_target(model, target) -> str:
+    """Return a resolved attribution target for people: "class 967 (espresso)" or "_blocks.10 channel 3"."""
+    text = target.describe()
+    if target.layer is None and target.class_index is not None:
+        text += f" ({model.class_name(target.class_index)})"
+    return text
+
+
 RECIPES: tuple[type[Recipe], ...] = (LayersRecipe, ProjectRecipe, MapsRecipe, OcclusionRecipe, TopkRecipe,
                                      InvarianceRecipe, CorrespondenceRecipe, SaliencyRecipe, ActmaxRecipe,
                                      FeatvisRecipe, FiltersRecipe, EvolutionRecipe, EvaluateRecipe, VideoRecipe,
-                                     SanityRecipe, FaithfulnessRecipe)
+                                     SanityRecipe, FaithfulnessRecipe, AttributeRecipe)
