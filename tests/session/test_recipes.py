@@ -96,6 +96,18 @@ EXAMPLES = {
         R.VideoRecipe(**FULL, video="my clip.mkv", csv="out/f.csv", every=5, layer="features.14#1", channel=3,
                       mode="guided", out="panels dir/p.mp4"),
     ],
+    R.FeatvisRecipe: [
+        R.FeatvisRecipe(**M, layer="features.12", channels=(0, 1, 2, 3, 7), out="f.png"),
+        R.FeatvisRecipe(**FULL, layer="_blocks.10", channels=(3,), objective="neuron", position=(2, 5), steps=64,
+                        size=96, diversity=2, seed=4, out="feature vis.png"),
+    ],
+    R.AttributeRecipe: [
+        R.AttributeRecipe(**M, image="a.png", out="a.png"),
+        R.AttributeRecipe(**FULL, image="my photo.png", method="integrated-gradients", target="7", steps=16,
+                          baseline="blur", out="a.png", npy="a.npy"),
+        R.AttributeRecipe(**M, image="clip.mp4", frame=2, method="smoothgrad", base="guided", samples=4,
+                          noise=0.1, seed=1, out="s.png"),
+    ],
     R.EvaluateRecipe: [
         R.EvaluateRecipe(**M),
         R.EvaluateRecipe(**FULL, data="d", split="train", batch_size=64, json=True),
