@@ -66,7 +66,15 @@ EXAMPLES = {
         R.ActmaxRecipe(**M, class_index=3, out="a.png"),
         R.ActmaxRecipe(**FULL, layer="features.4", channel=2, start="mean", steps=8, step_size=0.125, l1=0.0,
                        l2=1e-05, seed=4, out="a.png"),
-        R.ActmaxRecipe(**M, layer="l", channel=0, start="my photo.png", step_size=1 / 3, out="a.png"),
+        R.ActmaxRecipe(**M, layer="l", channel=0, method="pixel", start="my photo.png", step_size=1 / 3,
+                       out="a.png"),
+        R.ActmaxRecipe(**M, layer="l", channel=0, size=64, out="a.png"),
+    ],
+    R.FeatvisRecipe: [
+        R.FeatvisRecipe(**M, layer="l", channels=(0, 1, 2, 5, 7, 8), out="g.png"),
+        R.FeatvisRecipe(**FULL, channels=(3,), objective="class", steps=16, size=64, diversity=3, seed=2, batch=4,
+                        out="g.png", npy="g.npy"),
+        R.FeatvisRecipe(**M, layer="l", channels=(4,), objective="neuron", position=(2, 3), out="g.png"),
     ],
     R.FiltersRecipe: [
         R.FiltersRecipe(**M, out="f.png"),
