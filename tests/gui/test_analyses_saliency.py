@@ -38,4 +38,4 @@ def test_activation_maximisation_raises_the_channel_and_can_be_cancelled(qtbot, 
     assert view.progress.isHidden() and not view.cancel_button.isEnabled()
     _, facts = export_and_read(qtbot, view, tmp_path / "actmax.png")
     assert facts["command"].startswith(f"deconvviz actmax --model zf-fmnist --layer {window.layer} "
-                                       f"--channel {window.channel} --method featvis --steps 8 ")  # the view uses feature visualisation
+                                       f"--channel {window.channel} --method pixel --steps 8 ")

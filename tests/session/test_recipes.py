@@ -66,7 +66,15 @@ EXAMPLES = {
         R.ActmaxRecipe(**M, class_index=3, out="a.png"),
         R.ActmaxRecipe(**FULL, layer="features.4", channel=2, start="mean", steps=8, step_size=0.125, l1=0.0,
                        l2=1e-05, seed=4, out="a.png"),
-        R.ActmaxRecipe(**M, layer="l", channel=0, start="my photo.png", step_size=1 / 3, out="a.png"),
+        R.ActmaxRecipe(**M, layer="l", channel=0, method="pixel", start="my photo.png", step_size=1 / 3,
+                       out="a.png"),
+        R.ActmaxRecipe(**M, layer="l", channel=0, size=64, out="a.png"),
+    ],
+    R.FeatvisRecipe: [
+        R.FeatvisRecipe(**M, layer="l", channels=(0, 1, 2, 5, 7, 8), out="g.png"),
+        R.FeatvisRecipe(**FULL, channels=(3,), objective="class", steps=16, size=64, diversity=3, seed=2, batch=4,
+                        out="g.png", npy="g.npy"),
+        R.FeatvisRecipe(**M, layer="l", channels=(4,), objective="neuron", position=(2, 3), out="g.png"),
     ],
     R.FiltersRecipe: [
         R.FiltersRecipe(**M, out="f.png"),
@@ -95,11 +103,6 @@ EXAMPLES = {
         R.VideoRecipe(**M, video="clip.mp4", csv="f.csv"),
         R.VideoRecipe(**FULL, video="my clip.mkv", csv="out/f.csv", every=5, layer="features.14#1", channel=3,
                       mode="guided", out="panels dir/p.mp4"),
-    ],
-    R.FeatvisRecipe: [
-        R.FeatvisRecipe(**M, layer="features.12", channels=(0, 1, 2, 3, 7), out="f.png"),
-        R.FeatvisRecipe(**FULL, layer="_blocks.10", channels=(3,), objective="neuron", position=(2, 5), steps=64,
-                        size=96, diversity=2, seed=4, out="feature vis.png"),
     ],
     R.AttributeRecipe: [
         R.AttributeRecipe(**M, image="a.png", out="a.png"),

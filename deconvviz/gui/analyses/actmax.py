@@ -66,7 +66,8 @@ class ActmaxView(AnalysisView):
         target = Target(chosen["layer"], chosen["channel"]) if "layer" in chosen else Target(**chosen)
         start, steps, size, l1, l2 = (self.start.currentText(), self.steps.value(), self.step_size.value(),
                                       self.l1.value(), self.l2.value())
-        recipe = ActmaxRecipe(**self.model_options(), **chosen, start=start, steps=steps, step_size=size, l1=l1,
+        recipe = ActmaxRecipe(**self.model_options(), **chosen, method="pixel", start=start, steps=steps,
+                              step_size=size, l1=l1,
                               l2=l2, out="actmax.png")
 
         def job(model, progress, cancel):
