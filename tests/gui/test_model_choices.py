@@ -8,23 +8,16 @@ import torch
 from PySide6.QtWidgets import QMessageBox
 from torchvision import models
 
-from deconvviz.session import messages as m
 from deconvviz.gui import model_choices
 from deconvviz.models import torchvision_weights as tvw
+from deconvviz.session import messages as m
+from model_box_helpers import choose_model
 
 REAL_DOWNLOAD = torch.hub.download_url_to_file
 
 
 def _unreachable(*args, **kwargs):
     raise urllib.error.URLError("network is unreachable")
-
-
-def _choose(qtbot, window, text, kind=m.ModelLoaded):
-    index = window.model_chooser.findText(text)
-    assert index >= 0, text
-    window.model_chooser.setCurrentIndex(index)
-    with qtbot.waitSignal(window.shown, timeout=30000, check_params_cb=lambda r: isinstance(r, kind)):
-        window.model_chooser.activated.emit(index)
 
 
 def test_cached_weights_are_offered_and_a_download_is_asked_first(qtbot, settings, open_window, tmp_path,
@@ -43,7 +36,7 @@ def test_cached_weights_are_offered_and_a_download_is_asked_first(qtbot, setting
     assert "torchvision:squeezenet1_1 · ImageNet weights (download…)" in texts
     assert "torchvision:squeezenet1_1 · random weights" in texts
 
-    _choose(qtbot, window, "torchvision:squeezenet1_0 · ImageNet weights (in cache)")
+    choose_model(qtbot, window, "torchvision:squeezenet1_0 · ImageNet weights (in cache)")
     assert window.model_name == "torchvision:squeezenet1_0" and window.weights == "DEFAULT"
     assert "random weights" not in window.windowTitle()
 
@@ -57,7 +50,7 @@ def test_cached_weights_are_offered_and_a_download_is_asked_first(qtbot, setting
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     said = []
     window.message.connect(said.append)
-    _choose(qtbot, window, "torchvision:squeezenet1_1 · ImageNet weights (download…)", m.Failed)
+    choose_model(qtbot, window, "torchvision:squeezenet1_1 · ImageNet weights (download…)", m.Failed)
     assert any("network is unreachable" in s for s in said)
     assert window.model_name == "torchvision:squeezenet1_0"  # the download failed: the model stays
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # nothing half-written
