@@ -1,8 +1,8 @@
 """The app's job runner: :class:`deconvviz.session.runner.Runner` on QThreads, answering through Qt signals.
 
 One Backend serves the main window and every analysis view (see :mod:`deconvviz.session.runner` for the
-queue, coalescing, owners, cancel escalation and stop). This module only gives the core its threads (one
-QThread per worker), its timers (QTimer, on the UI thread) and its signals, queued to the receivers'
+lanes, queue, coalescing, owners, cancel escalation and stop). This module only gives the core its threads
+(one QThread per lane's worker), its timers (QTimer, on the UI thread) and its signals, queued to the receivers'
 (UI) thread. With ``threaded=False`` the same core runs synchronously inside ``submit``: for tests.
 
 Signals
@@ -129,13 +129,21 @@ class Backend(QObject):
 
     @property
     def compute(self) -> Compute:
-        """Return the current worker's Compute."""
+        """Return the main lane's Compute (the main window's model and input)."""
         return self.core.compute
+
+    def compute_for(self, owner: str) -> Compute:
+        """Return the Compute of ``owner``'s lane (a view's: the one with the views' model copy)."""
+        return self.core.compute_for(owner)
 
     @property
     def thread(self) -> QThread | None:
-        """Return the current worker thread (None when synchronous)."""
-        handle = self.core.worker.handle
+        """Return the main lane's worker thread (None when synchronous)."""
+        return self.thread_of("main")
+
+    def thread_of(self, lane: str) -> QThread | None:
+        """Return lane ``lane``'s ("main" or "views") worker thread (None when synchronous)."""
+        handle = self.core._workers[lane].handle
         return handle[0] if isinstance(handle, tuple) else None
 
     @property
@@ -162,11 +170,15 @@ class Backend(QObject):
         self.core.cancel(owner)
 
     def running(self) -> m.Request | None:
-        """Return the request being computed (None when idle)."""
+        """Return the request being computed: the main lane's, else the views' (None when idle)."""
         return self.core.running()
 
+    def running_all(self) -> list[m.Request]:
+        """Return the requests being computed, one per busy lane."""
+        return self.core.running_all()
+
     def running_for(self) -> float:
-        """Return how many seconds the current request has been computing (0 when idle)."""
+        """Return how many seconds the longest-running request has been computing (0 when idle)."""
         return self.core.running_for()
 
     def pending(self, owner: str | None = None) -> int:

@@ -238,11 +238,12 @@ class MainWindow(QMainWindow):
         self.controller.square_stopped()
 
     def escape(self) -> None:
-        """Cancel this window's work; and a view's short job holding the runner (a hung model), not its long ones."""
+        """Cancel this window's work; and a view's short job that has run for seconds (a hung model), not its
+        long ones."""
         self.backend.cancel("main")
-        running = self.backend.running()
-        if running is not None and running.owner != "main" and not running.long:
-            self.backend.cancel(running.owner)
+        for running in self.backend.running_all():
+            if running.owner != "main" and not running.long:
+                self.backend.cancel(running.owner)
 
     def request_map(self) -> None:
         """Ask for the full occlusion sensitivity map of the current square size and stride (of the frame

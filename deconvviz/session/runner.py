@@ -6,18 +6,23 @@ compute on one device with one model copy per use, and get the same progress, ca
 - **Coalescing**: a waiting request is replaced by a newer one with the same ``key`` (newest wins, and goes
   to the back of the queue): while the occluder is dragged only the newest position is computed.
 - **Owners**: each request has an ``owner`` ("main" for the main window, the view's slug for a view).
-  :meth:`Runner.cancel` acts on one owner (or all); a new model, image or occlusion map cancels the main
-  window's older long requests.
-- **Long requests** (an occlusion map, a long analysis job) check ``cancel()`` between steps; at each check
-  the runner answers the main window's waiting requests, so the window stays live while a map or a top-k
-  index is built: during a map, its interactive ones (a click, a layer, the square; not a new model, image or
-  map, which would change what the map runs on); during a view's long job, all of them (the job runs on its
-  own model copy). A view's jobs run one at a time. Long requests report ``progress(generation, done, total)``.
+  :meth:`Runner.cancel` acts on one owner (or all): its waiting jobs answer Cancelled at once, its running
+  one stops at its next check (a view's window calls it when it closes); a new model, image or occlusion
+  map cancels the main window's older long requests.
+- **Lanes**: the main window's requests (owner "main") and the analysis views' jobs (every other owner) run
+  in two lanes, each with its own worker thread and Compute (the views' jobs on their own model copy). So a
+  click, a drag of the square or an export never waits behind a view's job (a top-9 build, a sanity check,
+  the load of a view's model copy): the two lanes share the device, not a queue. Within the views' lane the
+  jobs run one at a time, in the order asked.
+- **Long requests** (an occlusion map, a long analysis job) check ``cancel()`` between steps; during the main
+  window's map, at each check the runner answers its waiting interactive requests (a click, a layer, the
+  square; not a new model, image or map, which would change what the map runs on). Long requests report
+  ``progress(generation, done, total)``.
 - **Escalation**: a user's model can hang (``while True: pass``, ``time.sleep(1e9)``). :meth:`Runner.cancel`
   first asks politely (a long request stops at its next check); ``grace`` seconds later it raises
   :class:`Interrupted` inside the worker thread (this ends pure-Python loops); ``grace`` seconds after that it
-  abandons the stuck thread and starts a fresh worker that quietly reloads the last model and image that
-  worked. The hung request answers with a Failed result saying what happened. :meth:`Runner.check_stall`
+  abandons the stuck thread and starts a fresh worker for that lane (the main lane's quietly reloads the last
+  model and image that worked). The hung request answers with a Failed result saying what happened. :meth:`Runner.check_stall`
   tells, every ``watchdog`` seconds, that the running request has not answered.
 - **Stop**: :meth:`Runner.stop` interrupts the running request and never waits longer than ``wait`` seconds.
 
@@ -41,6 +46,12 @@ from .tracker import Generations
 
 # Requests that replace the state every other request depends on: they cancel the owner's running map.
 RESETS = (m.LoadModel, m.LoadImage)
+LANES = ("main", "views")  # the main window's requests; the analysis views' jobs
+
+
+def lane_of(request: m.Request) -> str:
+    """Return the lane that computes ``request``: "main" for the main window's, "views" for a view's."""
+    return "main" if request.owner == "main" else "views"
 
 
 class Interrupted(BaseException):
@@ -63,12 +74,16 @@ class Job:
     def __init__(self, request: m.Request, outer: "Job | None" = None) -> None:
         self.request, self.started, self.interrupted, self.outer = request, time.monotonic(), False, outer
 
+    def chain(self) -> list["Job"]:
+        """Return this job and the long jobs it runs inside, innermost first."""
+        return [self] + (self.outer.chain() if self.outer is not None else [])
+
 
 class Worker:
-    """One worker: its Compute, the requests to replay quietly first, the job it runs and its thread."""
+    """One lane's worker: its Compute, the requests to replay quietly first, the job it runs and its thread."""
 
-    def __init__(self, compute: Compute, restore: tuple = ()) -> None:
-        self.compute = compute
+    def __init__(self, compute: Compute, restore: tuple = (), lane: str = "main") -> None:
+        self.compute, self.lane = compute, lane
         self.restore = list(restore)  # the last model and image that worked
         self.job: Job | None = None
         self.busy = False
@@ -168,7 +183,8 @@ class ThreadHost(Host):
 
 
 class Runner:
-    """Serves requests with a Compute on ``device`` in a worker of ``host`` (see the module docstring)."""
+    """Serves requests with a Compute on ``device`` in one worker of ``host`` per lane (see the module
+    docstring)."""
 
     def __init__(self, device: str | None = None, host: Host | None = None, grace: float = 1.5,
                  watchdog: float = 5.0) -> None:
@@ -178,7 +194,7 @@ class Runner:
         self.on_progress: Callable[[int, int, int], None] = lambda generation, done, total: None
         self.on_stalled: Callable[[int, str], None] = lambda seconds, kind: None
         self._lock = threading.RLock()  # reentrant: in synchronous mode an answer may submit from inside _drain
-        self._pending: dict = {}
+        self._pending: dict = {}  # both lanes' waiting requests, oldest first
         self._newest: dict[str, int] = {}  # owner -> newest generation submitted
         self._cancelled_upto: dict[str, int] = {}  # owner -> its requests up to this generation are cancelled
         self._good: dict[str, m.Request] = {}  # the last LoadModel and LoadImage that worked, to restore
@@ -187,12 +203,11 @@ class Runner:
         self.stuck: list[Worker] = []  # abandoned workers whose thread still runs a user's call
         self.generations = Generations()  # one counter for every asker: generations order all requests
         self._device = device
-        self._stall_job: Job | None = None
-        self._stall_next = 0.0
-        self._worker = self._new_worker()
+        self._stalls: dict[str, tuple[Job | None, float]] = {}  # lane -> (job last reported, next report at)
+        self._workers = {lane: self._new_worker(lane) for lane in LANES}
 
-    def _new_worker(self, restore: tuple = ()) -> Worker:
-        worker = Worker(Compute(self._device), restore)
+    def _new_worker(self, lane: str, restore: tuple = ()) -> Worker:
+        worker = Worker(Compute(self._device), restore, lane)
         worker.host = self.host
         self.host.start(worker, lambda: self._drain(worker))
         return worker
@@ -200,13 +215,21 @@ class Runner:
     # -- the asker's side -------------------------------------------------------------------------------
     @property
     def compute(self) -> Compute:
-        """Return the current worker's Compute."""
-        return self._worker.compute
+        """Return the main lane's Compute (the main window's model and input)."""
+        return self._workers["main"].compute
+
+    def compute_for(self, owner: str) -> Compute:
+        """Return the Compute of ``owner``'s lane (a view's: the one holding the views' model copy)."""
+        return self._workers["main" if owner == "main" else "views"].compute
 
     @property
     def worker(self) -> Worker:
-        """Return the current worker."""
-        return self._worker
+        """Return the main lane's worker."""
+        return self._workers["main"]
+
+    def workers(self) -> list[Worker]:
+        """Return every lane's current worker."""
+        return list(self._workers.values())
 
     @property
     def device(self) -> str:
@@ -222,7 +245,7 @@ class Runner:
             self._newest[owner] = max(self._newest.get(owner, 0), request.generation)
             if isinstance(request, RESETS) or isinstance(request, m.OcclusionMap):
                 self._cancel_upto(owner, request.generation - 1)
-            worker = self._worker
+            worker = self._workers[lane_of(request)]
         worker.host.wake(worker)
 
     def _cancel_upto(self, owner: str, generation: int) -> None:
@@ -233,27 +256,40 @@ class Runner:
         return request.generation <= self._cancelled_upto.get(request.owner, 0)
 
     def cancel(self, owner: str | None = None) -> None:
-        """Stop ``owner``'s running request and its waiting long ones (None: every owner's).
+        """Stop ``owner``'s running request and drop its waiting analysis and long ones (None: every owner's).
 
-        A long request stops at its next check and answers Cancelled; a request still running ``grace``
-        seconds later is interrupted, and ``grace`` seconds after that abandoned (see the module docstring).
+        The dropped ones answer Cancelled at once; a long request stops at its next check and answers
+        Cancelled; a request still running ``grace`` seconds later is interrupted, and ``grace`` seconds after
+        that abandoned (see the module docstring).
         """
         with self._lock:
             for who in ([owner] if owner is not None else list(self._newest)):
                 self._cancel_upto(who, self._newest.get(who, 0))
-            job = self._worker.job
-        if job is not None and self._worker.host.threaded and (owner is None or job.request.owner == owner):
-            self.host.later(self.grace, lambda: self.escalate(job))
+            dropped = [k for k, r in self._pending.items() if (owner is None or r.owner == owner)
+                       and (r.long or isinstance(r, m.Analysis))]
+            dropped = [self._pending.pop(k) for k in dropped]
+            jobs = [w.job for w in self._workers.values() if w.job is not None and w.host.threaded]
+        for request in dropped:
+            self.on_result(m.Cancelled(request))
+        for job in jobs:
+            if owner is None or any(j.request.owner == owner for j in job.chain()):
+                self.host.later(self.grace, lambda job=job: self.escalate(job))
+
+    def _jobs(self) -> list[Job]:
+        return [w.job for w in self._workers.values() if w.job is not None]
 
     def running_for(self) -> float:
-        """Return how many seconds the current request has been computing (0 when idle)."""
-        job = self._worker.job
-        return time.monotonic() - job.started if job is not None else 0.0
+        """Return how many seconds the longest-running request has been computing (0 when idle)."""
+        return max((time.monotonic() - job.started for job in self._jobs()), default=0.0)
 
     def running(self) -> m.Request | None:
-        """Return the request being computed (None when idle)."""
-        job = self._worker.job
-        return job.request if job is not None else None
+        """Return the request being computed: the main lane's, else the views' (None when both are idle)."""
+        jobs = self._jobs()
+        return jobs[0].request if jobs else None
+
+    def running_all(self) -> list[m.Request]:
+        """Return the requests being computed, one per busy lane (the main lane's first)."""
+        return [job.request for job in self._jobs()]
 
     def pending(self, owner: str | None = None) -> int:
         """Return the number of requests waiting (of ``owner``, or all)."""
@@ -263,10 +299,10 @@ class Runner:
     def busy(self, owner: str | None = None) -> bool:
         """Return whether a request (of ``owner``, or any) is waiting or being computed."""
         with self._lock:
-            job = self._worker.job
             if owner is None:
-                return self._worker.busy or bool(self._pending)
-            return (job is not None and job.request.owner == owner) or self.pending(owner) > 0
+                return any(w.busy for w in self._workers.values()) or bool(self._pending)
+            return any(j.request.owner == owner for job in self._jobs() for j in job.chain()) \
+                or self.pending(owner) > 0
 
     # -- the worker's side ----------------------------------------------------------------------------
     def _drain(self, worker: Worker) -> None:
@@ -275,28 +311,29 @@ class Runner:
             worker.compute.handle(worker.restore.pop(0))
         while True:
             with self._lock:
-                if worker is not self._worker:
+                if worker is not self._workers[worker.lane]:
                     return  # abandoned: a fresh worker serves the queue now
-                if not self._pending:
+                key = next((k for k, r in self._pending.items() if lane_of(r) == worker.lane), None)
+                if key is None:
                     worker.busy = False
                     return
-                request = self._pending.pop(next(iter(self._pending)))
+                request = self._pending.pop(key)
                 worker.busy = True
             self._run(request, worker)
 
     def _run(self, request: m.Request, worker: Worker) -> None:
-        if isinstance(request, m.Analysis) and self.is_cancelled(request):
+        if (isinstance(request, m.Analysis) or request.long) and self.is_cancelled(request):
             self.on_result(m.Cancelled(request))  # cancelled while it waited: not started
             return
         self.computed.append(request.generation)
 
         def cancel() -> bool:
-            if request.long:  # between a long job's steps: the main window's clicks, layers, square (and more)
+            if request.long and worker.lane == "main":  # between a map's steps: the window's clicks, the square
                 self._serve_main(worker, everything=isinstance(request, m.Analysis))
             return self.is_cancelled(request)
 
         def progress(done, total) -> None:
-            if worker is self._worker:
+            if worker is self._workers[worker.lane]:
                 self.on_progress(request.generation, done, total)
 
         outer = worker.job
@@ -313,10 +350,11 @@ class Runner:
         except Interrupted:
             results = [m.Failed(request, self._stopped_text(job, "stopped"))]
         with self._lock:
-            if worker is not self._worker:
+            if worker is not self._workers[worker.lane]:
                 return  # abandoned while it ran: its late answers are stale
             for result in results:
-                if isinstance(result, m.ModelLoaded) or isinstance(result.request, m.LoadImage):
+                if worker.lane == "main" and (isinstance(result, m.ModelLoaded)
+                                              or isinstance(result.request, m.LoadImage)):
                     # the last model and the last input (image or frame) that loaded, to restore
                     self._good["LoadModel" if isinstance(result, m.ModelLoaded) else "LoadImage"] = result.request
                 self.on_result(result)
@@ -326,7 +364,7 @@ class Runner:
         replace the model/image nor are long."""
         while True:
             with self._lock:
-                if worker is not self._worker:
+                if worker is not self._workers["main"]:
                     return
                 keys = [k for k, r in self._pending.items()
                         if r.owner == "main" and (everything or not (r.long or isinstance(r, RESETS)))]
@@ -348,44 +386,47 @@ class Runner:
     def escalate(self, job: Job) -> None:
         """Interrupt ``job`` if it is still running; if it already was interrupted, abandon its worker."""
         with self._lock:
-            worker = self._worker
-            if worker.job is not job or worker.thread_id is None or not worker.host.threaded:
+            worker = next((w for w in self._workers.values() if w.job is job), None)
+            if worker is None or worker.thread_id is None or not worker.host.threaded:
                 return  # it answered
             if not job.interrupted:
                 job.interrupted = True
                 raise_in_thread(worker.thread_id, Interrupted)
                 self.host.later(self.grace, lambda: self.escalate(job))
                 return
-            self._abandon(job)
+            self._abandon(worker, job)
 
-    def _abandon(self, job: Job) -> None:
-        """Leave the stuck worker's thread behind and serve the queue with a fresh worker (lock held)."""
-        old = self._worker
+    def _abandon(self, old: Worker, job: Job) -> None:
+        """Leave the stuck worker's thread behind and serve its lane with a fresh worker (lock held)."""
         old.host.quit(old)  # its loop ends if the stuck call ever returns
         self.stuck = [w for w in self.stuck if w.host.running(w)] + [old]
-        restore = tuple(self._good[k] for k in ("LoadModel", "LoadImage") if k in self._good)
-        self._worker = self._new_worker(restore)
+        restore = tuple(self._good[k] for k in ("LoadModel", "LoadImage") if k in self._good) \
+            if old.lane == "main" else ()
+        fresh = self._workers[old.lane] = self._new_worker(old.lane, restore)
         self.abandoned += 1
         model = self._good["LoadModel"].name if "LoadModel" in self._good else "no model"
-        text = self._stopped_text(job, "abandoned") + f"; it may keep running in the background; back to {model}"
+        text = self._stopped_text(job, "abandoned") + "; it may keep running in the background" + \
+            (f"; back to {model}" if old.lane == "main" else "")
         self.on_result(m.Failed(job.request, text))
         outer = job.outer
         while outer is not None:  # the long jobs it ran inside are lost with the thread: say so to their askers
             self.on_result(m.Failed(outer.request, f"stopped: its worker was given up on ({text})"))
             outer = outer.outer
-        self._worker.host.wake(self._worker)
+        fresh.host.wake(fresh)
 
     def check_stall(self) -> None:
-        """Call ``on_stalled(seconds, kind)`` when the running request has not answered for ``watchdog``
+        """Call ``on_stalled(seconds, kind)`` when a lane's running request has not answered for ``watchdog``
         seconds (and every ``watchdog`` seconds after); long requests show their own progress instead."""
-        job = self._worker.job
-        if job is None or self.watchdog <= 0 or job.request.long:
-            return
-        seconds = time.monotonic() - job.started
-        if seconds >= self.watchdog and (self._stall_job is not job or seconds >= self._stall_next):
-            self._stall_job, self._stall_next = job, seconds + self.watchdog
-            request = job.request
-            self.on_stalled(int(seconds), request.name if isinstance(request, m.Analysis) else type(request).__name__)
+        for lane, worker in list(self._workers.items()):
+            job = worker.job
+            if job is None or self.watchdog <= 0 or job.request.long:
+                continue
+            seconds = time.monotonic() - job.started
+            reported, next_at = self._stalls.get(lane, (None, 0.0))
+            if seconds >= self.watchdog and (reported is not job or seconds >= next_at):
+                self._stalls[lane] = (job, seconds + self.watchdog)
+                request = job.request
+                self.on_stalled(int(seconds), request.name if isinstance(request, m.Analysis) else type(request).__name__)
 
     def stuck_workers(self) -> list[Worker]:
         """Return the abandoned workers whose thread is still inside a user's call."""
@@ -393,7 +434,7 @@ class Runner:
         return list(self.stuck)
 
     def stop(self, wait: float = 3.0) -> None:
-        """Drop waiting requests, interrupt the running one and end the worker (call before the app quits).
+        """Drop waiting requests, interrupt the running ones and end the workers (call before the app quits).
 
         A worker stuck in a user's call is abandoned after ``wait`` seconds (it never blocks the quit);
         abandoned workers get what is left of ``wait`` to finish.
@@ -404,20 +445,24 @@ class Runner:
             self._pending.clear()
             for owner in list(self._newest):
                 self._cancel_upto(owner, self._newest[owner])
-            worker = self._worker
-            job = worker.job
-            if job is not None and worker.thread_id is not None and worker.host.threaded:
-                job.interrupted = True
-                raise_in_thread(worker.thread_id, Interrupted)
+            workers = dict(self._workers)
+            for worker in workers.values():
+                job = worker.job
+                if job is not None and worker.thread_id is not None and worker.host.threaded:
+                    job.interrupted = True
+                    raise_in_thread(worker.thread_id, Interrupted)
         for request in dropped:
             if isinstance(request, m.Analysis):
                 self.on_result(m.Cancelled(request))  # its view hears it will not come
-        if worker.host.threaded and worker.host.running(worker):
-            worker.host.quit(worker)
-            if not worker.host.wait(worker, max(0.001, wait)):
+        for worker in workers.values():
+            if worker.host.threaded and worker.host.running(worker):
+                worker.host.quit(worker)
+        for lane, worker in workers.items():
+            if worker.host.threaded and worker.host.running(worker) and \
+                    not worker.host.wait(worker, max(0.001, deadline - time.monotonic())):
                 with self._lock:
                     self.stuck.append(worker)
                     self.host = SyncHost()  # nothing more is computed in the stuck one
-                    self._worker = self._new_worker()
+                    self._workers[lane] = self._new_worker(lane)
         for stuck in self.stuck_workers():
             stuck.host.wait(stuck, max(0.001, deadline - time.monotonic()))

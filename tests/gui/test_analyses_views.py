@@ -28,5 +28,5 @@ def test_a_view_works_on_a_bare_session_and_the_shared_runner(qtbot):
         session.loaded = ModelFacts("zf-fmnist", None, "", "CPU", (), (), (28, 28), None)
     assert view.panel is not None and view.panel.pixels.ndim == 3
     assert statuses[-1] == view.last_message == view.panel.caption  # the view's messages go to the session
-    assert view.model() is backend.compute.analysis_model("zf-fmnist", None)
+    assert view.model() is backend.compute_for(view.slug).analysis_model("zf-fmnist", None)
     assert str(view.model().device) == backend.device

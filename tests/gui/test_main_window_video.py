@@ -18,7 +18,8 @@ from deconvviz.session import messages as m
 from deconvviz.session.state import FrameInput
 from tests.clips import clip_frames, rotate_mp4, write_clip
 
-from test_main_window import ui_timer, wait_shown
+from stall_meter import StallMeter, allowed_stall, idle_heartbeat
+from test_main_window import wait_shown
 
 
 @pytest.fixture(scope="module")
@@ -286,14 +287,16 @@ def test_a_camera_that_goes_away_is_a_message_and_keeps_its_last_frame(qtbot, wi
 
 
 def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip, app_heap):
-    """A 5 ms timer keeps firing on time (no gap above 50 ms) while frames are decoded, analysed and shown
-    and the square is dragged over the moving picture."""
+    """A 5 ms heartbeat keeps firing while frames are decoded, analysed and shown and the square is dragged
+    over the moving picture: its worst gap stays within allowed_stall of the same heartbeat idle (before,
+    a fixed 50 ms bound that flaked on 2 loaded cores)."""
     open_clip(qtbot, window, clip)
     window.tree.select_layer("features.4")
     qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
     shown = []
     window.shown.connect(lambda r: shown.append(r) if isinstance(r, m.FrameAnalysed) else None)
-    with ui_timer(window.backend) as (gaps, busy):
+    idle = idle_heartbeat(qtbot)
+    with StallMeter(busy=window.backend.busy) as meter:
         window.play_video()
         h, w = window.pixels.shape[:2]
         for i in range(120):
@@ -301,10 +304,10 @@ def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip, app
             qtbot.wait(20)
     delivered = window.video_rate.delivered
     window.pause_video()
-    assert len(shown) > 10 and sum(busy) > 20, "hardly any frame was analysed: the test measured nothing"
-    print(f"\nworst UI gap while playing: {max(gaps[1:])} ms over {len(gaps)} ticks; "
+    assert len(shown) > 10 and sum(meter.busy) > 20, "hardly any frame was analysed: the test measured nothing"
+    print(f"\nworst UI gap while playing: {meter.longest:.0f} ms over {len(meter.gaps)} ticks (idle {idle:.0f} ms); "
           f"{len(shown)} frames shown of {delivered} delivered")
-    assert max(gaps[1:]) < 50, f"the UI thread blocked for {max(gaps[1:])} ms"
+    assert meter.longest < allowed_stall(idle), f"the UI thread blocked for {meter.longest:.0f} ms (idle {idle:.0f})"
 
 
 def test_an_analysis_view_works_on_the_frame_paused_on(qtbot, window, clip, model, decoded, tmp_path):

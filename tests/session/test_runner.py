@@ -53,7 +53,7 @@ def test_an_analysis_job_gets_the_runners_own_model_copy_on_its_device():
     runner.submit(m.LoadModel(G.next(), "zf-fmnist"))
     runner.submit(job(lambda model, p, c: (model.name, str(model.device)), model_args=("zf-fmnist", None)))
     assert got[-1].value == ("zf-fmnist", "cpu")
-    assert runner.compute.analysis_model("zf-fmnist", None) is not runner.compute.model
+    assert runner.compute_for("view").analysis_model("zf-fmnist", None) is not runner.compute.model
 
 
 def test_a_cancelled_job_reports_cancelled_even_with_a_partial_result():
@@ -87,14 +87,14 @@ def test_cancel_acts_on_one_owner():
     assert isinstance(got[-1], m.Done) and got[-1].value is False
 
 
-def test_waiting_jobs_of_one_kind_coalesce_into_the_newest_and_long_jobs_serve_the_main_window():
+def test_waiting_jobs_of_one_kind_coalesce_into_the_newest_and_the_main_window_is_answered_meanwhile():
     runner = Runner("cpu", ThreadHost())
     got = collect(runner)
     release, ran = threading.Event(), []
 
     def long_job(model, progress, cancel):
         while not release.is_set():
-            cancel()  # a long job's check answers the main window's waiting clicks
+            cancel()
             time.sleep(0.01)
         return "built"
 
@@ -150,7 +150,8 @@ def test_a_call_that_never_returns_is_abandoned_and_a_fresh_worker_restores_the_
     old = runner.worker
     done = threading.Event()
     try:
-        runner.submit(job(lambda *_: done.wait(3) and "late", "sleep"))  # a C call: the interrupt cannot land
+        # a C call in the main window's lane: the interrupt cannot land
+        runner.submit(job(lambda *_: done.wait(3) and "late", "sleep", owner="main"))
         until(lambda: runner.running_for() > 0.1)
         runner.cancel()
         until(lambda: len(got) == 3, timeout=5)
@@ -181,7 +182,7 @@ def test_stop_ends_a_looping_analysis_job_within_seconds():
     started = time.monotonic()
     runner.stop(wait=3.0)
     assert time.monotonic() - started < 3.5
-    assert not runner.worker.host.running(runner.worker) and not runner.stuck_workers()
+    assert not any(w.host.running(w) for w in runner.workers()) and not runner.stuck_workers()
     assert {type(r) for r in got} == {m.Cancelled, m.Failed}  # the waiting job hears it will not come
 
 
@@ -225,11 +226,11 @@ def test_abandoning_a_call_inside_a_long_job_answers_the_long_job_too():
     def long_job(model, progress, cancel):
         started.set()
         while True:
-            cancel()  # serves the stuck LoadModel below, from inside this job
+            cancel()  # serves the stuck job below, from inside this one (both the main window's)
             time.sleep(0.01)
 
     try:
-        runner.submit(job(long_job, "index", long=True))
+        runner.submit(job(long_job, "index", owner="main", long=True))
         started.wait(5)
         runner.submit(m.Analysis(G.next(), owner="main", name="stuck", fn=lambda *_: done.wait(3)))
         until(lambda: runner.running() is not None and runner.running().name == "stuck")
@@ -237,6 +238,89 @@ def test_abandoning_a_call_inside_a_long_job_answers_the_long_job_too():
         until(lambda: len(got) == 2, timeout=5)
         assert got[0].request.name == "stuck" and got[0].message.startswith("abandoned:")
         assert got[1].request.name == "index" and got[1].message.startswith("stopped: its worker was given up on")
+    finally:
+        done.set()
+        runner.stop()
+
+
+# -- lanes: the main window's requests never wait behind a view's job ---------------------------------------
+def test_the_main_windows_requests_are_answered_while_a_views_job_that_never_checks_runs(tmp_path):
+    """The view's job neither checks cancel nor returns until released: every answer the main window gets
+    meanwhile came from its own lane, and so did one to the square (an Occlude), in order."""
+    runner = Runner("cpu", ThreadHost())
+    got = collect(runner)
+    release, started = threading.Event(), threading.Event()
+    try:
+        runner.submit(job(lambda *_: started.set() or release.wait(30) and "built", "index", owner="topk"))
+        assert started.wait(5)
+        runner.submit(job(lambda *_: "waits", "crops", owner="topk"))  # behind the build, in the views' lane
+        asked = [m.LoadModel(G.next(), "zf-fmnist"), m.LoadImage(G.next(), str(default_photo())),
+                 m.LayerMaps(G.next(), "features.4"), m.Occlude(G.next(), 3, 4, 8, "features.4", 0),
+                 m.Export(G.next(), "grid", str(tmp_path / "grid.png"), m.LayerMaps(0, "features.4"))]
+        for request in asked:
+            runner.submit(request)
+        until(lambda: len(got) >= 5, timeout=15)
+        assert not release.is_set() and runner.running_all()[0].owner == "topk"
+        assert [type(r).__name__ for r in got] == ["ModelLoaded", "ImageLoaded", "MapsReady", "Occluded", "Exported"]
+        assert (tmp_path / "grid.png").stat().st_size > 0
+        assert runner.busy("topk") and runner.pending("topk") == 1 and not runner.busy("main")
+        release.set()
+        until(lambda: sum(isinstance(r, m.Done) for r in got) == 2)
+        assert [r.value for r in got if isinstance(r, m.Done)] == ["built", "waits"]  # the view's: in order
+    finally:
+        release.set()
+        runner.stop()
+
+
+def test_cancelling_a_view_answers_its_waiting_jobs_at_once_and_stops_its_running_one():
+    """What a view's window does when it closes: its jobs end; another view's and the main window's go on."""
+    runner = Runner("cpu", ThreadHost())
+    got = collect(runner)
+    started = threading.Event()
+
+    def long_job(model, progress, cancel):
+        started.set()
+        while not cancel():
+            time.sleep(0.01)
+        return "partial"
+
+    try:
+        runner.submit(job(long_job, "sanity", owner="sanity", long=True))
+        assert started.wait(5)
+        waiting = [job(lambda *_: "never", name, owner="sanity") for name in ("crops", "export")]
+        for request in waiting:
+            runner.submit(request)
+        runner.submit(job(lambda *_: "other view", "saliency", owner="saliency"))
+        runner.cancel("sanity")
+        assert [(type(r), r.request.name) for r in got] == [(m.Cancelled, "crops"), (m.Cancelled, "export")]
+        until(lambda: len(got) == 4)
+        assert (type(got[2]), got[2].request.name) == (m.Cancelled, "sanity")  # stopped at its next check
+        assert (type(got[3]), got[3].value) == (m.Done, "other view")
+        assert not runner.busy("sanity") and not runner.busy()
+    finally:
+        runner.stop()
+
+
+def test_a_views_stuck_job_is_abandoned_without_touching_the_main_windows_lane():
+    runner = Runner("cpu", ThreadHost(), grace=0.2)
+    got = collect(runner)
+    runner.submit(m.LoadModel(G.next(), "zf-fmnist"))
+    runner.submit(m.LoadImage(G.next(), str(default_photo())))
+    until(lambda: len(got) == 2)
+    main, views = runner.workers()
+    done = threading.Event()
+    try:
+        runner.submit(job(lambda *_: done.wait(3) and "late", "saliency", owner="saliency"))
+        until(lambda: runner.running_for() > 0.1)
+        runner.cancel("saliency")
+        until(lambda: len(got) == 3, timeout=5)
+        assert got[2].message.startswith("abandoned:") and "back to" not in got[2].message
+        assert runner.workers()[0] is main and runner.workers()[1] is not views and runner.abandoned == 1
+        runner.submit(job(lambda *_: "fresh", "saliency", owner="saliency"))
+        runner.submit(m.LayerMaps(G.next(), "features.4"))
+        until(lambda: len(got) == 5)
+        assert {type(r) for r in got[3:]} == {m.Done, m.MapsReady}
+        assert main.compute.probe is not None  # the main lane kept its model and image: nothing reloaded
     finally:
         done.set()
         runner.stop()

@@ -101,7 +101,7 @@ class AnalysisView(QWidget):
 
     def model(self):
         """Return the runner's copy of the session's model that this view's jobs compute on (loads it)."""
-        return self.backend.compute.analysis_model(*self.model_args())
+        return self.backend.compute_for(self.slug).analysis_model(*self.model_args())
 
     def model_options(self) -> dict:
         """Return the current model as a recipe's model options (``model``, ``weights``)."""
