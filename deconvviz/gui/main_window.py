@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.tree.step(1))
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.tree.step(-1))
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.escape)  # also stops a hung user model
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.toggle_play)
         self.model_chooser.activated.connect(self._model_chosen)
         self.model_chooser.lineEdit().returnPressed.connect(lambda: self.open_model(self.model_chooser.currentText()))
         self.tree.layerChosen.connect(c.choose_layer)
@@ -123,7 +124,8 @@ class MainWindow(QMainWindow):
         self.canvas.released.connect(self._square_stopped)
         self.occlusion.mapRequested.connect(self.request_map)
         self.occlusion.cancelRequested.connect(lambda: self.backend.cancel("main"))
-        self.occlusion.targetChanged.connect(lambda target: setattr(self.session, "target", target))
+        self.occlusion.targetChanged.connect(c.choose_target)
+        self.occlusion.follow_top.toggled.connect(lambda on: setattr(self.session, "follow_top", on))
         self.backend.stalled.connect(
             lambda seconds, kind: self.status(f"model has not answered for {seconds} s — press Esc to cancel"))
         # video: the player's frames go to the backend (playing) or become the input (still)
@@ -145,6 +147,7 @@ class MainWindow(QMainWindow):
         events.channel.connect(self._on_channel)
         events.mode.connect(self._on_mode)
         events.target.connect(self._on_target)
+        events.follow_top.connect(self._on_follow_top)
         events.status.connect(self._show_status)
 
     def _on_layer(self, layer: str | None) -> None:
@@ -174,6 +177,12 @@ class MainWindow(QMainWindow):
             self.occlusion.target.blockSignals(False)
         # with the square in place, p(class) is read from the occluded probabilities on screen
         self.screen.show_target(self.base_probs if self.canvas.square is None else self.last_probs)
+
+    def _on_follow_top(self, on: bool) -> None:
+        if self.occlusion.follow_top.isChecked() != on:
+            self.occlusion.follow_top.blockSignals(True)
+            self.occlusion.follow_top.setChecked(on)
+            self.occlusion.follow_top.blockSignals(False)
 
     def budget_ms(self) -> float:
         """Return the moving square's answer-time budget in ms: the setting "occlusion/budgetMs" (default 16)."""
@@ -295,6 +304,15 @@ class MainWindow(QMainWindow):
     def play_video(self) -> None:
         """Play the open video or camera: each new frame goes to the backend, the newest wins."""
         self.player.play()
+
+    def toggle_play(self) -> None:
+        """Play the open video or camera, or pause it when it plays (Space); a message when none is open."""
+        if self.player.info is None:
+            self.status("no video open: File > Open video… (or a camera from the Camera menu)")
+        elif self.player.is_playing:
+            self.pause_video()
+        else:
+            self.play_video()
 
     def pause_video(self) -> None:
         """Pause a playing video or camera; the frame paused on becomes the input at once (the player's

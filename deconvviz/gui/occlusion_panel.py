@@ -34,6 +34,9 @@ class OcclusionPanel(QWidget):
         self.size_label = QLabel("8 px")
         self.target = QComboBox(objectName="targetClass")
         self.target.setMaxVisibleItems(20)
+        self.follow_top = QCheckBox("follow top class", objectName="followTopClass")
+        self.follow_top.setToolTip("while a video plays, the class follows each frame's most probable class; "
+                                   "choosing a class yourself stops it")
         self.target_prob = QLabel("–", objectName="targetProbability")
         self.map_total = QLabel("–", objectName="mapTotal")
         # whether the numbers shown are exact: approximate while the square moves, exact once it stops
@@ -57,7 +60,10 @@ class OcclusionPanel(QWidget):
         size_row.addWidget(self.slider, 1)
         size_row.addWidget(self.size_label)
         numbers = QFormLayout()
-        numbers.addRow("class", self.target)
+        class_row = QHBoxLayout()
+        class_row.addWidget(self.target, 1)
+        class_row.addWidget(self.follow_top)
+        numbers.addRow("class", class_row)
         numbers.addRow("p(class)", self.target_prob)
         numbers.addRow("map total", self.map_total)
         numbers.addRow("answer", self.answer)

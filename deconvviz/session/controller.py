@@ -234,6 +234,10 @@ class Controller:
         else:
             self.session.mode = mode
 
+    def choose_target(self, target: int) -> None:
+        """Choose the class the occlusion pane follows; the user's own choice stops following the top class."""
+        self.session.update(target=target, follow_top=False)
+
     def choose_square(self, square: Square | None) -> None:
         """Put the occluder at ``square`` (None: remove it)."""
         if self.session.square == square:
@@ -419,6 +423,8 @@ class Controller:
 
     def _frame(self, r: m.FrameAnalysed) -> None:
         self.last_probs = r.occluded.probs if r.occluded is not None else r.probs
+        if self.session.follow_top:
+            self.session.target = int(np.argmax(r.probs))  # the unoccluded frame's top class
         self.screen.frame(r)
         if r.maps is not None:
             self._maps(r.maps)  # selects the channel; while playing that asks for nothing

@@ -155,6 +155,7 @@ FIELDS: dict[str, Any] = {  # name -> initial value
     "layer": None,     # str | None: a layer name of ``loaded``
     "channel": None,   # int | None: a channel of ``layer``
     "target": 0,       # int: the class whose probability the occlusion pane follows
+    "follow_top": False,  # bool: while a video plays, the target follows each frame's top class
     "square": None,    # Square | None: the occluder, when it is on the image
     "mode": "deconvnet",  # the projection rule: "deconvnet", "guided" or "backprop"
     "status": "",      # str: the newest message for the user (errors included)

@@ -377,3 +377,42 @@ def test_correspondence_takes_the_frame_paused_on_first_and_its_command_writes_t
     assert cli_main(argv[1:]) == 0
     assert np.array_equal(np.asarray(Image.open(f"{again}.png").convert("RGB")), pixels)
     assert (tmp_path / "again.csv").read_text() == (tmp_path / "parts.csv").read_text()
+
+
+def press_space(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    window.activateWindow()
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+
+
+def test_space_plays_and_pauses_and_says_so_when_no_video_is_open(qtbot, window, clip):
+    said = []
+    window.message.connect(said.append)
+    press_space(qtbot, window)
+    assert not window.player.is_playing and any("no video open" in text for text in said)
+    open_clip(qtbot, window, clip)
+    press_space(qtbot, window)
+    assert window.player.is_playing and window.video.play_button.text() == "Pause"
+    wait_shown(qtbot, window, m.FrameAnalysed)
+    press_space(qtbot, window)
+    assert not window.player.is_playing and window.video.play_button.text() == "Play"
+
+
+def test_the_class_box_follows_each_frames_top_class_while_ticked(qtbot, window, clip):
+    open_clip(qtbot, window, clip)
+    other = (int(np.argmax(window.base_probs)) + 1) % 10
+    window.occlusion.target.setCurrentIndex(other)  # the user's class: not the top one
+    assert window.target == other
+    window.occlusion.follow_top.click()
+    assert window.session.follow_top
+    window.video.play_button.click()
+    for _ in range(3):
+        r = wait_shown(qtbot, window, m.FrameAnalysed)
+        top = int(np.argmax(r.probs))
+        assert window.target == top and window.occlusion.target.currentIndex() == top
+        assert window.occlusion.target_prob.text() == f"{float(r.probs[top]):.4f}"
+    window.video.play_button.click()
+    chosen = (window.target + 1) % 10
+    window.occlusion.target.setCurrentIndex(chosen)  # choosing a class yourself stops following
+    assert window.target == chosen and not window.occlusion.follow_top.isChecked()

@@ -141,6 +141,25 @@ def test_a_playing_frame_answered_after_the_pause_is_dropped(app):
     assert app.on_result(result)
 
 
+def test_following_the_top_class_sets_the_target_from_each_frame_until_the_user_chooses_one(app):
+    s = app.session
+    app.playing = lambda: True
+    probs = np.full(10, 0.05)
+    probs[7] = 0.55
+
+    def frame_answer(index):
+        request = app.tracker.stamp(lambda g: m.AnalyseFrame(g, "clip.mp4", index, index / 10, None))
+        return m.FrameAnalysed(request, np.zeros((28, 28, 3), np.uint8), probs, None, None, None)
+
+    app.choose_target(2)
+    assert app.on_result(frame_answer(1)) and s.target == 2  # not following: the user's class stays
+    s.follow_top = True
+    assert app.on_result(frame_answer(2)) and s.target == 7
+    app.choose_target(3)
+    assert s.target == 3 and not s.follow_top
+    assert app.on_result(frame_answer(3)) and s.target == 3
+
+
 def test_the_same_model_while_it_loads_is_asked_for_once():
     sent = []
     c = Controller(Session(), sent.append)
