@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
@@ -50,10 +51,12 @@ def _read_torch(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found is None:  # not a pickle of anything: garbage, or another format
+            raise DeconvvizError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?)") from None
         raise DeconvvizError(
-            f"refused to load {path.name}: it holds Python objects other than tensors, and unpickling them "
-            f"could run code. deconvviz loads only tensors (safetensors or a plain state_dict). Details: "
-            f"{str(exc).splitlines()[0]}"
+            f"refused to load {path.name}: it holds a Python object ({found.group(1)}), not only tensors, and "
+            f"unpickling it could run code. deconvviz loads only tensors (safetensors or a plain state_dict)"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise DeconvvizError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?): {exc}") from None

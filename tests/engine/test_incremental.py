@@ -225,3 +225,44 @@ class _DataDependent(nn.Module):
 def test_untraceable_model_is_refused():
     with pytest.raises(Unsupported, match="trace"):
         IncrementalNet(_DataDependent().eval(), torch.randn(1, 1, 12, 12))
+
+
+class _RunsAnotherThread(torch.nn.Module):
+    """Its forward, while being traced, waits for ``other`` to run on a tensor in a second thread."""
+
+    def __init__(self, other):
+        super().__init__()
+        self.conv, self.others, self.outcome = torch.nn.Conv2d(3, 4, 3), [other], []  # not a submodule
+
+    def forward(self, x):
+        import threading
+
+        def run():
+            try:
+                self.outcome.append(self.others[0](torch.ones(1, 3, 8, 8)))
+            except Exception as exc:  # what fx's process-wide patches made of the other thread's call
+                self.outcome.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join()
+        return self.conv(x).relu()
+
+
+@pytest.mark.parametrize("tracer", ["deconvviz", "torch.fx"])
+def test_tracing_leaves_a_model_running_in_another_thread_alone(tracer):
+    import torch.fx as fx
+
+    from deconvviz.engine.incremental.net import trace
+
+    other = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.ReLU()).eval()
+    net = _RunsAnotherThread(other)
+    gm = trace(net) if tracer == "deconvviz" else fx.symbolic_trace(net)
+    outcome = net.outcome[0]
+    if tracer == "torch.fx":  # the failure this tracer exists for: the other thread's call broke
+        assert isinstance(outcome, NameError)
+        return
+    assert isinstance(outcome, torch.Tensor)
+    with torch.no_grad():
+        assert torch.equal(outcome, other(torch.ones(1, 3, 8, 8)))
+    assert [n.target for n in gm.graph.nodes if n.op == "call_module"] == ["conv"]  # nothing of the other's

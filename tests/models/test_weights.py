@@ -26,7 +26,7 @@ def test_a_pickle_carrying_code_is_refused_without_running_it(tmp_path):
     target = tmp_path / "pwned"
     evil = tmp_path / "evil.pth"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Payload(str(target))}, evil)
-    with pytest.raises(DeconvvizError, match="refused to load evil.pth.*could run code"):
+    with pytest.raises(DeconvvizError, match="refused to load evil.pth: it holds a Python object \\(io.open\\).*could run code"):
         deconvviz.load_model("zf-fmnist", weights=evil)
     assert not target.exists()
     raw = tmp_path / "evil.pkl"
@@ -43,9 +43,13 @@ def test_truncated_and_random_files_give_clear_errors(tmp_path):
     truncated.write_bytes(good.read_bytes()[: os.path.getsize(good) // 2])
     noise = tmp_path / "noise.safetensors"
     noise.write_bytes(os.urandom(4096))
+    text = tmp_path / "text.pth"
+    text.write_bytes(b"not a state dict")  # not a zip: read as a legacy pickle, and not one
     for path in (truncated, noise):
         with pytest.raises(DeconvvizError, match=path.name):
             deconvviz.load_model("zf-fmnist", weights=path)
+    with pytest.raises(DeconvvizError, match="^text.pth is not a readable PyTorch weights file"):
+        deconvviz.load_model("zf-fmnist", weights=text)
     with pytest.raises(DeconvvizError, match="weights file not found"):
         deconvviz.load_model("zf-fmnist", weights=tmp_path / "absent.pth")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import numpy as np
 import torch
@@ -15,6 +16,40 @@ from .geometry import CONV_ARGS, CONV_DEFAULTS, Shift, Window, bind
 from .rules import Rule, RunOptions, Sliding, rule_for, runs_in_place
 
 FULL_FRACTION = 0.6  # recompute the whole layer when the changed window covers this much of it
+
+
+class ThreadTracer(fx.Tracer):
+    """torch.fx's tracer, confined to the thread that traces.
+
+    While it traces, ``fx.Tracer`` replaces ``nn.Module.__call__`` and ``__getattr__`` for the whole process;
+    a model run meanwhile in another thread (an analysis view's job in its own worker) would be recorded
+    into this graph, or fail ("module is not installed as a submodule"). Calls from other threads run as
+    usual here.
+    """
+
+    def trace(self, root, concrete_args=None):
+        self._thread = threading.get_ident()
+        return super().trace(root, concrete_args)
+
+    def _tracing_here(self) -> bool:
+        return threading.get_ident() == getattr(self, "_thread", None)
+
+    def call_module(self, m, forward, args, kwargs):
+        if not self._tracing_here():
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+    def getattr(self, attr, attr_val, parameter_proxy_cache):
+        if not self._tracing_here():
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+
+def trace(net: nn.Module) -> fx.GraphModule:
+    """Return ``net`` traced by :class:`ThreadTracer` as a GraphModule (as ``fx.symbolic_trace`` does)."""
+    tracer = ThreadTracer()
+    graph = tracer.trace(net)
+    return fx.GraphModule(tracer.root, graph, net.__class__.__name__)
 
 
 class IncrementalNet:
@@ -34,7 +69,7 @@ class IncrementalNet:
         self.net = net
         self.full_fraction = full_fraction
         try:
-            self.gm = fx.symbolic_trace(net)
+            self.gm = trace(net)
         except Exception as exc:  # any tracing failure means: not for us
             raise Unsupported(f"torch.fx cannot trace {type(net).__name__}: {type(exc).__name__}: {exc}") from None
         self.modules = dict(self.gm.named_modules())
