@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from ..data.images import default_photo
-from ..data.video import Frame
 from ..session import messages as m
 from ..session.budget import budget_setting
 from ..session.controller import PANES, Controller
@@ -24,10 +23,10 @@ from ..session.state import Session, Square
 from . import window_dialogs as dialogs
 from .analyses import install_analyses
 from .backend import Backend
-from .frame_player import SourceInfo, source_name
 from .model_choices import Choice, download_question
 from .window_layout import build_panes
 from .window_screen import PaneScreen
+from .window_video import VideoWiring
 
 DEFAULT_MODEL = "efficientnet-lite0"
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin"}
@@ -65,6 +64,7 @@ class MainWindow(QMainWindow):
         self.controller.budget_ms = self.budget_ms
         self.controller.project = self.deconv.request
         self.device_label.setText(f"device: {self._device_text()}")
+        self.videos = VideoWiring(self)  # the player's frames go to the controller (playing) or are the input
         self._menus()
         self._wire()
         self._observe()
@@ -97,8 +97,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         self.camera_menu = self.menuBar().addMenu("&Camera")
-        self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
-        self._fill_camera_menu()
+        self.videos.watch_camera_menu(self.camera_menu)
         for pane, widget in (("grid", self.grid), ("deconv", self.deconv), ("occlusion", self.canvas)):
             widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             widget.customContextMenuRequested.connect(lambda pos, p=pane, w=widget: dialogs.context_menu(self, p, w, pos))
@@ -128,17 +127,6 @@ class MainWindow(QMainWindow):
         self.occlusion.follow_top.toggled.connect(lambda on: setattr(self.session, "follow_top", on))
         self.backend.stalled.connect(
             lambda seconds, kind: self.status(f"model has not answered for {seconds} s — press Esc to cancel"))
-        # video: the player's frames go to the backend (playing) or become the input (still)
-        self.video.playToggled.connect(lambda on: self.play_video() if on else self.pause_video())
-        self.video.stepRequested.connect(self.player.step)
-        self.video.seekRequested.connect(self.player.seek)
-        self.player.opened.connect(self._on_source_opened)
-        self.player.frame.connect(self._analyse_frame)
-        self.player.still.connect(self._hold_frame)
-        self.player.playing.connect(self._on_playing)
-        self.player.failed.connect(self.show_error)
-        self._rate_timer = QTimer(self, interval=1000)
-        self._rate_timer.timeout.connect(self._show_rate)
 
     def _observe(self) -> None:
         """Keep the widgets in step with the session, whoever wrote it (no echo back into the session)."""
@@ -153,36 +141,31 @@ class MainWindow(QMainWindow):
     def _on_layer(self, layer: str | None) -> None:
         self.deconv.reset_position()
         if layer is not None and self.tree.current_layer() != layer:
-            self.tree.blockSignals(True)
-            self.tree.select_layer(layer)
-            self.tree.blockSignals(False)
+            with QSignalBlocker(self.tree):
+                self.tree.select_layer(layer)
 
     def _on_channel(self, channel: int | None) -> None:
         self.deconv.reset_position()
         if channel is not None and self.grid.selected != channel and channel < self.grid.count():
-            self.grid.blockSignals(True)
-            self.grid.select(channel)
-            self.grid.blockSignals(False)
+            with QSignalBlocker(self.grid):
+                self.grid.select(channel)
 
     def _on_mode(self, mode: str) -> None:
         if self.deconv.mode.currentText() != mode:
-            self.deconv.mode.blockSignals(True)
-            self.deconv.mode.setCurrentText(mode)
-            self.deconv.mode.blockSignals(False)
+            with QSignalBlocker(self.deconv.mode):
+                self.deconv.mode.setCurrentText(mode)
 
     def _on_target(self, target: int) -> None:
         if self.occlusion.target.currentIndex() != target:
-            self.occlusion.target.blockSignals(True)
-            self.occlusion.target.setCurrentIndex(target)
-            self.occlusion.target.blockSignals(False)
+            with QSignalBlocker(self.occlusion.target):
+                self.occlusion.target.setCurrentIndex(target)
         # with the square in place, p(class) is read from the occluded probabilities on screen
         self.screen.show_target(self.base_probs if self.canvas.square is None else self.last_probs)
 
     def _on_follow_top(self, on: bool) -> None:
         if self.occlusion.follow_top.isChecked() != on:
-            self.occlusion.follow_top.blockSignals(True)
-            self.occlusion.follow_top.setChecked(on)
-            self.occlusion.follow_top.blockSignals(False)
+            with QSignalBlocker(self.occlusion.follow_top):
+                self.occlusion.follow_top.setChecked(on)
 
     def budget_ms(self) -> float:
         """Return the moving square's answer-time budget in ms: the setting "occlusion/budgetMs" (default 16)."""
@@ -318,49 +301,6 @@ class MainWindow(QMainWindow):
         """Pause a playing video or camera; the frame paused on becomes the input at once (the player's
         ``still``, emitted inside ``pause``)."""
         self.player.pause()
-
-    def _fill_camera_menu(self) -> None:
-        from .camera import camera_support
-
-        support = camera_support()
-        self.camera_menu.clear()
-        for number, name in enumerate(support.cameras):
-            self.camera_menu.addAction(name, lambda n=number: self.open_camera(n))
-        if support.reason is not None:
-            self.camera_menu.addAction(support.reason).setEnabled(False)
-
-    def _on_source_opened(self, info: SourceInfo) -> None:
-        self.video.set_source(info)
-        self.banner.hide()
-        w, h = info.size or (0, 0)
-        side = min(self.session.loaded.input_size) if self.session.loaded else 224
-        notes = (["portrait: the model sees its centre square"] if h > w else []) + \
-            ([f"frames scaled to {side} px"] if min(w, h) > 4 * side else [])
-        rate = f", {info.fps:g} frames/s" if info.fps else ""
-        length = f", {info.duration_s:.1f} s" if info.duration_s else ""
-        self.status(f"{source_name(info)}: {w}×{h}{rate}{length}" + "".join(f" ({n})" for n in notes))
-
-    def _on_playing(self, on: bool) -> None:
-        self.video.set_playing(on)
-        self.video_rate.reset()
-        self._rate_timer.start() if on else self._rate_timer.stop()
-
-    def _analyse_frame(self, frame: Frame) -> None:
-        if self.player.info is None:
-            return  # a camera's first frame is announced (opened) before it is analysed
-        self.video_rate.delivered += 1
-        self.video.show_frame(frame)
-        self.controller.analyse_frame(self.player.info.name, frame)
-
-    def _hold_frame(self, frame: Frame) -> None:
-        self.video.show_frame(frame)
-        if self.player.info is not None:
-            self.controller.hold_frame(self.player.info.name, frame)
-
-    def _show_rate(self) -> None:
-        analysed, delivered = self.video_rate.rates()
-        self.status(f"analysing {analysed:.1f} of {delivered:.1f} frames/s "
-                    f"({self.video_rate.dropped} of {self.video_rate.delivered} dropped)")
 
     # -- results and messages -------------------------------------------------------------------------
     def is_current(self, result: m.Result) -> bool:

@@ -266,3 +266,39 @@ def test_tracing_leaves_a_model_running_in_another_thread_alone(tracer):
     with torch.no_grad():
         assert torch.equal(outcome, other(torch.ones(1, 3, 8, 8)))
     assert [n.target for n in gm.graph.nodes if n.op == "call_module"] == ["conv"]  # nothing of the other's
+
+
+def test_overlapping_traces_in_two_threads_leave_nn_module_as_it_was():
+    """Trace A opens, trace B opens inside it and ends after it: unserialised, B would put back A's patch."""
+    import threading
+
+    from deconvviz.engine.incremental.net import trace
+
+    call_before = torch.nn.Module.__call__
+    opened = {"a": threading.Event(), "b": threading.Event()}
+    release = {"a": threading.Event(), "b": threading.Event()}
+
+    class Held(torch.nn.Module):  # its trace stays open until released
+        def __init__(self, name):
+            super().__init__()
+            self.name, self.conv = name, torch.nn.Conv2d(3, 2, 3)
+
+        def forward(self, x):
+            opened[self.name].set()
+            release[self.name].wait(timeout=2)
+            return self.conv(x)
+
+    a = threading.Thread(target=lambda: trace(Held("a")))
+    b = threading.Thread(target=lambda: trace(Held("b")))
+    a.start()
+    assert opened["a"].wait(timeout=5)
+    b.start()
+    opened["b"].wait(timeout=0.5)  # serialised: b's trace waits for a's to end
+    release["a"].set()
+    a.join()
+    release["b"].set()
+    b.join()
+    assert torch.nn.Module.__call__ is call_before
+    inner = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.ReLU())
+    with torch.no_grad():
+        assert inner(torch.ones(1, 3, 8, 8)).shape == (1, 2, 6, 6)

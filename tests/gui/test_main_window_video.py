@@ -224,7 +224,7 @@ def test_the_app_opens_straight_into_a_video(qtbot, settings, clip):
 def test_without_qt_multimedia_the_camera_menu_says_why(qtbot, window, monkeypatch):
     from deconvviz.gui import camera
 
-    window._fill_camera_menu()  # whatever this machine has: cameras, or one disabled line saying why
+    window.videos.fill_camera_menu()  # whatever this machine has: cameras, or one disabled line saying why
     actions = window.camera_menu.actions()
     assert actions and (camera.camera_support().cameras or not actions[-1].isEnabled())
 
@@ -273,7 +273,7 @@ def test_a_camera_that_goes_away_is_a_message_and_keeps_its_last_frame(qtbot, wi
 
     monkeypatch.setattr(camera, "camera_support", lambda: camera.CameraSupport(("Test camera",), None))
     monkeypatch.setattr(camera, "CameraFrames", FakeCamera)
-    window._fill_camera_menu()
+    window.videos.fill_camera_menu()
     (action,) = window.camera_menu.actions()
     assert action.text() == "Test camera" and action.isEnabled()
     action.trigger()

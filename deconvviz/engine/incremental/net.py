@@ -45,10 +45,18 @@ class ThreadTracer(fx.Tracer):
         return super().getattr(attr, attr_val, parameter_proxy_cache)
 
 
+_TRACING = threading.Lock()
+
+
 def trace(net: nn.Module) -> fx.GraphModule:
-    """Return ``net`` traced by :class:`ThreadTracer` as a GraphModule (as ``fx.symbolic_trace`` does)."""
+    """Return ``net`` traced by :class:`ThreadTracer` as a GraphModule (as ``fx.symbolic_trace`` does).
+
+    One trace at a time in the process: two overlapping traces would undo each other's patches out of
+    order and leave one tracer's ``nn.Module.__call__`` installed for good.
+    """
     tracer = ThreadTracer()
-    graph = tracer.trace(net)
+    with _TRACING:
+        graph = tracer.trace(net)
     return fx.GraphModule(tracer.root, graph, net.__class__.__name__)
 
 
