@@ -83,6 +83,15 @@ def tapped_copy(net: nn.Module, layer: str) -> tuple[nn.Module, nn.Module]:
     return out, tap
 
 
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "installed"
+
+
 def grad_cam_package():
     """Return pytorch-grad-cam's module ``pytorch_grad_cam``, or None where it is not installed."""
     try:
@@ -304,7 +313,7 @@ def main(argv=None) -> None:
     print(cpu_line())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; captum "
           f"{__import__('captum').__version__}; pytorch-grad-cam "
-          f"{getattr(gc, '__version__', 'installed') if gc else 'not installed'}")
+          f"{_version('grad-cam') if gc else 'not installed'}")
     k, layer, rows = bench_methods(model, x, args.methods, args.repeats)
     print(f"{args.model}, {default_photo().name} at {SIZE} px, class {k} ({model.class_name(k)}), Grad-CAM layer "
           f"{layer}; integrated gradients {IG['steps']} steps (batch {IG['batch']}, zero baseline); SmoothGrad of "
