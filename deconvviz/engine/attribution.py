@@ -10,6 +10,7 @@ only and are removed in ``finally``, error or not.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from dataclasses import dataclass
 
 import torch
@@ -90,24 +91,41 @@ def class_scores(out) -> torch.Tensor:
 
 
 def resolve_class(net: nn.Module, x: torch.Tensor, target: AttributionTarget) -> AttributionTarget:
-    """Return ``target`` with the top class of ``x`` filled in where a class target names none; a class out
-    of range is a DeconvvizError."""
+    """Return ``target`` with the top class of ``x`` filled in where a class target names none (one forward
+    pass; none for a target that names its class or layer: :func:`forward` checks the class's range)."""
     if target.layer is not None:
         if target.channel is None:
             raise DeconvvizError(f"a target in layer {target.layer!r} needs a channel")
         return target
+    if target.class_index is not None:
+        return AttributionTarget(class_index=int(target.class_index))
     with torch.no_grad():
         scores = class_scores(net(x[:1]))
-    k = int(scores[0].argmax()) if target.class_index is None else int(target.class_index)
-    if not 0 <= k < scores.shape[1]:
-        raise DeconvvizError(f"class {k} out of range: valid 0..{scores.shape[1] - 1}")
-    return AttributionTarget(class_index=k)
+    return AttributionTarget(class_index=int(scores[0].argmax()))
+
+
+_TOP: contextvars.ContextVar[dict | None] = contextvars.ContextVar("deconvviz top class", default=None)
+
+
+@contextlib.contextmanager
+def top_class_of_first_pass():
+    """Yield a dict that, inside the block, gets ``"class"``: the top class of the first sample of the first
+    forward pass that :func:`forward` runs for a class target naming no class; the later passes of the
+    block explain that same class. For a method whose passes run on the input itself: the top class of the
+    input, found without a forward pass of its own."""
+    found: dict = {}
+    token = _TOP.set(found)
+    try:
+        yield found
+    finally:
+        _TOP.reset(token)
 
 
 def forward(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, taps: dict[str, str] | None = None):
     """Return (values (B,), box): each sample's target value (differentiable) and the tapped outputs.
 
-    ``target`` must be resolved (:func:`resolve_class`). A layer target stops the forward pass at its layer.
+    ``target`` must be resolved (:func:`resolve_class`), or be a class target naming no class inside
+    :func:`top_class_of_first_pass`. A layer target stops the forward pass at its layer.
     """
     taps = dict(taps or {})
     if target.layer is not None:
@@ -125,9 +143,15 @@ def forward(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, taps: d
                              + (" before the target layer" if target.layer is not None else ""))
     if target.layer is None:
         scores = class_scores(out)
-        if not 0 <= target.class_index < scores.shape[1]:
-            raise DeconvvizError(f"class {target.class_index} out of range: valid 0..{scores.shape[1] - 1}")
-        return scores[:, target.class_index], box
+        k = target.class_index
+        if k is None:
+            found = _TOP.get()
+            if found is None:
+                raise DeconvvizError("the target's class is not resolved (resolve_class)")
+            k = found.setdefault("class", int(scores[0].detach().argmax()))
+        if not 0 <= k < scores.shape[1]:
+            raise DeconvvizError(f"class {k} out of range: valid 0..{scores.shape[1] - 1}")
+        return scores[:, k], box
     return unit_value(box["target"], box["target:layout"], target), box
 
 

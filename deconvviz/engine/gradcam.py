@@ -16,6 +16,8 @@ grid; its class token is no position of the map).
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,6 +29,9 @@ from .layout import no_maps_error
 from .probe import probe
 
 _POOLING = ("Pool",)
+# net -> {(its modules' names and types, input shape and type, target layer): default layer}: the choice
+# reads the layers' output shapes only, so a probe pass per call (a live video's frame) would repeat it
+_DEFAULTS: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
 
 def layer_gradients(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, layer: str):
@@ -71,7 +76,19 @@ def guided_gradcam(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, 
 
 def default_layer(net: nn.Module, x: torch.Tensor, target: AttributionTarget) -> str:
     """Return Grad-CAM's default layer: the last call of a leaf module (not a pooling) whose output reads
-    as maps larger than 1x1, run before the target's layer when the target is in a layer."""
+    as maps larger than 1x1, run before the target's layer when the target is in a layer.
+
+    Found by one probe pass, then remembered for the same network, modules (names and types), input shape
+    and target layer."""
+    key = (tuple((name, type(m)) for name, m in net.named_modules()), tuple(x.shape[1:]), x.dtype,
+           x.device, target.layer)
+    known = _DEFAULTS.setdefault(net, {})
+    if key not in known:
+        known[key] = _find_default_layer(net, x, target)
+    return known[key]
+
+
+def _find_default_layer(net: nn.Module, x: torch.Tensor, target: AttributionTarget) -> str:
     records = probe(net, x[:1], keep=()).records
     if target.layer is not None:
         names = [r.name for r in records]

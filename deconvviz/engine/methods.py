@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import DeconvvizError
 from . import gradcam as cams
-from .attribution import AttributionTarget, check_input, resolve_class
+from .attribution import AttributionTarget, check_input, resolve_class, top_class_of_first_pass
 from .gradients import input_gradients
 from .integrated_gradients import BASELINES, baseline, integrated_gradients
 from .smoothgrad import smoothgrad
@@ -44,7 +44,8 @@ class Request:
 class Method:
     """A registry entry. ``layer``: whether it reads a layer (Grad-CAM's; default the last with maps).
     ``options``: the options it takes with their defaults. ``cheap``: one forward and one or two backward
-    passes (live on a playing video). ``raw(request, xs)`` returns the batch's attribution before the
+    passes (live on a playing video). ``on_input``: its passes run on the input itself (not on noisy copies
+    or a path from a baseline), so that the top class is read from its first pass. ``raw(request, xs)`` returns the batch's attribution before the
     reduction ``reduce`` ("sum" or "max" of |.| over colour channels, "one" for a single-channel map,
     "base" for SmoothGrad's base's)."""
 
@@ -56,6 +57,7 @@ class Method:
     options: dict = field(default_factory=dict)
     cheap: bool = True
     paper: str = ""
+    on_input: bool = True
 
     def finish(self, raw: torch.Tensor) -> np.ndarray:
         """Return one sample's raw attribution (C, H, W) reduced to the (H, W) float32 map."""
@@ -97,10 +99,11 @@ _ENTRIES = (
            lambda r, xs: cams.guided_gradcam(r.net, xs, r.target, r.layer), "sum", layer=True,
            paper="Selvaraju et al. 2017"),
     Method("integrated-gradients", "(x - baseline) times the mean gradient on the path from the baseline",
-           _ig, "sum", options=_IG_OPTIONS, cheap=False, paper="Sundararajan et al. 2017"),
+           _ig, "sum", options=_IG_OPTIONS, cheap=False, paper="Sundararajan et al. 2017",
+           on_input=False),
     Method("smoothgrad", "a method's attribution averaged over noisy copies of the image", _smooth, "base",
            options={"base": "saliency", "samples": 16, "noise": 0.15, "seed": 0, "batch": 16},
-           cheap=False, paper="Smilkov et al. 2017"),
+           cheap=False, paper="Smilkov et al. 2017", on_input=False),
     Method("saliency", "|d score / d x|, the maximum over colour channels",
            lambda r, xs: input_gradients(r.net, xs, r.target).abs(), "max", paper="Simonyan et al. 2014"),
     Method("deconvnet", "the deconvnet's rule at every rectifier: relu of the signal coming down",
@@ -136,8 +139,9 @@ def uses_layer(method: Method, options: dict) -> bool:
 
 def settle(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget | None = None,
            layer: str | None = None, options: dict | None = None, mean=None, std=None) -> tuple[Method, Request]:
-    """Return (the method, its Request) with the target's class and Grad-CAM's default layer resolved and
-    every option checked (DeconvvizError for an unknown option or a layer given to a method without one)."""
+    """Return (the method, its Request) with the target's class (left to the method's first pass where the
+    method runs on the input, :data:`Method.on_input`) and Grad-CAM's default layer resolved and every option
+    checked (DeconvvizError for an unknown option or a layer given to a method without one)."""
     method = get(name)
     check_input(x)
     options = dict(options or {})
@@ -153,7 +157,9 @@ def settle(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget
         get(options["base"])
     if "baseline" in options and options["baseline"] not in BASELINES:
         raise DeconvvizError(f"unknown baseline {options['baseline']!r}; valid: {', '.join(BASELINES)}")
-    target = resolve_class(net, x, target or AttributionTarget())
+    target = target or AttributionTarget()
+    if not (method.on_input and target.layer is None and target.class_index is None):
+        target = resolve_class(net, x, target)  # else the method's own first pass finds the top class
     if uses_layer(method, options):
         layer = layer or cams.default_layer(net, x, target)
     elif layer is not None:
@@ -179,8 +185,11 @@ def explain(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarge
     (1, C, H, W); ``layer`` is Grad-CAM's (default: the last layer with maps before the target), ``options``
     the method's (see :data:`METHODS`), ``mean``/``std`` the model's normalisation (for the baselines)."""
     method, request = settle(net, x, name, target, layer, options, mean, std)
-    amap = reducer(method, request.options).finish(method.raw(request, request.x)[0])
-    return Attribution(amap, name, request.target, request.layer, request.options)
+    with top_class_of_first_pass() as found:
+        raw = method.raw(request, request.x)
+    resolved = AttributionTarget(found["class"]) if "class" in found else request.target
+    amap = reducer(method, request.options).finish(raw[0])
+    return Attribution(amap, name, resolved, request.layer, request.options)
 
 
 def attribute(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget | None = None,

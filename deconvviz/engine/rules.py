@@ -151,7 +151,7 @@ class _MixedRectifier(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         x, low, high, groups = inputs
-        if x.dim() == 0 or x.shape[0] != groups[-1][1]:
+        if groups[-1][1] is not None and (x.dim() == 0 or x.shape[0] != groups[-1][1]):
             raise ValueError(f"a rectifier saw a batch of {tuple(x.shape)[:1]}, not one sample per mode "
                              f"({groups[-1][1]}): the network reshapes its batch")
         ctx.low, ctx.high, ctx.groups = low, high, groups
@@ -211,8 +211,8 @@ def _eval_batch_norm_args(args, kwargs):
 
 
 class _MixedLRN(torch.autograd.Function):
-    """Forward: local response normalisation. Backward: the true gradient for the samples in ``true``,
-    the identity for the others."""
+    """Forward: local response normalisation. Backward: the true gradient for the samples in ``true`` (a
+    bool per sample, or one bool for the whole batch), the identity for the others."""
 
     @staticmethod
     def forward(x, size, alpha, beta, k, true):
@@ -222,13 +222,20 @@ class _MixedLRN(torch.autograd.Function):
     def setup_context(ctx, inputs, output):
         x, size, alpha, beta, k, true = inputs
         ctx.args = (size, alpha, beta, k)
-        ctx.save_for_backward(x, true)
+        ctx.uniform = true if isinstance(true, bool) else None
+        ctx.save_for_backward(x) if ctx.uniform is not None else ctx.save_for_backward(x, true)
 
     @staticmethod
     def backward(ctx, grad):
-        x, true = ctx.saved_tensors
+        if ctx.uniform is not None:
+            (x,) = ctx.saved_tensors
+            if not ctx.uniform:
+                return grad.clone(), None, None, None, None, None
+            true = slice(None)
+        else:
+            x, true = ctx.saved_tensors
         out = grad.clone()
-        if bool(true.any()):
+        if ctx.uniform or bool(true.any()):
             with torch.enable_grad():
                 xi = x[true].detach().requires_grad_(True)
                 (gi,) = torch.autograd.grad(F.local_response_norm(xi, *ctx.args), xi, grad[true])
@@ -264,3 +271,14 @@ class batch_rules(TorchFunctionMode):
             if bound is not None:
                 return _EvalBatchNorm.apply(*bound)
         return func(*args, **kwargs)
+
+
+class uniform_rules(batch_rules):
+    """Context manager: :class:`batch_rules` with every sample of any batch following ``mode``'s rule (one of
+    :data:`BATCH_MODES`): :class:`backward_rules`' answers (to rounding: batch normalisation's backward is
+    :class:`_EvalBatchNorm`'s multiplication) from the fused kernels, for the attribution methods."""
+
+    def __init__(self, mode: str, device=None) -> None:
+        super().__init__((mode,), device)
+        self.groups = ((0, None, mode in ("deconvnet", "guided"), mode != "deconvnet"),)
+        self.true_lrn = mode == "gradient"

@@ -13,6 +13,18 @@ from .labels import CHAR_W, LINE_H, font
 # Matplotlib's "tab10" colours: distinct, and readable for most colour-blind viewers.
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+# Past ten series (the faithfulness panel of every method): navy, then black, still one colour per series.
+WIDE_PALETTE = PALETTE + [(0, 0, 128), (0, 0, 0)]
+
+
+def series_colours(names: Sequence[str], baseline: str | None = None) -> list[tuple[int, int, int]]:
+    """Return one distinct colour per name (up to len(WIDE_PALETTE)), in order; ``baseline`` is black (a
+    reference curve such as the random order, the same colour however many series come before it)."""
+    others = [n for n in names if n != baseline]
+    if len(others) > len(WIDE_PALETTE) - 1:
+        raise ValueError(f"{len(others)} series besides the baseline, but only {len(WIDE_PALETTE) - 1} colours")
+    palette = iter(c for c in WIDE_PALETTE if c != (0, 0, 0))
+    return [(0, 0, 0) if n == baseline else next(palette) for n in names]
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:

@@ -12,7 +12,7 @@ from ..engine.sanity import SanityResult
 from ..engine.similarity import MEASURES
 from ..models import LoadedModel
 from .labels import CHAR_W, LINE_H, font, with_title
-from .plots import legend, line_plot, side_by_side, stacked
+from .plots import legend, line_plot, series_colours, side_by_side, stacked
 from .png import Panel
 from .projections import _square
 from .render import grey_rgb, heatmap_rgb, projection_rgb
@@ -119,12 +119,14 @@ def faithfulness_panel(model: LoadedModel, x: torch.Tensor, result: Faithfulness
     titles = {"occlusion": f"occlusion p drop ({result.patch} px)", "saliency": "saliency |d score / d x|"}
     tiles += [with_title(_square(_map_rgb(m), cell), titles.get(name, name)) for name, m in result.maps.items()]
     names = list(result.curves)
+    colours = series_colours(names, baseline="random")  # more than ten maps: tab10 alone would repeat
     size = (330, cell + 16)
     deletion = line_plot([(n, result.curves[n].fractions, result.curves[n].deletion) for n in names],
-                         "deletion (lower AUC: more faithful)", "fraction greyed", "p(class)", size, ylim=(0.0, 1.0))
+                         "deletion (lower AUC: more faithful)", "fraction greyed", "p(class)", size, ylim=(0.0, 1.0),
+                         colors=colours)
     insertion = line_plot([(n, result.curves[n].fractions, result.curves[n].insertion) for n in names],
                           "insertion (higher AUC: more faithful)", "fraction revealed", "p(class)", size,
-                          ylim=(0.0, 1.0))
+                          ylim=(0.0, 1.0), colors=colours)
     top = side_by_side(tiles + [deletion, insertion], 6)
     labels = [f"{n}{f' (mean of {result.random_orders} orders)' if n == 'random' else ''}: deletion AUC "
               f"{result.curves[n].deletion_auc:.3f}, insertion AUC {result.curves[n].insertion_auc:.3f}"
@@ -134,4 +136,4 @@ def faithfulness_panel(model: LoadedModel, x: torch.Tensor, result: Faithfulness
                f"{result.steps} steps · {image_name}")
     facts = {"model": model.name, "weights": model.weights, "class": str(result.target), "class name": name,
              "image": image_name, "aucs": "\n".join(labels), "command": command}
-    return Panel(stacked([top, legend(labels, width=top.shape[1])], 2), caption, facts)
+    return Panel(stacked([top, legend(labels, colours, width=top.shape[1])], 2), caption, facts)

@@ -240,3 +240,48 @@ def test_every_method_gives_an_input_sized_float_map(tiny, x):
     for name in methods.NAMES:
         out = attribute(tiny, x, name, AttributionTarget(0))
         assert out.shape == (12, 12) and out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def count_forwards(net):
+    """Return a list that gets one entry per forward pass of ``net`` (a pre-hook; remove with .handle)."""
+
+    class Calls(list):
+        pass
+
+    calls = Calls()
+    calls.handle = net.register_forward_pre_hook(lambda *_: calls.append(1))
+    return calls
+
+
+@pytest.mark.parametrize("name,passes", [("gradcam", 1), ("gradcam++", 1), ("guided-gradcam", 2), ("saliency", 1),
+                                         ("guided", 1), ("deconvnet", 1), ("backprop", 1)])
+def test_the_top_class_comes_from_the_methods_own_pass(tiny, x, name, passes):
+    with torch.no_grad():
+        top = int(tiny(x)[0].argmax())
+    layer = "relu2" if methods.get(name).layer else None
+    calls = count_forwards(tiny)
+    try:
+        found = methods.explain(tiny, x, name, None, layer)
+    finally:
+        calls.handle.remove()
+    assert found.target == AttributionTarget(top)
+    assert len(calls) == passes  # no pass of its own to find the class
+    np.testing.assert_array_equal(found.map, attribute(tiny, x, name, AttributionTarget(top), layer))
+
+
+def test_noisy_and_path_methods_explain_the_top_class_of_the_image(tiny, x):
+    with torch.no_grad():
+        top = int(tiny(x)[0].argmax())
+    for name, options in (("integrated-gradients", {"steps": 4}), ("smoothgrad", {"samples": 3, "noise": 0.5})):
+        found = methods.explain(tiny, x, name, options=options)
+        assert found.target == AttributionTarget(top)
+        np.testing.assert_array_equal(found.map, attribute(tiny, x, name, AttributionTarget(top), options=options))
+
+
+def test_the_default_layer_is_found_again_when_the_modules_change(tiny, x):
+    from deconvviz.engine.gradcam import default_layer
+
+    assert default_layer(tiny, x, AttributionTarget(0)) == "relu2"
+    tiny.relu2 = nn.Sequential(nn.ReLU())
+    assert default_layer(tiny, x, AttributionTarget(0)) == "relu2.0"
+    assert default_layer(tiny, x[:, :, :8, :8], AttributionTarget(0)) == "relu2.0"

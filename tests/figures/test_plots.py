@@ -23,3 +23,12 @@ def test_line_plot_draws_each_series_in_its_colour():
 def test_legend_wraps():
     strip = legend([f"series number {i}" for i in range(6)], width=200)
     assert strip.shape[1] == 200 and strip.shape[0] > 3 * 12
+
+
+def test_every_series_gets_its_own_colour_and_the_baseline_black():
+    from deconvviz.figures.plots import series_colours
+
+    names = ["occlusion"] + [f"method {i}" for i in range(9)] + ["random"]
+    colours = series_colours(names, baseline="random")
+    assert len(set(colours)) == len(names) and colours[-1] == (0, 0, 0)
+    assert series_colours(["random", "a"], baseline="random") == [(0, 0, 0), series_colours(["a"])[0]]

@@ -1,0 +1,65 @@
+"""uniform_rules (the attribution methods' fused rules) against backward_rules, the plain statement of each rule."""
+
+import contextlib
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deconvviz.engine.rules import backward_rules, uniform_rules
+
+
+class Net(nn.Module):
+    """A rectifier, ReLU6, local response normalisation and an eval-mode BatchNorm: every rule's case."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.bn = nn.BatchNorm2d(6)
+        self.conv2 = nn.Conv2d(6, 4, 3)
+        self.fc = nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x):
+        x = F.local_response_norm(torch.relu(self.bn(self.conv1(x))), 3)
+        return self.fc(F.relu6(3 * self.conv2(x)).flatten(1))
+
+
+@pytest.fixture
+def net():
+    torch.manual_seed(5)
+    net = Net().double()
+    with torch.no_grad():  # running statistics that are not the identity
+        net.bn.running_mean.uniform_(-0.5, 0.5)
+        net.bn.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+def grads(net, x, rules):
+    xs = x.clone().requires_grad_(True)
+    with torch.enable_grad():
+        with rules:
+            out = net(xs)
+        (g,) = torch.autograd.grad(out[:, 1].sum(), xs)
+    return g
+
+
+@pytest.mark.parametrize("mode", ["deconvnet", "guided", "backprop", "gradient"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_uniform_rules_are_backward_rules_for_any_batch(net, mode, batch):
+    torch.manual_seed(6)
+    x = torch.randn(batch, 3, 10, 10, dtype=torch.float64)
+    reference = grads(net, x, contextlib.nullcontext() if mode == "gradient" else backward_rules(mode))
+    ours = grads(net, x, uniform_rules(mode))
+    assert reference.abs().max() > 0
+    torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_the_rules_differ_where_they_should(net):
+    torch.manual_seed(6)
+    x = torch.randn(2, 3, 10, 10, dtype=torch.float64)
+    maps = {m: grads(net, x, uniform_rules(m)) for m in ("deconvnet", "guided", "backprop", "gradient")}
+    for a in maps:
+        for b in maps:
+            if a < b:  # LRN's true gradient tells "gradient" from "backprop"; the rectifier rules the rest
+                assert not torch.allclose(maps[a], maps[b]), (a, b)
