@@ -20,6 +20,7 @@ from ..data.video import Frame
 from ..session import messages as m
 from ..session.budget import budget_setting
 from ..session.controller import PANES, Controller
+from ..session.playback import rate_text
 from ..session.state import Session, Square
 from . import window_dialogs as dialogs
 from .analyses import install_analyses
@@ -325,6 +326,7 @@ class MainWindow(QMainWindow):
     def _on_playing(self, on: bool) -> None:
         self.video.set_playing(on)
         self.video_rate.reset()
+        self.controller.playback.reset()
         self._rate_timer.start() if on else self._rate_timer.stop()
 
     def _analyse_frame(self, frame: Frame) -> None:
@@ -340,9 +342,8 @@ class MainWindow(QMainWindow):
             self.controller.hold_frame(self.player.info.name, frame)
 
     def _show_rate(self) -> None:
-        analysed, delivered = self.video_rate.rates()
-        self.status(f"analysing {analysed:.1f} of {delivered:.1f} frames/s "
-                    f"({self.video_rate.dropped} of {self.video_rate.delivered} dropped)")
+        rate = self.video_rate
+        self.status(rate_text(*rate.rates(), rate.dropped, rate.delivered, self.controller.playback_skipping()))
 
     # -- results and messages -------------------------------------------------------------------------
     def is_current(self, result: m.Result) -> bool:

@@ -9,6 +9,7 @@ worker thread.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -95,7 +96,7 @@ class Compute:
         self.last_map: m.MapReady | None = None
         self.last_map_result = None  # the engine's OcclusionResult behind last_map
         self._analysis_models: dict[tuple, LoadedModel] = {}
-        self._frames: FrameAnalyser | None = None  # the playing frames' one-pass analyser (model, layer, ...)
+        self._frames: dict[bool, FrameAnalyser] = {}  # the playing frames' one-pass analysers, with and without panes
         self._fields: dict = {}  # "model" -> the model, (layer, input shape, position) -> its receptive field Box
 
     # -- dispatch -------------------------------------------------------------------------------------
@@ -179,11 +180,14 @@ class Compute:
 
     def _AnalyseFrame(self, req: m.AnalyseFrame) -> list[m.Result]:
         """One playing frame: one forward (and the projection's backward), plus a plain forward with the
-        square pasted in; the kept input (image or paused frame) and its probe stay as they are."""
+        square pasted in; without ``panes`` no maps or projection; the kept input (image or paused frame)
+        and its probe stay as they are."""
+        start = time.perf_counter()
         image = _frame_image(req.pixels, req.path)
-        a = self._frames
-        if a is None or (a.model, a.layer, a.channel, a.mode) != (self.model, req.layer, req.channel, req.mode):
-            a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode)
+        layer, channel = (req.layer, req.channel) if req.panes else (None, None)  # a light frame: a plain forward
+        a = self._frames.get(req.panes)
+        if a is None or (a.model, a.layer, a.channel, a.mode) != (self.model, layer, channel, req.mode):
+            a = self._frames[req.panes] = FrameAnalyser(self.model, layer, channel, req.mode)
         result = a(image)
         g = req.generation
         maps = projection = occluded = None
@@ -205,7 +209,8 @@ class Compute:
                 top, left, size, req.layer if channel is not None else None, channel)
             occluded = m.Occluded(m.Occlude(g, top, left, size, req.layer, channel), m.frozen_array(probs), total)
         pixels = m.frozen_array(self.model.preprocessing.to_pixels(result.x))
-        return [m.FrameAnalysed(req, pixels, m.frozen_array(result.probs), maps, projection, occluded)]
+        return [m.FrameAnalysed(req, pixels, m.frozen_array(result.probs), maps, projection, occluded,
+                                time.perf_counter() - start)]
 
     def _run(self, model: LoadedModel, image) -> tuple[torch.Tensor, ProbeResult]:
         x = model.preprocess(image)

@@ -98,3 +98,23 @@ def test_a_playing_frame_in_one_pass_equals_the_same_frame_loaded_and_asked_pane
     assert fast.occluded.map_total == pytest.approx(occluded.map_total, rel=1e-5)
     bad, = compute.handle(m.AnalyseFrame(8, "clip.mp4", 5, 0.5, np.zeros((4, 4), np.uint8)))
     assert isinstance(bad, m.Failed) and "clip.mp4: a frame must be RGB uint8" in bad.message
+
+
+def test_a_frame_without_panes_has_the_same_probabilities_and_square_but_no_maps_or_projection():
+    """Playback's light frame (every other one when frames come too fast): the class table and the square's
+    answer as with the panes, the grid and the projection left out."""
+    from tests.clips import clip_frames
+
+    compute = loaded_compute()
+    pixels = clip_frames(5, 64, 48)[-1]
+    full, = compute.handle(m.AnalyseFrame(3, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8)))
+    light, = compute.handle(m.AnalyseFrame(4, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8),
+                                           panes=False))
+    assert full.maps is not None and full.projection is not None
+    assert light.maps is None and light.projection is None
+    assert np.allclose(light.probs, full.probs, atol=1e-6) and np.array_equal(light.pixels, full.pixels)
+    assert np.allclose(light.occluded.probs, full.occluded.probs, atol=1e-6)
+    assert light.occluded.map_total == pytest.approx(full.occluded.map_total, rel=1e-5)
+    assert light.seconds > 0 and full.seconds > 0
+    again, = compute.handle(m.AnalyseFrame(5, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet"))
+    assert again.projection is not None and np.array_equal(again.projection.full, full.projection.full)
