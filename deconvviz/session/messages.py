@@ -245,10 +245,11 @@ class FrameAnalysed(Result):
     """An AnalyseFrame's answer: the frame's model-input pixels (H, W, 3) uint8 and probabilities, and the
     answers the panes show (each with a request of the answer's generation): ``maps`` (a MapsReady, or None
     without a layer), ``projection`` (a ProjectionReady, or None without a channel), ``occluded`` (an
-    Occluded, or None without a square); ``seconds``: the worker's compute time for it."""
+    Occluded, or None without a square); ``seconds``: the worker's compute time for it. ``probs`` is None
+    on a frame without panes with the square in place (only the square's probabilities are shown then)."""
 
     pixels: np.ndarray
-    probs: np.ndarray
+    probs: "np.ndarray | None"
     maps: "MapsReady | None"
     projection: "ProjectionReady | None"
     occluded: "Occluded | None"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 import pytest
 
 from deconvviz.data.images import default_photo
@@ -111,10 +112,32 @@ def test_a_frame_without_panes_has_the_same_probabilities_and_square_but_no_maps
     light, = compute.handle(m.AnalyseFrame(4, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8),
                                            panes=False))
     assert full.maps is not None and full.projection is not None
-    assert light.maps is None and light.projection is None
-    assert np.allclose(light.probs, full.probs, atol=1e-6) and np.array_equal(light.pixels, full.pixels)
+    assert light.maps is None and light.projection is None and np.array_equal(light.pixels, full.pixels)
+    assert light.probs is None  # with the square in place the class table shows the square's probabilities
     assert np.allclose(light.occluded.probs, full.occluded.probs, atol=1e-6)
     assert light.occluded.map_total == pytest.approx(full.occluded.map_total, rel=1e-5)
     assert light.seconds > 0 and full.seconds > 0
-    again, = compute.handle(m.AnalyseFrame(5, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet"))
+    bare, = compute.handle(m.AnalyseFrame(6, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", panes=False))
+    assert bare.occluded is None and bare.maps is None and np.allclose(bare.probs, full.probs, atol=1e-6)
+    again, = compute.handle(m.AnalyseFrame(7, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet"))
     assert again.projection is not None and np.array_equal(again.projection.full, full.projection.full)
+
+
+def test_a_model_whose_copy_fails_in_channels_last_order_answers_as_loaded():
+    """The plain forward passes of playback run on a channels-last copy; a model whose code needs its own
+    memory order (a .view on a permuted tensor) answers from the model as loaded, with the same numbers."""
+    compute = loaded_compute()
+    pixels = np.full((28, 28, 3), 128, np.uint8)
+    first, = compute.handle(m.AnalyseFrame(3, "clip.mp4", 0, 0.0, pixels, panes=False))
+    assert compute._fast[1] is not compute.model.net  # the copy answered
+
+    class Fussy(torch.nn.Module):
+        def forward(self, x):
+            if x.dim() == 4 and not x.is_contiguous():
+                raise RuntimeError("view size is not compatible with input tensor's size and stride")
+            return x
+
+    compute._fast[1].features.insert(1, Fussy())  # after the first convolution: channels-last there
+    again, = compute.handle(m.AnalyseFrame(4, "clip.mp4", 0, 0.0, pixels, panes=False))
+    assert isinstance(again, m.FrameAnalysed) and compute._fast[1] is compute.model.net
+    assert np.allclose(again.probs, first.probs, atol=1e-6)
