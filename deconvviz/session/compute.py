@@ -22,7 +22,7 @@ from ..engine._control import Cancelled as EngineCancelled
 from ..engine.deconv import Projection, project
 from ..engine.fast_forward import fast_copy
 from ..engine.probe import ProbeResult, probe, split_call_name
-from ..engine.receptive_field import receptive_fields
+from ..engine.receptive_field import FieldTable
 from ..errors import DeconvvizError
 from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
 from ..figures.occlusion import occlusion_panel as occlusion_figure
@@ -99,7 +99,7 @@ class Compute:
         self._analysis_models: dict[tuple, LoadedModel] = {}
         self._frames: FrameAnalyser | None = None  # the playing frames' one-pass analyser (model, layer, ...)
         self._fast: tuple = (None, None)  # (model, its network for plain forward passes: engine/fast_forward.py)
-        self._fields: dict = {}  # "model" -> the model, (layer, input shape, position) -> its receptive field Box
+        self._fields: dict = {}  # "model" -> the model, (layer, input shape) -> its receptive fields' FieldTable
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
@@ -169,16 +169,16 @@ class Compute:
         return [self._image_result(req)]
 
     def _field(self, layer: str, shape: tuple, position: tuple[int, int]):
-        """Return the receptive field of ``layer`` at ``position`` for inputs of ``shape``, kept per model: it
-        depends on the network's geometry only, and costs a pass of its own (136 ms of a 270 ms frame on
-        efficientnet-lite0, measured), while a playing video's strongest activation keeps coming back to the
-        same few places."""
-        key = (layer, shape, position)
-        if self._fields.get("model") is not self.model or len(self._fields) > 4096:
-            self._fields = {"model": self.model}  # a new model (or a full cache): start again
+        """Return the receptive field of ``layer`` at ``position`` for inputs of ``shape``, from a FieldTable kept
+        per model and layer: it depends on the network's geometry only, and tracing one position costs a pass
+        of its own (136 ms of a 270 ms frame on efficientnet-lite0, measured), while a playing video's
+        strongest activation moves with the picture."""
+        key = (layer, shape)
+        if self._fields.get("model") is not self.model or len(self._fields) > 64:
+            self._fields = {"model": self.model}  # a new model (or many layers): start again
         if key not in self._fields:
-            self._fields[key] = receptive_fields(self.model.net, shape, layer, [position])[0]
-        return self._fields[key]
+            self._fields[key] = FieldTable(self.model.net, shape, layer)
+        return self._fields[key].box(position)
 
     def _AnalyseFrame(self, req: m.AnalyseFrame) -> list[m.Result]:
         """One playing frame: one forward (and the projection's backward), plus a plain forward with the
