@@ -182,17 +182,19 @@ class Compute:
 
     def _AnalyseFrame(self, req: m.AnalyseFrame) -> list[m.Result]:
         """One playing frame: one forward (and the projection's backward), plus a plain forward with the
-        square pasted in; without ``panes`` no maps or projection, and a plain forward for the probabilities
-        only when no square is in place (the class table then shows the square's); the kept input (image or
-        paused frame) and its probe stay as they are."""
+        square pasted in; without ``panes`` no maps or projection. With the square in place the class table
+        shows the square's probabilities, so the frame's own are left out (None): its forward stops at the
+        layer, or, without panes, does not run. The kept input (image or paused frame) and its probe stay as
+        they are."""
         start = time.perf_counter()
         image = _frame_image(req.pixels, req.path)
         g = req.generation
         maps = projection = occluded = None
         if req.panes:
-            a = self._frames
-            if a is None or (a.model, a.layer, a.channel, a.mode) != (self.model, req.layer, req.channel, req.mode):
-                a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode)
+            a, wanted = self._frames, req.square is None or req.layer is None  # the square's probabilities are shown
+            if a is None or (a.model, a.layer, a.channel, a.mode, a.probs) != \
+                    (self.model, req.layer, req.channel, req.mode, wanted):
+                a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode, wanted)
             result = a(image)
             x, probs = result.x, result.probs
         else:  # a frame without panes: a plain forward, none at all when the square's answer is what is shown

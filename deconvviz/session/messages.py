@@ -246,7 +246,7 @@ class FrameAnalysed(Result):
     answers the panes show (each with a request of the answer's generation): ``maps`` (a MapsReady, or None
     without a layer), ``projection`` (a ProjectionReady, or None without a channel), ``occluded`` (an
     Occluded, or None without a square); ``seconds``: the worker's compute time for it. ``probs`` is None
-    on a frame without panes with the square in place (only the square's probabilities are shown then)."""
+    with the square in place and a layer chosen (the class table shows the square's probabilities)."""
 
     pixels: np.ndarray
     probs: "np.ndarray | None"
