@@ -33,4 +33,22 @@ def cpu_line() -> str:
         load = ", load average %.2f" % os.getloadavg()[0]
     except OSError:
         load = ""
-    return f"CPU: {name}, {os.cpu_count()} cores, vector extensions: {' '.join(found) or 'none of ' + '/'.join(EXTENSIONS)}{load}"
+    return f"CPU: {name}, {os.cpu_count()} cores, vector extensions: {' '.join(found) or 'none of ' + '/'.join(EXTENSIONS)}{load}" \
+        + kernels_text()
+
+
+EMULATION = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+"""The environment variables that cap the vector extensions PyTorch's kernels use (ATen's and oneDNN's): with
+ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 an AVX-512 machine runs the kernels an AVX2-only CPU runs."""
+
+
+def kernels_text() -> str:
+    """Return "; kernels: ATen <capability>" and the capping variables that are set ("" without torch)."""
+    try:
+        import torch
+
+        capability = f"; kernels: ATen {torch.backends.cpu.get_cpu_capability()}"
+    except (ImportError, AttributeError):
+        return ""
+    capped = [f"{k}={os.environ[k]}" for k in EMULATION if os.environ.get(k)]
+    return capability + (f" (capped: {' '.join(capped)})" if capped else "")

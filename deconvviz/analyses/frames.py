@@ -28,7 +28,8 @@ from ..models import LoadedModel
 class FrameAnalysis:
     """One frame's results.
 
-    ``x`` is the model's input (1, C, H, W); ``probs`` the class probabilities (classes,) float32;
+    ``x`` is the model's input (1, C, H, W); ``probs`` the class probabilities (classes,) float32 (None when
+    the analyser was asked for none: the pass then stops at the layer);
     ``maps`` the layer's output read as maps (C, h, w) float32 by :mod:`deconvviz.models.layout` (tokens and
     channels-last as the stills read them; a vector as (C, 1, 1)), or None without a layer;
     ``projection`` the channel's strongest activation projected to the input space (C, H, W) float32, or
@@ -36,7 +37,7 @@ class FrameAnalysis:
     """
 
     x: torch.Tensor
-    probs: np.ndarray
+    probs: np.ndarray | None
     maps: np.ndarray | None = None
     projection: np.ndarray | None = None
     position: tuple[int, int] | None = None
@@ -44,19 +45,22 @@ class FrameAnalysis:
 
     @property
     def top(self) -> int:
-        """Return the index of the most probable class."""
-        return int(np.argmax(self.probs))
+        """Return the index of the most probable class (None without probabilities)."""
+        return None if self.probs is None else int(np.argmax(self.probs))
 
 
 class FrameAnalyser:
     """Callable on a PIL image (or a preprocessed input): returns its :class:`FrameAnalysis`.
+
+    ``probs`` False (with a layer): no class probabilities, the forward pass stops at the layer (playback
+    with the square in place shows the square's probabilities, computed apart).
 
     Raises DeconvvizError for an unknown layer or mode, a channel given without a layer, a channel out of
     range (on the first frame, when the layer's width is known), or a layer whose output is no feature map.
     """
 
     def __init__(self, model: LoadedModel, layer: str | None = None, channel: int | None = None,
-                 mode: str = "deconvnet") -> None:
+                 mode: str = "deconvnet", probs: bool = True) -> None:
         if channel is not None and layer is None:
             raise DeconvvizError("a channel needs a layer (--layer)")
         if mode not in MODES:
@@ -64,6 +68,7 @@ class FrameAnalyser:
         if layer is not None:
             resolve_layer(model.net, layer)
         self.model, self.layer, self.channel, self.mode = model, layer, channel, mode
+        self.probs = probs or layer is None
 
     def __call__(self, image: Image.Image | torch.Tensor) -> FrameAnalysis:
         """Return the analysis of one frame (a PIL image goes through the model's preprocessing)."""
@@ -73,14 +78,14 @@ class FrameAnalyser:
                 return FrameAnalysis(x, _probs(self.model.net(x)))
         if self.channel is None:
             with torch.inference_mode():
-                logits, act, layout = _forward_keeping(self.model.net, x, self.layer)
+                logits, act, layout = _forward_keeping(self.model.net, x, self.layer, not self.probs)
             return FrameAnalysis(x, _probs(logits), _maps(act, layout, self.layer))
         return self._with_projection(x)
 
     def _with_projection(self, x: torch.Tensor) -> FrameAnalysis:
         leaf = x.detach().clone().requires_grad_(True)
         with torch.enable_grad(), backward_rules(self.mode):
-            logits, act, layout = _forward_keeping(self.model.net, leaf, self.layer)
+            logits, act, layout = _forward_keeping(self.model.net, leaf, self.layer, not self.probs)
         if not layout.spatial and act.dim() != 2:
             raise no_maps_error(self.layer, tuple(act.shape[1:]), "a projection")
         # the seed is made on the maps (tokens and channels-last read as maps) and put back in the layer's layout
@@ -104,9 +109,14 @@ class FrameAnalyser:
                              image.float().cpu().numpy(), position, value)
 
 
-def _forward_keeping(net, x, layer):
+class _Reached(Exception):
+    """Raised by the hook once the layer's output is kept, when the rest of the network is not wanted."""
+
+
+def _forward_keeping(net, x, layer, stop: bool = False):
     """Return (net(x), layer's output, its Layout): the output as computed, the rest of the network run on a
     copy; the Layout read from the output's shape and the module, as the still-image probe reads it.
+    ``stop``: the pass ends at the layer and net(x) is None.
 
     The copy keeps later in-place operations (a ReLU with ``inplace=True``, ``out += identity``) from
     changing the kept output or its graph; past the layer gradients are off (no graph is built there).
@@ -125,12 +135,17 @@ def _forward_keeping(net, x, layer):
             raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
         box["output"] = tensor
         box["layout"] = layout_for(tuple(tensor.shape[1:]), module)
+        if stop:
+            raise _Reached
         torch.set_grad_enabled(False)  # restored when the forward returns
         return output.detach().clone() if isinstance(output, torch.Tensor) else None
 
     handle = module.register_forward_hook(hook)
+    logits = None
     try:
         logits = net(x)
+    except _Reached:
+        pass
     finally:
         handle.remove()
         torch.set_grad_enabled(grad_mode)
@@ -139,7 +154,9 @@ def _forward_keeping(net, x, layer):
     return logits, box["output"], box["layout"]
 
 
-def _probs(logits) -> np.ndarray:
+def _probs(logits) -> np.ndarray | None:
+    if logits is None:
+        return None
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != 1:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise DeconvvizError(f"model returned {shape}; deconvviz needs class scores of shape (1, classes)")

@@ -7,13 +7,13 @@ box at every convolution and pooling is capped to that fraction of the layer.
 
 The ladder stops where the error passes :data:`BOUND`, or where a level no longer costs less. Measured by ``python -m bench.live_occlusion``
 (EfficientNet-Lite0, its default layer, a 32 px square dragged across the middle row of each bundled photo
-in 4 px steps, against the exact answer at the same position; see docs/live.md for the table):
+in 4 px steps, against the exact answer at the same position; see docs/performance.md for the table):
 every field down to 0.05 stays inside the bound (the largest |p difference| 0.184, field 0.2 on the cat photo;
 the exact top class never below second), and field 0.05 costs no less than 0.1 (10.2 against 10.4 ms median
 on 2 shared AVX-512 cores): the fixed cost of an answer, the walk over the graph and the layers whose maps
 are already small, dominates. So 0.1 is the last level.
 
-Levels below the field thresholds that were measured and left out (docs/live.md): bfloat16 weights and
+Levels below the field thresholds that were measured and left out (docs/performance.md): bfloat16 weights and
 activations (on an AVX-512 BF16 CPU a single incremental answer costs the same as in float32: the walk
 over the graph, not the arithmetic, bounds it).
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 
 from ..data.video import Frame
+from ..session.playback import rate_text
 from .frame_player import SourceInfo, source_name
 
 
@@ -59,6 +60,7 @@ class VideoWiring:
     def _on_playing(self, on: bool) -> None:
         self.w.video.set_playing(on)
         self.w.video_rate.reset()
+        self.w.controller.playback.reset()
         self._rate_timer.start() if on else self._rate_timer.stop()
 
     def _analyse_frame(self, frame: Frame) -> None:
@@ -76,6 +78,4 @@ class VideoWiring:
 
     def _show_rate(self) -> None:
         rate = self.w.video_rate
-        analysed, delivered = rate.rates()
-        self.w.status(f"analysing {analysed:.1f} of {delivered:.1f} frames/s "
-                      f"({rate.dropped} of {rate.delivered} dropped)")
+        self.w.status(rate_text(*rate.rates(), rate.dropped, rate.delivered, self.w.controller.playback_skipping()))

@@ -9,6 +9,7 @@ worker thread.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -19,8 +20,9 @@ from ..analyses.frames import FrameAnalyser
 from ..data.images import load_image
 from ..engine._control import Cancelled as EngineCancelled
 from ..engine.deconv import Projection, project
+from ..engine.fast_forward import fast_copy
 from ..engine.probe import ProbeResult, probe, split_call_name
-from ..engine.receptive_field import receptive_fields
+from ..engine.receptive_field import FieldTable
 from ..errors import DeconvvizError
 from ..figures.feature_maps import feature_map_levels, filters_rgb, first_conv_layer, layer_maps, layer_panel
 from ..figures.occlusion import occlusion_panel as occlusion_figure
@@ -96,7 +98,8 @@ class Compute:
         self.last_map_result = None  # the engine's OcclusionResult behind last_map
         self._analysis_models: dict[tuple, LoadedModel] = {}
         self._frames: FrameAnalyser | None = None  # the playing frames' one-pass analyser (model, layer, ...)
-        self._fields: dict = {}  # "model" -> the model, (layer, input shape, position) -> its receptive field Box
+        self._fast: tuple = (None, None)  # (model, its network for plain forward passes: engine/fast_forward.py)
+        self._fields: dict = {}  # "model" -> the model, (layer, input shape) -> its receptive fields' FieldTable
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
@@ -166,46 +169,84 @@ class Compute:
         return [self._image_result(req)]
 
     def _field(self, layer: str, shape: tuple, position: tuple[int, int]):
-        """Return the receptive field of ``layer`` at ``position`` for inputs of ``shape``, kept per model: it
-        depends on the network's geometry only, and costs a pass of its own (136 ms of a 270 ms frame on
-        efficientnet-lite0, measured), while a playing video's strongest activation keeps coming back to the
-        same few places."""
-        key = (layer, shape, position)
-        if self._fields.get("model") is not self.model or len(self._fields) > 4096:
-            self._fields = {"model": self.model}  # a new model (or a full cache): start again
+        """Return the receptive field of ``layer`` at ``position`` for inputs of ``shape``, from a FieldTable kept
+        per model and layer: it depends on the network's geometry only, and tracing one position costs a pass
+        of its own (136 ms of a 270 ms frame on efficientnet-lite0, measured), while a playing video's
+        strongest activation moves with the picture."""
+        key = (layer, shape)
+        if self._fields.get("model") is not self.model or len(self._fields) > 64:
+            self._fields = {"model": self.model}  # a new model (or many layers): start again
         if key not in self._fields:
-            self._fields[key] = receptive_fields(self.model.net, shape, layer, [position])[0]
-        return self._fields[key]
+            self._fields[key] = FieldTable(self.model.net, shape, layer)
+        return self._fields[key].box(position)
 
     def _AnalyseFrame(self, req: m.AnalyseFrame) -> list[m.Result]:
         """One playing frame: one forward (and the projection's backward), plus a plain forward with the
-        square pasted in; the kept input (image or paused frame) and its probe stay as they are."""
+        square pasted in; without ``panes`` no maps or projection. With the square in place the class table
+        shows the square's probabilities, so the frame's own are left out (None): its forward stops at the
+        layer, or, without panes, does not run. The kept input (image or paused frame) and its probe stay as
+        they are."""
+        start = time.perf_counter()
         image = _frame_image(req.pixels, req.path)
-        a = self._frames
-        if a is None or (a.model, a.layer, a.channel, a.mode) != (self.model, req.layer, req.channel, req.mode):
-            a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode)
-        result = a(image)
         g = req.generation
         maps = projection = occluded = None
-        if result.maps is not None:
+        if req.panes:
+            a, wanted = self._frames, req.square is None or req.layer is None  # the square's probabilities are shown
+            if a is None or (a.model, a.layer, a.channel, a.mode, a.probs) != \
+                    (self.model, req.layer, req.channel, req.mode, wanted):
+                a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode, wanted)
+            result = a(image)
+            x, probs = result.x, result.probs
+        else:  # a frame without panes: a plain forward, none at all when the square's answer is what is shown
+            x = self.model.preprocess(image)
+            probs = None if req.square is not None else self._plain_probs(x)
+        if req.panes and result.maps is not None:
             maps = self._maps_result(m.LayerMaps(g, req.layer), result.maps)
-        if result.projection is not None:
+        if req.panes and result.projection is not None:
             proj = Projection(torch.from_numpy(result.projection)[None], [result.position], [result.value],
                               req.layer, req.channel, req.mode)
             fmap, boxes = None, [None]
             if result.position is not None:
-                fmap, boxes = result.maps[req.channel], [self._field(req.layer, tuple(result.x.shape), result.position)]
-            projection = self._projection_result(m.Project(g, req.layer, req.channel, None, req.mode), result.x,
+                fmap, boxes = result.maps[req.channel], [self._field(req.layer, tuple(x.shape), result.position)]
+            projection = self._projection_result(m.Project(g, req.layer, req.channel, None, req.mode), x,
                                                  proj, fmap, boxes)
         if req.square is not None:
             top, left, size = req.square
             # a plain forward with the square in place (an incremental session per frame would cost more)
             channel = req.channel if req.layer is not None else None
-            probs, total = Occluder(self.model.net, result.x, self.model.preprocessing.mean_pixel(), set()).occlude(
-                top, left, size, req.layer if channel is not None else None, channel)
-            occluded = m.Occluded(m.Occlude(g, top, left, size, req.layer, channel), m.frozen_array(probs), total)
-        pixels = m.frozen_array(self.model.preprocessing.to_pixels(result.x))
-        return [m.FrameAnalysed(req, pixels, m.frozen_array(result.probs), maps, projection, occluded)]
+            fill = self.model.preprocessing.mean_pixel()
+            square_probs, total = self._plain(lambda net: Occluder(net, x, fill).forward(
+                top, left, size, req.layer if channel is not None else None, channel))
+            occluded = m.Occluded(m.Occlude(g, top, left, size, req.layer, channel), m.frozen_array(square_probs),
+                                  total)
+        pixels = m.frozen_array(self.model.preprocessing.to_pixels(x))
+        return [m.FrameAnalysed(req, pixels, None if probs is None else m.frozen_array(probs), maps, projection,
+                                occluded, time.perf_counter() - start)]
+
+    def _plain(self, forward: Callable[[torch.nn.Module], object]):
+        """Return ``forward(net)`` on the loaded model's network for plain forward passes (a channels-last copy
+        on the CPU); where the copy raises, the model as loaded answers, from then on."""
+        if self._fast[0] is not self.model:
+            self._fast = (self.model, fast_copy(self.model.net, self.device))
+        net = self._fast[1]
+        try:
+            return forward(net)
+        except DeconvvizError:
+            raise
+        except Exception:
+            if net is self.model.net:
+                raise
+            self._fast = (self.model, self.model.net)  # a model whose code needs its own memory order
+            return forward(self.model.net)
+
+    def _plain_probs(self, x: torch.Tensor) -> np.ndarray:
+        """Return the class probabilities of ``x`` from one plain forward pass."""
+        with torch.inference_mode():
+            out = self._plain(lambda net: net(x))
+        if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise DeconvvizError(f"{self.model.name} returned {shape}; deconvviz needs class scores of shape (1, classes)")
+        return torch.softmax(out.float(), 1)[0].cpu().numpy()
 
     def _run(self, model: LoadedModel, image) -> tuple[torch.Tensor, ProbeResult]:
         x = model.preprocess(image)

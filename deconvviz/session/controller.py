@@ -15,6 +15,8 @@ Invariants the controller keeps:
 - A result is applied only when it answers the newest request of its kind made after the newest model or
   input load (for the live occluder: newer than the answer on screen); a playing frame's answer that comes
   after the pause is dropped.
+- While playing, the grid and the projection go to every other analysed frame before the class table
+  loses any (:mod:`.playback`); the frames between keep the grid and projection of the frame before.
 - A model choice being loaded is not loaded again (Enter in the model box also activates its item).
 """
 
@@ -29,6 +31,7 @@ import numpy as np
 from ..figures.overlay import map_levels
 from . import messages as m
 from .budget import DEFAULT_BUDGET_MS
+from .playback import PlaybackPlan
 from .state import FrameInput, ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
 from .tracker import Generations, Tracker
 
@@ -111,6 +114,7 @@ class Controller:
         self.last_occlude: m.Occlude | None = None  # the newest live request sent
         self.last_probs: np.ndarray | None = None  # the probabilities on screen
         self.loading: ModelChoice | None = None
+        self.playback = PlaybackPlan()  # which playing frames carry the grid and the projection
         self._held = None  # the video frame that is the input
 
     def observe(self) -> None:
@@ -191,12 +195,21 @@ class Controller:
         self.send(lambda g: m.LoadFrame(g, video, frame.index, frame.time_s, frame.pixels))
 
     def analyse_frame(self, video: str, frame) -> None:
-        """Ask for a playing frame's answers in one pass (the frame does not become the input)."""
+        """Ask for a playing frame's answers in one pass (the frame does not become the input); the grid and the
+        projection come with every frame, or with every other one when frames arrive faster than those are
+        analysed (:class:`~.playback.PlaybackPlan`)."""
         s = self.session
         square = None if s.square is None else (s.square.top, s.square.left, s.square.size)
         layer, channel, mode = s.layer, s.channel, s.mode
-        self.send(lambda g: m.AnalyseFrame(g, video, frame.index, frame.time_s, frame.pixels, layer, channel, mode,
-                                           square))
+        panes = self.playback.next_frame()
+        request = self.send(lambda g: m.AnalyseFrame(g, video, frame.index, frame.time_s, frame.pixels, layer,
+                                                     channel, mode, square, panes))
+        self.playback.sent(request.generation, panes)
+
+    def playback_skipping(self) -> str:
+        """Return what playback analyses on every other frame only, in words ("" when every frame has it all)."""
+        s = self.session
+        return self.playback.skipping(s.layer is not None, s.layer is not None and s.channel is not None)
 
     def valid_channel(self, channel: int | None, layer: str | None = None) -> bool:
         """Return whether ``channel`` may be the channel of ``layer`` (default: the session's)."""
@@ -422,6 +435,7 @@ class Controller:
         self.screen.occluded(r)
 
     def _frame(self, r: m.FrameAnalysed) -> None:
+        self.playback.answered(r.request.generation, r.request.panes, r.seconds)
         self.last_probs = r.occluded.probs if r.occluded is not None else r.probs
         if self.session.follow_top:
             self.session.target = int(np.argmax(r.probs))  # the unoccluded frame's top class

@@ -75,7 +75,9 @@ class LoadFrame(LoadImage):
 class AnalyseFrame(Request):
     """A playing video frame in one pass (not kept as the input): its probabilities, ``layer``'s maps,
     ``channel``'s strongest activation projected by ``mode``, and with ``square`` (top, left, size) the
-    occluded probabilities and the channel's map total. ``pixels`` as in :class:`LoadFrame`."""
+    occluded probabilities and the channel's map total. ``pixels`` as in :class:`LoadFrame`. ``panes`` False:
+    the maps and the projection are left out (the probabilities and the square only: playback's every other
+    frame, :mod:`.playback`)."""
 
     path: str = ""
     index: int = 0
@@ -85,6 +87,7 @@ class AnalyseFrame(Request):
     channel: int | None = None
     mode: str = "deconvnet"
     square: tuple[int, int, int] | None = None
+    panes: bool = True
 
 
 @dataclass(frozen=True)
@@ -242,13 +245,15 @@ class FrameAnalysed(Result):
     """An AnalyseFrame's answer: the frame's model-input pixels (H, W, 3) uint8 and probabilities, and the
     answers the panes show (each with a request of the answer's generation): ``maps`` (a MapsReady, or None
     without a layer), ``projection`` (a ProjectionReady, or None without a channel), ``occluded`` (an
-    Occluded, or None without a square)."""
+    Occluded, or None without a square); ``seconds``: the worker's compute time for it. ``probs`` is None
+    with the square in place and a layer chosen (the class table shows the square's probabilities)."""
 
     pixels: np.ndarray
-    probs: np.ndarray
+    probs: "np.ndarray | None"
     maps: "MapsReady | None"
     projection: "ProjectionReady | None"
     occluded: "Occluded | None"
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,12 @@ class Occluder:
             self.last_level = level
             return np.asarray(probs, np.float32), (float(total) if layer is not None else None)
         self.last_level = EXACT
+        return self.forward(top, left, size, layer, channel)
+
+    @torch.no_grad()
+    def forward(self, top: int, left: int, size: int, layer: str | None = None,
+                channel: int | None = None) -> tuple[np.ndarray, float | None]:
+        """Return what :meth:`occlude` returns, from one plain forward pass with the square pasted in (exact)."""
         x = self.x.clone()
         x[..., max(0, top):max(0, top + size), max(0, left):max(0, left + size)] = self.fill
         if layer is None or channel is None:

@@ -75,3 +75,22 @@ def test_bad_arguments_are_one_line_errors(fmnist):
         FrameAnalyser(fmnist, None, 3)
     with pytest.raises(DeconvvizError, match="out of range"):
         FrameAnalyser(fmnist, "features.14", 10_000)(x)
+
+
+@pytest.mark.parametrize("channel", [None, 5])
+def test_without_probabilities_the_pass_stops_at_the_layer_with_the_same_maps_and_projection(fmnist, channel):
+    """Playback with the square in place shows the square's probabilities: the frame's own pass ends at the
+    layer (nothing after it runs) and its maps and projection are those of the whole pass."""
+    x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    whole = FrameAnalyser(fmnist, "features.4", channel)(x)
+    after = []
+    handle = fmnist.net.classifier.register_forward_hook(lambda *args: after.append(1))
+    try:
+        cut = FrameAnalyser(fmnist, "features.4", channel, probs=False)(x)
+    finally:
+        handle.remove()
+    assert cut.probs is None and cut.top is None and not after
+    assert np.array_equal(cut.maps, whole.maps)
+    if channel is not None:
+        assert cut.position == whole.position and np.array_equal(cut.projection, whole.projection)
+    assert FrameAnalyser(fmnist, None, None, probs=False)(x).probs is not None  # no layer: the probabilities

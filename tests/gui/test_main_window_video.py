@@ -86,7 +86,8 @@ def test_playing_analyses_frames_newest_first_and_pause_holds_one(qtbot, window,
     assert np.allclose(r.projection.full, _rgb_of(direct.projection), atol=1)
     assert [s.request.index for s in seen] == sorted(s.request.index for s in seen)
     qtbot.waitUntil(lambda: bool(rates), timeout=5000)
-    assert re.fullmatch(r"analysing [\d.]+ of [\d.]+ frames/s \(\d+ of \d+ dropped\)", rates[0])
+    assert re.fullmatch(r"analysing [\d.]+ of [\d.]+ frames/s \(\d+ of \d+ dropped\)"
+                        r"(; grid and projection every other frame)?", rates[0])
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded) as got:
         window.video.play_button.click()  # pause
     assert not window.player.is_playing
@@ -95,6 +96,44 @@ def test_playing_analyses_frames_newest_first_and_pause_holds_one(qtbot, window,
     assert window.video.slider.value() == held.index
     qtbot.wait(300)
     assert window.session.input == held  # nothing played on after the pause
+
+
+def test_slow_panes_go_to_every_other_frame_and_the_class_table_gets_every_one(qtbot, window, tmp_path, monkeypatch):
+    """A projection that takes 0.3 s against a 10 fps clip (0.1 s a frame): the grid and the projection come
+    with every other analysed frame, the probabilities with every one, and the status line says so."""
+    import time
+
+    slow = FrameAnalyser._with_projection
+
+    def slower(self, x):
+        time.sleep(0.3)  # a machine three times too slow for this clip's panes
+        return slow(self, x)
+
+    monkeypatch.setattr(FrameAnalyser, "_with_projection", slower)
+    clip = write_clip(tmp_path / "long.mp4", clip_frames(100), fps=10)
+    open_clip(qtbot, window, clip)
+    window.tree.select_layer("features.4")
+    qtbot.waitUntil(lambda: window.grid_title.text().startswith("features.4") and not window.backend.busy(),
+                    timeout=20000)
+    rates, shown = [], []
+    window.message.connect(lambda text: rates.append(text) if text.startswith("analysing") else None)
+    window.shown.connect(lambda r: shown.append((r, window.table.values.copy(), window.grid.count()))
+                         if isinstance(r, m.FrameAnalysed) else None)
+    window.play_video()
+    qtbot.waitUntil(lambda: len(shown) >= 10 and any(t.endswith("every other frame") for t in rates), timeout=30000)
+    window.pause_video()
+    text = next(t for t in rates if t.endswith("every other frame"))
+    assert re.fullmatch(r"analysing [\d.]+ of [\d.]+ frames/s \(\d+ of \d+ dropped\); "
+                        r"grid and projection every other frame", text)
+    first_light = next(i for i, (r, _, _) in enumerate(shown) if not r.request.panes)
+    later = shown[first_light:]
+    assert len(later) >= 6
+    for r, table, grid in later:
+        assert np.array_equal(table, r.probs)  # the class table: every analysed frame
+        assert (r.maps is None) == (r.projection is None) == (not r.request.panes)
+        assert grid == 64  # the grid keeps the maps of the frame before
+    panes = [r.request.panes for r, _, _ in later]
+    assert all(a != b for a, b in zip(panes, panes[1:]))  # grid and projection: every other analysed frame
 
 
 def _rgb_of(projection):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 import pytest
 
 from deconvviz.data.images import default_photo
@@ -86,7 +87,10 @@ def test_a_playing_frame_in_one_pass_equals_the_same_frame_loaded_and_asked_pane
     loaded, = compute.handle(m.LoadFrame(4, "clip.mp4", 4, 0.4, pixels))
     assert loaded.frame.label() == "clip.mp4 frame 4 at 0.40 s" and np.array_equal(loaded.source, pixels)
     assert np.array_equal(fast.pixels, loaded.pixels)
-    assert np.allclose(fast.probs, loaded.probs, atol=1e-6)
+    assert fast.probs is None  # the square is in place: its probabilities are the ones shown
+    bare, = compute.handle(m.AnalyseFrame(9, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet"))
+    assert np.allclose(bare.probs, loaded.probs, atol=1e-6)
+    assert np.array_equal(bare.maps.maps, fast.maps.maps) and np.array_equal(bare.projection.full, fast.projection.full)
     maps, = compute.handle(m.LayerMaps(5, "features.4"))
     assert np.allclose(fast.maps.maps, maps.maps, atol=1e-5) and fast.maps.levels == pytest.approx(maps.levels)
     proj, = compute.handle(m.Project(6, "features.4", 7))
@@ -98,3 +102,46 @@ def test_a_playing_frame_in_one_pass_equals_the_same_frame_loaded_and_asked_pane
     assert fast.occluded.map_total == pytest.approx(occluded.map_total, rel=1e-5)
     bad, = compute.handle(m.AnalyseFrame(8, "clip.mp4", 5, 0.5, np.zeros((4, 4), np.uint8)))
     assert isinstance(bad, m.Failed) and "clip.mp4: a frame must be RGB uint8" in bad.message
+
+
+def test_a_frame_without_panes_has_the_same_probabilities_and_square_but_no_maps_or_projection():
+    """Playback's light frame (every other one when frames come too fast): the class table and the square's
+    answer as with the panes, the grid and the projection left out."""
+    from tests.clips import clip_frames
+
+    compute = loaded_compute()
+    pixels = clip_frames(5, 64, 48)[-1]
+    full, = compute.handle(m.AnalyseFrame(3, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8)))
+    light, = compute.handle(m.AnalyseFrame(4, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8),
+                                           panes=False))
+    assert full.maps is not None and full.projection is not None
+    assert light.maps is None and light.projection is None and np.array_equal(light.pixels, full.pixels)
+    assert light.probs is None and full.probs is None  # with the square in place the table shows its probabilities
+    assert np.allclose(light.occluded.probs, full.occluded.probs, atol=1e-6)
+    assert light.occluded.map_total == pytest.approx(full.occluded.map_total, rel=1e-5)
+    assert light.seconds > 0 and full.seconds > 0
+    bare, = compute.handle(m.AnalyseFrame(6, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", panes=False))
+    assert bare.occluded is None and bare.maps is None
+    again, = compute.handle(m.AnalyseFrame(7, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet"))
+    assert np.allclose(bare.probs, again.probs, atol=1e-6)
+    assert again.projection is not None and np.array_equal(again.projection.full, full.projection.full)
+
+
+def test_a_model_whose_copy_fails_in_channels_last_order_answers_as_loaded():
+    """The plain forward passes of playback run on a channels-last copy; a model whose code needs its own
+    memory order (a .view on a permuted tensor) answers from the model as loaded, with the same numbers."""
+    compute = loaded_compute()
+    pixels = np.full((28, 28, 3), 128, np.uint8)
+    first, = compute.handle(m.AnalyseFrame(3, "clip.mp4", 0, 0.0, pixels, panes=False))
+    assert compute._fast[1] is not compute.model.net  # the copy answered
+
+    class Fussy(torch.nn.Module):
+        def forward(self, x):
+            if x.dim() == 4 and not x.is_contiguous():
+                raise RuntimeError("view size is not compatible with input tensor's size and stride")
+            return x
+
+    compute._fast[1].features.insert(1, Fussy())  # after the first convolution: channels-last there
+    again, = compute.handle(m.AnalyseFrame(4, "clip.mp4", 0, 0.0, pixels, panes=False))
+    assert isinstance(again, m.FrameAnalysed) and compute._fast[1] is compute.model.net
+    assert np.allclose(again.probs, first.probs, atol=1e-6)
