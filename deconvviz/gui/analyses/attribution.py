@@ -57,6 +57,7 @@ class AttributionView(AnalysisView):
         self.baseline.addItems(["zero", "mean", "blur"])
         self.base = QComboBox(objectName="base")
         self.base.addItems(list(SMOOTH_BASES))
+        self.base.setCurrentText("saliency")  # the engine's default base
         self.samples = QSpinBox(objectName="samples", minimum=1, maximum=1024, value=16)
         self.noise = QDoubleSpinBox(objectName="noise", minimum=0.0, maximum=1.0, singleStep=0.05, value=0.15)
         self.ig_options = _labelled([("steps", self.steps), ("baseline", self.baseline)])
