@@ -64,3 +64,33 @@ def test_sanity_and_faithfulness_views_list_every_method(qtbot, window):
     assert set(NAMES) <= set(sanity.methods)
     faithfulness = open_from_menu(window, "faithfulness")
     assert set(NAMES) <= set(faithfulness.maps)
+
+
+def test_a_playing_video_updates_the_gradcam_map_and_slow_methods_wait_for_the_pause(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from deconvviz.session import messages as m
+    from deconvviz.session.state import LiveFrame
+    from tests.clips import clip_frames, write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", clip_frames(40), fps=10)
+    with qtbot.waitSignal(window.shown, timeout=20000,
+                          check_params_cb=lambda r: isinstance(r, m.ImageLoaded) and r.frame is not None):
+        window.open_video(str(clip))
+    view = open_from_menu(window, "attribution")
+    wait_for(qtbot, view, lambda: view.shown is not None)
+    window.video.play_button.click()
+    qtbot.waitUntil(lambda: view.shown is not None and isinstance(view.shown.source, LiveFrame)
+                    and view.shown.frame.index >= 2, timeout=20000)
+    shown = view.shown
+    model = load_model("zf-fmnist")
+    x = model.preprocess(Image.fromarray(shown.source.pixels, "RGB"))
+    expected = deconvviz.attribution(model, x, "gradcam", target=window.session.target)
+    assert np.allclose(shown.map, expected, atol=1e-5, rtol=1e-4)
+    assert f"frame {shown.frame.index}" in view.last_message
+    view.method.setCurrentText("integrated-gradients")
+    assert "computes on the frame you pause on" in view.last_message
+    window.pause_video()
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.result.method == "integrated-gradients"
+                    and not view.busy(), timeout=30000)
+    assert view.shown.source is window.session.image
