@@ -69,8 +69,8 @@ class AnalysisView(QWidget):
         backend.resultReady.connect(self._on_result)
         backend.progress.connect(self._on_progress)
         self._jobs: dict[int, tuple[m.Analysis, Callable, bool]] = {}  # generation -> (job, its shower, live)
-        self._floor: dict[str, int] = {}  # job name -> generation of its newest job that is not live
-        self._shown: dict[str, int] = {}  # job name -> generation of the answer on screen
+        self._still: dict[str, int] = {}  # job name -> generation of its newest job that is not live
+        self._answered: dict[str, int] = {}  # job name -> generation of the answer on screen
         self.panel: Panel | None = None
         self.recipe_for: Callable[[str], Recipe] | None = None
         self.last_message = ""
@@ -125,7 +125,7 @@ class AnalysisView(QWidget):
                                                       long=long))
         if not live:
             self._jobs = {g: j for g, j in self._jobs.items() if j[0].name != key}  # replaced: never shown
-            self._floor[key] = job.generation
+            self._still[key] = job.generation
         self._jobs[job.generation] = (job, on_done, live)
         if long:
             self.progress.setRange(0, 0)
@@ -165,10 +165,10 @@ class AnalysisView(QWidget):
             self._jobs = {g: j for g, j in self._jobs.items() if j[0].name != job.name or g > job.generation}
         self._idle()
         g = job.generation
-        current = (g > self._shown.get(job.name, 0) and g > self._floor.get(job.name, 0)) if live \
+        current = (g > self._answered.get(job.name, 0) and g > self._still.get(job.name, 0)) if live \
             else self.tracker.is_latest(job)
         if callback is not None and current:
-            self._shown[job.name] = g
+            self._answered[job.name] = g
             callback(result)
             self.done.emit(job.name)
 
