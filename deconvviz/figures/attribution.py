@@ -71,13 +71,22 @@ def colour_bar(height: int, low: float, high: float, signed: bool) -> np.ndarray
 def attribution_panel(model: LoadedModel, x: torch.Tensor, amap: np.ndarray, method: str, target: str,
                       layer: str | None, image_name: str = "", command: str = "", opacity: float = 0.7) -> Panel:
     """Return the Panel: the input and the map over it, enlarged to ~448 px, with the colour bar."""
-    pixels = model.preprocessing.to_pixels(x)
+    return overlay_panel(model.preprocessing.to_pixels(x), amap, method, target, layer,
+                         (model.label, model.name, model.weights), image_name, command, opacity)
+
+
+def overlay_panel(pixels: np.ndarray, amap: np.ndarray, method: str, target: str, layer: str | None,
+                  model: tuple[str, str, str], image_name: str = "", command: str = "",
+                  opacity: float = 0.7) -> Panel:
+    """Return :func:`attribution_panel`'s Panel from the input's pixels (H, W, 3) uint8 and the model's (label,
+    name, weights): what the app redraws when only the opacity changes."""
+    label, name, weights = model
     over = enlarge(heat_overlay(pixels, amap, opacity), _SIZE)
     low, high, signed = levels(amap)
     title = method + (f" at {layer}" if layer else "")
     tiles = [with_title(enlarge(pixels, _SIZE), "input"), with_title(over, title),
              with_title(colour_bar(over.shape[0], low, high, signed), "")]
-    caption = f"{model.label} · {method} of {target}" + (f" · layer {layer}" if layer else "") + f" · {image_name}"
-    facts = {"model": model.name, "weights": model.weights, "method": method, "target": target,
+    caption = f"{label} · {method} of {target}" + (f" · layer {layer}" if layer else "") + f" · {image_name}"
+    facts = {"model": name, "weights": weights, "method": method, "target": target,
              "layer": layer or "", "image": image_name, "command": command}
     return Panel(side_by_side(tiles, 6), caption, facts)

@@ -32,7 +32,7 @@ from ..figures.overlay import map_levels
 from . import messages as m
 from .budget import DEFAULT_BUDGET_MS
 from .playback import PlaybackPlan
-from .state import FrameInput, ImageFacts, ImageInput, ModelChoice, ModelFacts, Session, Square
+from .state import FrameInput, ImageFacts, ImageInput, LiveFrame, ModelChoice, ModelFacts, Session, Square
 from .tracker import Generations, Tracker
 
 PANES = {"grid": "channel grid", "deconv": "deconvnet pane", "occlusion": "occlusion canvas"}
@@ -188,6 +188,7 @@ class Controller:
 
     def hold_frame(self, video: str, frame) -> None:
         """Make ``frame`` (a data.video Frame of ``video``) the input, like an image (once per frame)."""
+        self.session.live = None  # no video plays: the held frame is the input
         if frame is self._held:
             return
         self._held = frame
@@ -195,10 +196,12 @@ class Controller:
         self.send(lambda g: m.LoadFrame(g, video, frame.index, frame.time_s, frame.pixels))
 
     def analyse_frame(self, video: str, frame) -> None:
-        """Ask for a playing frame's answers in one pass (the frame does not become the input); the grid and the
-        projection come with every frame, or with every other one when frames arrive faster than those are
-        analysed (:class:`~.playback.PlaybackPlan`)."""
+        """Ask for a playing frame's answers in one pass (the frame does not become the input; it is the
+        session's ``live`` frame, for the views that follow a playing video); the grid and the projection come
+        with every frame, or with every other one when frames arrive faster than those are analysed
+        (:class:`~.playback.PlaybackPlan`)."""
         s = self.session
+        s.live = LiveFrame(FrameInput(video, frame.index, frame.time_s), frame.pixels)
         square = None if s.square is None else (s.square.top, s.square.left, s.square.size)
         layer, channel, mode = s.layer, s.channel, s.mode
         panes = self.playback.next_frame()

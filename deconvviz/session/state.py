@@ -1,9 +1,9 @@
 """The inspection state as one plain model that the main window and every analysis view observe and write.
 
 :class:`Session` holds what the user chose (``model``, ``input``, ``layer``, ``channel``, ``target``,
-``square``, ``mode``) and what the worker has loaded for it (``loaded``: the model's facts, ``image``: the
-input run through it). Setting a field to a value equal to the current one does nothing; a real change
-emits ``session.events.<field>`` with the new value::
+``square``, ``mode``), what the worker has loaded for it (``loaded``: the model's facts, ``image``: the
+input run through it) and, while a video plays, its newest frame (``live``). Setting a field to a value
+equal to the current one does nothing; a real change emits ``session.events.<field>`` with the new value::
 
     session.events.channel.connect(lambda channel: ...)
     session.channel = 7                      # emits once
@@ -59,6 +59,22 @@ class FrameInput:
     def rereadable(self) -> bool:
         """Return whether a command can read this frame again: a video file's frame can, a camera's cannot."""
         return Path(self.video).is_file()
+
+
+@dataclass(frozen=True, eq=False)
+class LiveFrame:
+    """The newest frame of a playing video or camera: which one (``frame``) and its own pixels (H, W, 3) uint8.
+    It never becomes the input (the paused frame does); views that follow a playing video read it. Two
+    LiveFrames are equal only when they are the same object: each delivered frame is news."""
+
+    frame: FrameInput
+    pixels: np.ndarray
+
+    def picture(self):
+        """Return the frame as the PIL image the model's preprocessing takes."""
+        from PIL import Image
+
+        return Image.fromarray(np.ascontiguousarray(self.pixels), "RGB")
 
 
 @dataclass(frozen=True)
@@ -159,6 +175,7 @@ FIELDS: dict[str, Any] = {  # name -> initial value
     "square": None,    # Square | None: the occluder, when it is on the image
     "mode": "deconvnet",  # the projection rule: "deconvnet", "guided" or "backprop"
     "status": "",      # str: the newest message for the user (errors included)
+    "live": None,      # LiveFrame | None: the newest frame while a video plays (None when paused)
 }
 
 

@@ -13,6 +13,7 @@ VIEWS = [  # (module, class, menu text)
     ("invariance", "InvarianceView", "&Invariance (Fig. 5)…"),
     ("correspondence", "CorrespondenceView", "&Correspondence (Table 1)…"),
     ("saliency", "SaliencyView", "&Saliency…"),
+    ("attribution", "AttributionView", "Attri&bution: Grad-CAM, integrated gradients, SmoothGrad…"),
     ("actmax", "ActmaxView", "&Activation maximisation…"),
     ("filters", "FiltersView", "&Filters (Fig. 6)…"),
     ("sanity", "SanityView", "Sanity chec&k: randomised weights…"),

@@ -68,7 +68,9 @@ class AnalysisView(QWidget):
         self.tracker = Tracker(backend.generations)
         backend.resultReady.connect(self._on_result)
         backend.progress.connect(self._on_progress)
-        self._jobs: dict[int, tuple[m.Analysis, Callable]] = {}  # generation -> (job, what shows its answer)
+        self._jobs: dict[int, tuple[m.Analysis, Callable, bool]] = {}  # generation -> (job, its shower, live)
+        self._still: dict[str, int] = {}  # job name -> generation of its newest job that is not live
+        self._answered: dict[str, int] = {}  # job name -> generation of the answer on screen
         self.panel: Panel | None = None
         self.recipe_for: Callable[[str], Recipe] | None = None
         self.last_message = ""
@@ -109,17 +111,22 @@ class AnalysisView(QWidget):
         return {"model": name, "weights": str(weights) if weights else None}
 
     def submit(self, key: str, fn: Callable, on_done: Callable, model: bool = True,
-               long: bool = False) -> m.Analysis | None:
+               long: bool = False, live: bool = False) -> m.Analysis | None:
         """Run ``fn(model, progress, cancel)`` on the runner; call ``on_done(result)`` on the UI thread if it is
-        still the newest job of ``key``. ``long`` jobs show the progress bar and enable Cancel."""
+        still the newest job of ``key``. ``long`` jobs show the progress bar and enable Cancel. A ``live`` job
+        (a playing video's frame) is shown when it is newer than the answer on screen and than every job of
+        ``key`` that is not live: while frames come faster than they are answered, each answer still shows
+        (the runner keeps only the newest waiting one), and none lands on a paused frame's."""
         if model and self.session.loaded is None:
             self.show_message("no model loaded yet")
             return None
         model_args = self.model_args() if model else None
         job = self.tracker.stamp(lambda g: m.Analysis(g, owner=self.slug, name=key, fn=fn, model_args=model_args,
                                                       long=long))
-        self._jobs = {g: j for g, j in self._jobs.items() if j[0].name != key}  # replaced: never shown
-        self._jobs[job.generation] = (job, on_done)
+        if not live:
+            self._jobs = {g: j for g, j in self._jobs.items() if j[0].name != key}  # replaced: never shown
+            self._still[key] = job.generation
+        self._jobs[job.generation] = (job, on_done, live)
         if long:
             self.progress.setRange(0, 0)
             self.progress.show()
@@ -153,9 +160,15 @@ class AnalysisView(QWidget):
             self._on_failed(job, result.message)
 
     def _on_finished(self, job: m.Analysis, result) -> None:
-        _, callback = self._jobs.pop(job.generation, (None, None))
+        _, callback, live = self._jobs.pop(job.generation, (None, None, False))
+        if live:  # the views' jobs run in order: an older live job of this name was answered or replaced
+            self._jobs = {g: j for g, j in self._jobs.items() if j[0].name != job.name or g > job.generation}
         self._idle()
-        if callback is not None and self.tracker.is_latest(job):
+        g = job.generation
+        current = (g > self._answered.get(job.name, 0) and g > self._still.get(job.name, 0)) if live \
+            else self.tracker.is_latest(job)
+        if callback is not None and current:
+            self._answered[job.name] = g
             callback(result)
             self.done.emit(job.name)
 
