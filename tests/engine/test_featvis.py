@@ -130,3 +130,43 @@ def test_bad_inputs_get_one_line_errors():
         visualise(_colour_net(), RGB, "nope", [0], steps=1, size=16)
     with pytest.raises(DeconvvizError, match="no channels"):
         visualise(_colour_net(), RGB, "0", [], steps=1, size=16)
+
+
+def test_passes_through_the_model_in_parts_change_no_bit(monkeypatch):
+    from deconvviz.engine.featvis import run
+
+    monkeypatch.setattr(run, "CPU_PASS", 10 ** 6)
+    whole = visualise(_colour_net(), RGB, "0", [0, 1, 0], steps=6, size=16, fast=False)
+    monkeypatch.setattr(run, "CPU_PASS", 1)
+    parts = visualise(_colour_net(), RGB, "0", [0, 1, 0], steps=6, size=16, fast=False)
+    assert torch.equal(whole.images, parts.images)
+    assert torch.allclose(whole.objectives, parts.objectives, rtol=1e-6, atol=0)  # a mean over other batch sizes
+
+
+def test_channels_last_keeps_the_objective_and_gives_the_model_back():
+    net = _colour_net()
+    weight = net[0].weight
+    data = weight.data
+    fast = visualise(net, RGB, "0", [0, 1], steps=1, size=16, fast=True)
+    plain = visualise(net, RGB, "0", [0, 1], steps=1, size=16, fast=False)
+    assert torch.allclose(fast.objectives, plain.objectives, rtol=1e-5, atol=1e-6)
+    assert net[0].weight is weight and weight.data.data_ptr() == data.data_ptr()
+    assert weight.is_contiguous()
+
+
+def test_the_model_runs_only_up_to_the_layer_with_the_same_objective():
+    from deconvviz.engine.featvis.run import _objective
+    from deconvviz.engine.layers import capture
+
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise AssertionError("ran past the layer")
+
+    x = torch.randn(3, 3, 16, 16)
+    targets = torch.tensor([0, 1, 1])
+    head = nn.Sequential(*_colour_net(), nn.ReLU(inplace=True))
+    truncated = _objective(nn.Sequential(*head, Boom()), x, "1", Objective(), targets, 1, 0.0)
+    with capture(head, "1", stop=False) as box:
+        head(x)  # the whole network, the layer's output copied before the in-place ReLU after it
+    full = Objective().values(box["output"], None, targets)
+    assert torch.equal(truncated, full)
