@@ -75,8 +75,9 @@ class FeatvisPanes:
         if not self.featvis_on() or not count:
             self.tiles.hide()
             w.grid.clear_pictures()
-            w.grid_title.setText("feature maps")
+            w.featvis_state.hide()
             return
+        w.featvis_state.show()
         if self.tiles.layer != s.layer:
             w.grid.clear_pictures()
         self.tiles.show(s.layer, count)
@@ -95,7 +96,7 @@ class FeatvisPanes:
         self._choose()
 
     def _state(self, text: str) -> None:
-        self.w.grid_title.setText(text if self.featvis_on() else "feature maps")
+        self.w.featvis_state.setText(text)
 
 
 def install_featvis(window) -> None:
