@@ -170,3 +170,47 @@ def test_the_model_runs_only_up_to_the_layer_with_the_same_objective():
         head(x)  # the whole network, the layer's output copied before the in-place ReLU after it
     full = Objective().values(box["output"], None, targets)
     assert torch.equal(truncated, full)
+
+
+def test_batch_norms_fold_into_their_convolutions_and_come_back():
+    from deconvviz.engine.featvis.fold import conv_bn_pairs, folded
+
+    torch.manual_seed(1)
+    conv1, bn1, conv2, bn2 = nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4)
+    for bn in (bn1, bn2):
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_(0.5, 2)
+        bn.bias.data.uniform_(-1, 1)
+    net = nn.Sequential(conv1, bn1, nn.ReLU(), conv2, bn2, nn.ReLU()).eval()
+    x = torch.randn(2, 3, 12, 12)
+    tensors = [conv1.weight, conv2.weight, conv2.bias]
+    before = [(t.data_ptr(), t.detach().clone()) for t in tensors]
+    with torch.no_grad():
+        plain = net(x)
+        with folded(net, "5", x[:1]) as count:
+            assert count == 2 and not torch.equal(conv1.weight, before[0][1])
+            fused = net(x)
+    assert torch.allclose(fused, plain, atol=1e-5)
+    assert all(t.data_ptr() == ptr and torch.equal(t, old) for t, (ptr, old) in zip(tensors, before))
+    assert "forward" not in bn1.__dict__
+    assert not conv1._forward_hooks
+    assert len(conv_bn_pairs(net, lambda: net(x))) == 2
+
+
+def test_a_convolution_whose_output_goes_elsewhere_too_is_not_folded():
+    from deconvviz.engine.featvis.fold import folded
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
+            self.bn.running_mean.fill_(0.5)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.bn(y) + y  # the convolution's output is used twice: folding would change the sum
+
+    net = Residual().eval()
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad(), folded(net, None, x) as count:
+        assert count == 0
+        assert torch.allclose(net(x), net.bn(net.conv(x)) + net.conv(x))

@@ -16,6 +16,7 @@ from ...models.preprocessing import Preprocessing
 from .._control import Cancel, Progress, report
 from ..layers import capture, run_until
 from ..layout import no_maps_error
+from .fold import folded
 from .objectives import CLASS, Objective, diversity
 from .param import FourierImage, grey
 from .transforms import Robustness, resample
@@ -102,8 +103,8 @@ def visualise(net: nn.Module, preprocessing: Preprocessing, layer: str | None, t
     that step with what was found so far. Runs on the network's device; the network is left as it was.
 
     On the CPU a step's images go through the model :data:`CPU_PASS` at a time (the pictures bit for bit those of
-    one pass). ``fast`` (on the CPU) holds the model in channels-last memory: the same objective of a picture to float
-    rounding (1e-5 relative), but as Adam normalises tiny gradients, the pictures after many steps are other
+    one pass). ``fast`` folds each batch norm into the convolution before it (:mod:`.fold`) and, on the CPU, holds
+    the model in channels-last memory: the same objective of a picture to float rounding (1e-5 relative), but as Adam normalises tiny gradients, the pictures after many steps are other
     draws of the same optimum, not the same bits (tests/engine/test_featvis.py). The model always runs only up to
     ``layer`` (for a channel or neuron objective)."""
     if steps < 0 or size < 8 or diversity_copies < 1 or lr <= 0 or (batch is not None and batch < 1):
@@ -127,7 +128,8 @@ def visualise(net: nn.Module, preprocessing: Preprocessing, layer: str | None, t
     cpu = device.type == "cpu"
     cpu_fast = fast and cpu
     passes = max(diversity_copies, CPU_PASS - CPU_PASS % diversity_copies) if cpu else None
-    with frozen(net, channels_last=cpu_fast), torch.enable_grad():
+    with frozen(net, channels_last=cpu_fast), torch.enable_grad(), \
+            _folded(net, layer if objective.kind != CLASS else None, preprocessing, device, cpu_fast, fast):
         for c, chunk in enumerate(chunks):
             pics, cancelled = _optimise(net, preprocessing, layer, [expanded[i] for i in chunk], objective, steps,
                                         size, seed, diversity_copies, diversity_weight, lr, robustness, device,
@@ -183,6 +185,19 @@ def _optimise(net, preprocessing, layer, items, objective, steps, size, seed, co
     with torch.no_grad():
         pics = image.pixels().cpu()
     return (pics.expand(-1, 3, -1, -1).clone() if pics.shape[1] == 1 else pics), cancelled
+
+
+def _folded(net, layer, preprocessing, device, channels_last, fast):
+    """Return the context folding ``net``'s batch norms into their convolutions (``fast``), else a no-op."""
+    if not fast:
+        return contextlib.nullcontext(0)
+    g = torch.Generator().manual_seed(0)
+    example = torch.rand(1, preprocessing.channels, *preprocessing.size, generator=g).to(device)
+    example = (example - torch.tensor(preprocessing.mean, device=device).view(1, -1, 1, 1)) / \
+        torch.tensor(preprocessing.std, device=device).view(1, -1, 1, 1)
+    if channels_last:
+        example = example.contiguous(memory_format=torch.channels_last)
+    return folded(net, layer, example)
 
 
 def _pass(net, pixels, thetas, out, mean, std, layer, objective, targets, copies, weight,
