@@ -192,7 +192,7 @@ def test_batch_norms_fold_into_their_convolutions_and_come_back():
     assert torch.allclose(fused, plain, atol=1e-5)
     assert all(t.data_ptr() == ptr and torch.equal(t, old) for t, (ptr, old) in zip(tensors, before))
     assert "forward" not in bn1.__dict__
-    assert not conv1._forward_hooks
+    assert conv1.bias is None and "bias" in conv1._parameters
     assert len(conv_bn_pairs(net, lambda: net(x))) == 2
 
 
@@ -214,3 +214,28 @@ def test_a_convolution_whose_output_goes_elsewhere_too_is_not_folded():
     with torch.no_grad(), folded(net, None, x) as count:
         assert count == 0
         assert torch.allclose(net(x), net.bn(net.conv(x)) + net.conv(x))
+
+
+def test_a_symmetric_same_padding_becomes_the_convolutions_own():
+    import torch.nn.functional as F
+
+    from deconvviz.engine.featvis.fold import folded, symmetric_pads
+
+    class SamePadded(nn.Conv2d):  # as efficientnet's Conv2dStaticSamePadding
+        def __init__(self, pad):
+            super().__init__(3, 4, 3, stride=1 if pad[0] == pad[1] else 2)
+            self.static_padding = nn.ZeroPad2d(pad)
+
+        def forward(self, x):
+            return F.conv2d(self.static_padding(x), self.weight, self.bias, self.stride, self.padding)
+
+    same, odd = SamePadded((1, 1, 1, 1)), SamePadded((0, 1, 0, 1))
+    net = nn.Sequential(same, nn.ReLU(), nn.Conv2d(4, 3, 1), odd).eval()
+    assert [c for c, _ in symmetric_pads(net)] == [same]
+    x = torch.randn(1, 3, 10, 10)
+    with torch.no_grad():
+        plain = net(x)
+        with folded(net, None, x):
+            assert same.padding == (1, 1) and odd.padding == (0, 0)
+            fused = net(x)
+    assert torch.allclose(fused, plain, atol=1e-6) and same.padding == (0, 0) and "forward" not in same.static_padding.__dict__

@@ -1,11 +1,14 @@
-"""Batch normalisation folded into the convolution before it, for the length of a feature visualisation.
+"""Batch normalisation folded into the convolution before it, and a convolution's own symmetric zero padding
+module into its padding, for the length of a feature visualisation.
 
 In eval mode a BatchNorm2d is a per-channel affine map; right after a convolution it can be folded into that
 convolution's weights and bias, which removes its forward and backward from every step (on efficientnet-lite0 up
 to ``_blocks.10`` in channels-last memory they were 31 % of a step, measured). The pairs are found by one probe
-pass (a convolution whose output goes straight into a batch norm and into no other module), and the folded
-network is checked against the plain one on that probe: any difference beyond float rounding and nothing is
-folded. The network's own tensors are given back on leaving.
+pass (a convolution whose output goes straight into a batch norm and into no other module). TensorFlow-style
+"same" convolutions (efficientnet's) pad with a ZeroPad2d child before convolving unpadded: where that padding
+is symmetric, the convolution pads itself instead (no separate pad, copy and their backward). The folded network
+is checked against the plain one on the probe: any difference beyond float rounding and nothing is folded. The
+network's own tensors and attributes are given back on leaving.
 """
 
 from __future__ import annotations
@@ -57,6 +60,26 @@ def conv_bn_pairs(net: nn.Module, probe) -> list[tuple[nn.Conv2d, nn.BatchNorm2d
     return pairs
 
 
+def _sides(padding) -> tuple[int, int, int, int]:
+    """Return a ZeroPad2d's (left, right, top, bottom)."""
+    return tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * 4
+
+
+def symmetric_pads(net: nn.Module) -> list[tuple[nn.Conv2d, nn.ZeroPad2d]]:
+    """Return the convolutions (unpadded, zero padding mode) with one ZeroPad2d child padding left as right and
+    top as bottom, with that child."""
+    found = []
+    for conv in net.modules():
+        if not isinstance(conv, nn.Conv2d) or conv.padding_mode != "zeros" or tuple(conv.padding) != (0, 0):
+            continue
+        pads = [c for c in conv.children() if isinstance(c, nn.ZeroPad2d)]
+        if len(pads) == 1:
+            left, right, top, bottom = _sides(pads[0].padding)
+            if left == right and top == bottom and left + top > 0:
+                found.append((conv, pads[0]))
+    return found
+
+
 @contextlib.contextmanager
 def folded(net: nn.Module, layer: str | None, example: torch.Tensor):
     """Run the block with ``net``'s convolution + batch-norm pairs folded (see the module docstring), up to
@@ -71,11 +94,15 @@ def folded(net: nn.Module, layer: str | None, example: torch.Tensor):
             with capture(net, layer) as box:
                 return run_until(net, example, box, layer).clone()
 
-    pairs: list = []
     reference = run()
     pairs = [(c, b) for c, b in conv_bn_pairs(net, run) if c is not target]
     undo = []
     try:
+        for conv, pad in symmetric_pads(net):
+            left, right, top, bottom = _sides(pad.padding)
+            old, conv.padding, pad.forward = conv.padding, (top, left), _identity
+            undo.append(lambda conv=conv, pad=pad, old=old: (setattr(conv, "padding", old),
+                                                             pad.__dict__.pop("forward", None)))
         for conv, bn in pairs:
             with torch.no_grad():
                 scale = bn.running_var.add(bn.eps).rsqrt()
@@ -89,14 +116,13 @@ def folded(net: nn.Module, layer: str | None, example: torch.Tensor):
                     conv.bias.data = bias * scale + shift
                     undo.append(lambda conv=conv, weight=weight, bias=bias: (setattr(conv.weight, "data", weight),
                                                                              setattr(conv.bias, "data", bias)))
-                else:
-                    add = shift.view(1, -1, 1, 1).to(weight.dtype)
-                    handle = conv.register_forward_hook(lambda _m, _i, out, add=add: out + add)
-                    undo.append(lambda conv=conv, weight=weight, handle=handle: (setattr(conv.weight, "data", weight),
-                                                                                 handle.remove()))
+                else:  # a bias for the run (inside the convolution: a separate add cost as much as the norm)
+                    conv.bias = nn.Parameter(shift.to(weight.dtype), requires_grad=False)
+                    undo.append(lambda conv=conv, weight=weight: (setattr(conv.weight, "data", weight),
+                                                                  setattr(conv, "bias", None)))
             bn.forward = _identity
             undo.append(lambda bn=bn: bn.__dict__.pop("forward", None))
-        if pairs:
+        if undo:
             check = run()
             scale = reference.abs().max().clamp(min=1e-12)
             if check.shape != reference.shape or (check - reference).abs().max() > TOLERANCE * scale:
