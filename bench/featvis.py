@@ -107,33 +107,32 @@ def plain(model, layer, channels, steps, size):
 
 def quality(model, name, layer, args) -> None:
     """Print the per-channel table of featvis against pixel ascent."""
-    if True:
-        chans = list(range(args.channels))
-        photos = torch.cat([model.preprocess(load_image(p)) for p in sorted(PHOTOS.glob("*.*")) if p.suffix != ".md"])
-        best_photo = channel_means(model, layer, photos).max(0).values
-        t = time.perf_counter()
-        fv = feature_visualisation(model, layer, chans, args.steps, args.size)
-        fv_time = time.perf_counter() - t
-        g = torch.Generator().manual_seed(0)
-        print(f"\n{name} {layer}: featvis {args.steps} steps {args.size} px ({fv_time:.1f} s for {len(chans)}), "
-              f"pixel ascent 30 steps (the actmax defaults)")
-        print("ch  photo_max | featvis: act  robust  hf    | pixel: act  robust  hf")
-        rows = []
-        for i, c in enumerate(chans):
-            x = input_images(fv.images[i:i + 1], model.preprocessing)
-            f = measure(model, layer, c, fv.images[i], x, g)
-            asc = activation_maximisation(model, Target(layer, c), l1=0.1)
-            p = measure(model, layer, c, pixel_picture(model, asc.image), asc.image, g)
-            rows.append((f, p, float(best_photo[c])))
-            print(f"{c:3d} {float(best_photo[c]):9.3f} | {f[0]:9.3f} {f[1]:6.2f} {f[2]:6.3f} | "
-                  f"{p[0]:9.3f} {p[1]:6.2f} {p[2]:6.3f}")
-        ok_r = sum(r[0][1] >= 0.8 for r in rows)
-        ok_h = sum(r[0][2] <= 0.1 for r in rows)
-        ok_a = sum(r[0][0] >= r[2] for r in rows)
-        print(f"featvis: robustness >= 0.8 on {ok_r}/{len(rows)}, hf <= 0.1 on {ok_h}/{len(rows)}, "
-              f">= strongest photo on {ok_a}/{len(rows)}; median robustness featvis "
-              f"{statistics.median(r[0][1] for r in rows):.2f} vs pixel {statistics.median(r[1][1] for r in rows):.2f}, "
-              f"median hf {statistics.median(r[0][2] for r in rows):.3f} vs {statistics.median(r[1][2] for r in rows):.3f}")
+    chans = list(range(args.channels))
+    photos = torch.cat([model.preprocess(load_image(p)) for p in sorted(PHOTOS.glob("*.*")) if p.suffix != ".md"])
+    best_photo = channel_means(model, layer, photos).max(0).values
+    t = time.perf_counter()
+    fv = feature_visualisation(model, layer, chans, args.steps, args.size)
+    fv_time = time.perf_counter() - t
+    g = torch.Generator().manual_seed(0)
+    print(f"\n{name} {layer}: featvis {args.steps} steps {args.size} px ({fv_time:.1f} s for {len(chans)}), "
+          f"pixel ascent 30 steps (the actmax defaults)")
+    print("ch  photo_max | featvis: act  robust  hf    | pixel: act  robust  hf")
+    rows = []
+    for i, c in enumerate(chans):
+        x = input_images(fv.images[i:i + 1], model.preprocessing)
+        f = measure(model, layer, c, fv.images[i], x, g)
+        asc = activation_maximisation(model, Target(layer, c), l1=0.1)
+        p = measure(model, layer, c, pixel_picture(model, asc.image), asc.image, g)
+        rows.append((f, p, float(best_photo[c])))
+        print(f"{c:3d} {float(best_photo[c]):9.3f} | {f[0]:9.3f} {f[1]:6.2f} {f[2]:6.3f} | "
+              f"{p[0]:9.3f} {p[1]:6.2f} {p[2]:6.3f}")
+    ok_r = sum(r[0][1] >= 0.8 for r in rows)
+    ok_h = sum(r[0][2] <= 0.1 for r in rows)
+    ok_a = sum(r[0][0] >= r[2] for r in rows)
+    print(f"featvis: robustness >= 0.8 on {ok_r}/{len(rows)}, hf <= 0.1 on {ok_h}/{len(rows)}, "
+          f">= strongest photo on {ok_a}/{len(rows)}; median robustness featvis "
+          f"{statistics.median(r[0][1] for r in rows):.2f} vs pixel {statistics.median(r[1][1] for r in rows):.2f}, "
+          f"median hf {statistics.median(r[0][2] for r in rows):.3f} vs {statistics.median(r[1][2] for r in rows):.3f}")
 
 
 def timing(model, name, layer, args) -> None:
