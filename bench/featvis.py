@@ -5,16 +5,15 @@ For each (model, layer) and channel: the channel's mean activation reached by th
 10 degrees, scale 0.9-1.1, shift up to 8 px, border repeated outside) over the untransformed one; the high-frequency
 share, the power with radius above a quarter of the image size in the centred 2-D spectrum of the grey image
 (its mean removed), upscaled bilinearly to 224 px, over the total; and the strongest activation among the
-bundled photos. Then the time per channel of a batch of --time-channels channels against one at a time
-(--time-steps steps, alternating, medians), extrapolated to --steps.
+bundled photos. Then the time per channel of a batch of --time-channels channels against the same batch by the
+plain path (the whole batch in one pass, the model's own memory layout) and against one at a time (--time-steps
+steps, alternating, medians), extrapolated to --steps. --time-only skips the per-channel table.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import statistics
 import time
 
@@ -26,7 +25,10 @@ from deconvviz.analyses.actmax import activation_maximisation
 from deconvviz.engine.actmax import Target
 from deconvviz.engine.featvis import grey, input_images
 from deconvviz.engine.layers import capture, run_until
+from deconvviz.engine.featvis import run as featvis_run
 from deconvviz.paths import PHOTOS
+
+from .cpu import cpu_line
 
 CASES = (("efficientnet-lite0", "_blocks.10"), ("zf-fmnist", "features.12"))
 
@@ -79,53 +81,82 @@ def main(argv=None) -> None:
     parser.add_argument("--time-channels", type=int, default=40)
     parser.add_argument("--time-steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--time-only", action="store_true", help="only the timing")
+    parser.add_argument("--models", default=",".join(n for n, _ in CASES), help="of " + ",".join(n for n, _ in CASES))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
-          f"{torch.get_num_threads()}; torch {torch.__version__}")
+    print(f"{cpu_line()}; torch threads {torch.get_num_threads()}; torch {torch.__version__}")
     for name, layer in CASES:
+        if name not in args.models.split(","):
+            continue
         model = load_model(name)
-        chans = list(range(args.channels))
-        photos = torch.cat([model.preprocess(load_image(p)) for p in sorted(PHOTOS.glob("*.*")) if p.suffix != ".md"])
-        best_photo = channel_means(model, layer, photos).max(0).values
+        if not args.time_only:
+            quality(model, name, layer, args)
+        timing(model, name, layer, args)
+
+
+def plain(model, layer, channels, steps, size):
+    """Run the earlier path: the whole batch in one pass through the model in its own memory layout."""
+    saved = featvis_run.CPU_PASS
+    featvis_run.CPU_PASS = 10 ** 9
+    try:
+        feature_visualisation(model, layer, channels, steps, size, fast=False)
+    finally:
+        featvis_run.CPU_PASS = saved
+
+
+def quality(model, name, layer, args) -> None:
+    """Print the per-channel table of featvis against pixel ascent."""
+    chans = list(range(args.channels))
+    photos = torch.cat([model.preprocess(load_image(p)) for p in sorted(PHOTOS.glob("*.*")) if p.suffix != ".md"])
+    best_photo = channel_means(model, layer, photos).max(0).values
+    t = time.perf_counter()
+    fv = feature_visualisation(model, layer, chans, args.steps, args.size)
+    fv_time = time.perf_counter() - t
+    g = torch.Generator().manual_seed(0)
+    print(f"\n{name} {layer}: featvis {args.steps} steps {args.size} px ({fv_time:.1f} s for {len(chans)}), "
+          f"pixel ascent 30 steps (the actmax defaults)")
+    print("ch  photo_max | featvis: act  robust  hf    | pixel: act  robust  hf")
+    rows = []
+    for i, c in enumerate(chans):
+        x = input_images(fv.images[i:i + 1], model.preprocessing)
+        f = measure(model, layer, c, fv.images[i], x, g)
+        asc = activation_maximisation(model, Target(layer, c), l1=0.1)
+        p = measure(model, layer, c, pixel_picture(model, asc.image), asc.image, g)
+        rows.append((f, p, float(best_photo[c])))
+        print(f"{c:3d} {float(best_photo[c]):9.3f} | {f[0]:9.3f} {f[1]:6.2f} {f[2]:6.3f} | "
+              f"{p[0]:9.3f} {p[1]:6.2f} {p[2]:6.3f}")
+    ok_r = sum(r[0][1] >= 0.8 for r in rows)
+    ok_h = sum(r[0][2] <= 0.1 for r in rows)
+    ok_a = sum(r[0][0] >= r[2] for r in rows)
+    print(f"featvis: robustness >= 0.8 on {ok_r}/{len(rows)}, hf <= 0.1 on {ok_h}/{len(rows)}, "
+          f">= strongest photo on {ok_a}/{len(rows)}; median robustness featvis "
+          f"{statistics.median(r[0][1] for r in rows):.2f} vs pixel {statistics.median(r[1][1] for r in rows):.2f}, "
+          f"median hf {statistics.median(r[0][2] for r in rows):.3f} vs {statistics.median(r[1][2] for r in rows):.3f}")
+
+
+def timing(model, name, layer, args) -> None:
+    """Print the time per channel: batched, batched by the plain path, one at a time."""
+    batched, old, single = [], [], []
+    n = args.time_channels
+    feature_visualisation(model, layer, [0], 1, args.size)  # warm-up
+    for _ in range(3):
         t = time.perf_counter()
-        fv = feature_visualisation(model, layer, chans, args.steps, args.size)
-        fv_time = time.perf_counter() - t
-        g = torch.Generator().manual_seed(0)
-        print(f"\n{name} {layer}: featvis {args.steps} steps {args.size} px ({fv_time:.1f} s for {len(chans)}), "
-              f"pixel ascent 30 steps (the actmax defaults)")
-        print("ch  photo_max | featvis: act  robust  hf    | pixel: act  robust  hf")
-        rows = []
-        for i, c in enumerate(chans):
-            x = input_images(fv.images[i:i + 1], model.preprocessing)
-            f = measure(model, layer, c, fv.images[i], x, g)
-            asc = activation_maximisation(model, Target(layer, c), l1=0.1)
-            p = measure(model, layer, c, pixel_picture(model, asc.image), asc.image, g)
-            rows.append((f, p, float(best_photo[c])))
-            print(f"{c:3d} {float(best_photo[c]):9.3f} | {f[0]:9.3f} {f[1]:6.2f} {f[2]:6.3f} | "
-                  f"{p[0]:9.3f} {p[1]:6.2f} {p[2]:6.3f}")
-        ok_r = sum(r[0][1] >= 0.8 for r in rows)
-        ok_h = sum(r[0][2] <= 0.1 for r in rows)
-        ok_a = sum(r[0][0] >= r[2] for r in rows)
-        print(f"featvis: robustness >= 0.8 on {ok_r}/{len(rows)}, hf <= 0.1 on {ok_h}/{len(rows)}, "
-              f">= strongest photo on {ok_a}/{len(rows)}; median robustness featvis "
-              f"{statistics.median(r[0][1] for r in rows):.2f} vs pixel {statistics.median(r[1][1] for r in rows):.2f}, "
-              f"median hf {statistics.median(r[0][2] for r in rows):.3f} vs {statistics.median(r[1][2] for r in rows):.3f}")
-        batched, single = [], []
-        n = args.time_channels
-        for _ in range(3):
-            t = time.perf_counter()
-            feature_visualisation(model, layer, list(range(n)), args.time_steps, args.size)
-            batched.append((time.perf_counter() - t) / n)
-            t = time.perf_counter()
-            for c in range(2):
-                feature_visualisation(model, layer, [c], args.time_steps, args.size)
-            single.append((time.perf_counter() - t) / 2)
-        b, s = statistics.median(batched), statistics.median(single)
-        scale = args.steps / args.time_steps
-        print(f"time per channel ({args.time_steps} steps, median of 3): batched {b:.3f} s, one at a time {s:.3f} s "
-              f"(x{s / b:.2f}); a {n}-channel layer at {args.steps} steps: ~{b * n * scale:.0f} s batched "
-              f"(extrapolated)")
+        feature_visualisation(model, layer, list(range(n)), args.time_steps, args.size)
+        batched.append((time.perf_counter() - t) / n)
+        t = time.perf_counter()
+        plain(model, layer, list(range(n)), args.time_steps, args.size)
+        old.append((time.perf_counter() - t) / n)
+        t = time.perf_counter()
+        for c in range(2):
+            feature_visualisation(model, layer, [c], args.time_steps, args.size)
+        single.append((time.perf_counter() - t) / 2)
+    b, o, s = statistics.median(batched), statistics.median(old), statistics.median(single)
+    scale = args.steps / args.time_steps
+    print(f"\n{name} {layer}: time per channel ({args.time_steps} steps, {args.size} px, median of 3): batched "
+          f"{b:.3f} s, plain batched path {o:.3f} s (x{o / b:.2f}), one at a time {s:.3f} s (x{s / b:.2f}); "
+          f"a {n}-channel layer at {args.steps} steps: ~{b * n * scale:.0f} s batched, ~{o * n * scale:.0f} s plain "
+          f"(extrapolated from {args.time_steps} steps)")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def feature_visualisation(model: LoadedModel, layer: str | None, channels, steps
                           seed: int = 0, objective: str | Objective = "channel", position: tuple[int, int] | None = None,
                           diversity: int = 1, diversity_weight: float = DIVERSITY_WEIGHT, lr: float = LR,
                           batch: int | None = None, progress: Progress | None = None, cancel: Cancel | None = None,
-                          on_chunk=None) -> FeatureVis:
+                          on_chunk=None, fast: bool = True) -> FeatureVis:
     """Return the FeatureVis of ``channels`` (an int or a list) of ``layer``: ``.images`` (N, 3, size, size) RGB
     in [0, 1], one per channel (``diversity`` per channel, consecutive, when > 1), ``.objectives`` per step.
 
@@ -39,7 +39,8 @@ def feature_visualisation(model: LoadedModel, layer: str | None, channels, steps
     if chosen.kind != CLASS and layer is not None:
         layer_maps(model, layer)
     return visualise(model.net, model.preprocessing, layer, channels, chosen, steps, size, seed, diversity,
-                     diversity_weight, lr, batch=batch, progress=progress, cancel=cancel, on_chunk=on_chunk)
+                     diversity_weight, lr, batch=batch, progress=progress, cancel=cancel, on_chunk=on_chunk,
+                     fast=fast)
 
 
 def layer_maps(model: LoadedModel, layer: str) -> tuple[int, int, int] | None:

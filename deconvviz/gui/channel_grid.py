@@ -1,4 +1,5 @@
-"""One painted widget of feature-map thumbnails with shared levels; click, arrow keys and hover tooltips."""
+"""One painted widget of feature-map thumbnails with shared levels, or of the channels' feature visualisations;
+click, arrow keys and hover tooltips."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ _GAP = 2
 
 
 class ChannelGrid(QWidget):
-    """Thumbnails of a layer's maps (C, h, w), in index order or sorted by maximum, or the layer's filters.
+    """Thumbnails of a layer's maps (C, h, w), in index order or sorted by maximum, or the layer's filters, or
+    (``view`` "featvis") each channel's feature visualisation as it arrives (a channel without one yet: its map,
+    dimmed).
 
     Signals
     -------
@@ -40,6 +43,8 @@ class ChannelGrid(QWidget):
         self._filter_thumbs: list = []
         self.sort = "index"
         self.show_filters = False
+        self.view = "maps"  # or "featvis"
+        self._pictures: dict[int, object] = {}  # channel -> QImage of its feature visualisation
         self.order: list[int] = []
         self.selected: int | None = None
         self._layout_key: tuple = ()
@@ -61,7 +66,27 @@ class ChannelGrid(QWidget):
     def clear(self) -> None:
         """Show nothing."""
         self._maps, self._thumbs, self._filter_thumbs, self.order, self.selected = None, [], [], [], None
+        self._pictures = {}
         self.update()
+
+    def set_view(self, view: str) -> None:
+        """Show the maps ("maps") or the channels' feature visualisations ("featvis")."""
+        self.view = view
+        self.update()
+
+    def set_picture(self, channel: int, rgb: np.ndarray) -> None:
+        """Show ``rgb`` (S, S, 3) uint8 as ``channel``'s feature visualisation."""
+        self._pictures[channel] = to_qimage(rgb)
+        self.update()
+
+    def clear_pictures(self) -> None:
+        """Forget the feature visualisations (another layer or model)."""
+        self._pictures = {}
+        self.update()
+
+    def picture_count(self) -> int:
+        """Return how many channels have their feature visualisation."""
+        return len(self._pictures)
 
     def count(self) -> int:
         """Return the number of thumbnails shown."""
@@ -129,9 +154,19 @@ class ChannelGrid(QWidget):
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "choose a layer")
             return
+        pictures = self.view == "featvis" and not self.show_filters
+        if pictures:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         for slot, channel in enumerate(self.order):
             rect = self.cell_rect(slot)
-            painter.drawImage(rect, thumbs[channel])
+            if pictures and channel in self._pictures:
+                painter.drawImage(rect, self._pictures[channel])
+            elif pictures:  # not computed yet: its map, dimmed
+                painter.setOpacity(0.25)
+                painter.drawImage(rect, thumbs[channel])
+                painter.setOpacity(1.0)
+            else:
+                painter.drawImage(rect, thumbs[channel])
             if channel == self.selected:
                 painter.setPen(QPen(QColor(255, 60, 60), 2))
                 painter.drawRect(rect.adjusted(-1, -1, 1, 1))
@@ -155,7 +190,10 @@ class ChannelGrid(QWidget):
         """Return the hover text for ``channel``: its index and maximum."""
         if channel is None or self._maxima is None:
             return ""
-        return f"channel {channel} · max {float(self._maxima[channel]):.4g}"
+        text = f"channel {channel} · max {float(self._maxima[channel]):.4g}"
+        if self.view == "featvis":
+            text += " · feature vis" if channel in self._pictures else " · feature vis not ready"
+        return text
 
     def keyPressEvent(self, event) -> None:
         steps = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1, Qt.Key.Key_Up: -self.columns(), Qt.Key.Key_Down: self.columns()}

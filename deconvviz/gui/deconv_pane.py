@@ -1,10 +1,11 @@
-"""The deconvnet pane: the enlarged feature map (click an activation), its projection and receptive-field crops."""
+"""The deconvnet pane: the enlarged feature map (click an activation), its projection and receptive-field crops,
+and the channel's feature visualisation."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ..figures.render import heatmap_rgb
 from ..session import messages as m
@@ -19,7 +20,8 @@ NO_POOL_HINT = ("No max-pooling in this network: the deconvnet has no switches, 
 
 
 class DeconvPane(QWidget):
-    """Controls (mode, which activation, k) and four views: feature map, projection, its crop, the image crop.
+    """Controls (mode, which activation, k) and five views: feature map, projection, its crop, the image crop and
+    the channel's feature visualisation (from the grid or the cache; computed when ``compute_featvis`` is on).
 
     Signals
     -------
@@ -28,6 +30,7 @@ class DeconvPane(QWidget):
     """
 
     changed = Signal()
+    featvisToggled = Signal(bool)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -45,14 +48,19 @@ class DeconvPane(QWidget):
         self.projection = ImageView("projection")
         self.crop = ImageView("projection, receptive field")
         self.patch = ImageView("image, receptive field")
+        self.featvis = ImageView("feature vis")
+        self.compute_featvis = QCheckBox("feature vis", objectName="paneFeatvis")
+        self.compute_featvis.setToolTip("compute the channel's feature visualisation when it is not cached")
+        self.compute_featvis.toggled.connect(self.featvisToggled)
         controls = QHBoxLayout()
         for label, widget in (("mode", self.mode), ("project", self.which)):
             controls.addWidget(QLabel(label))
             controls.addWidget(widget)
         controls.addWidget(self.k)
         controls.addStretch(1)
+        controls.addWidget(self.compute_featvis)
         views = QGridLayout()
-        for i, view in enumerate((self.feature_map, self.projection, self.crop, self.patch)):
+        for i, view in enumerate((self.feature_map, self.projection, self.crop, self.patch, self.featvis)):
             views.addWidget(view, 0, i)
         # On a network without max-pooling the deconvnet has no switches: say what that means, offer guided.
         self.no_pool_hint = QLabel(NO_POOL_HINT, objectName="noPoolHint")
@@ -139,8 +147,12 @@ class DeconvPane(QWidget):
             what = f"activation ({pos[0]}, {pos[1]}) = {result.values[0]:.4g}"
         self.info.setText(f"{req.layer} · channel {req.channel} · {what} · {req.mode}")
 
+    def show_featvis(self, rgb) -> None:
+        """Show the channel's feature visualisation (S, S, 3) uint8 (None: none yet)."""
+        self.featvis.set_image(rgb)
+
     def clear(self) -> None:
         """Show nothing."""
-        for view in (self.feature_map, self.projection, self.crop, self.patch):
+        for view in (self.feature_map, self.projection, self.crop, self.patch, self.featvis):
             view.set_image(None)
         self.info.setText("")

@@ -23,6 +23,7 @@ from ..session.state import Session, Square
 from . import window_dialogs as dialogs
 from .analyses import install_analyses
 from .backend import Backend
+from .featvis_panes import install_featvis
 from .model_choices import Choice, download_question
 from .window_layout import build_panes
 from .window_screen import PaneScreen
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self._observe()
         self.controller.observe()  # after the window's observers: the widgets are in step when it asks
+        install_featvis(self)  # the grid's feature vis view and the pane's picture (window.featvis)
         self.backend.resultReady.connect(self._on_result)
         self.backend.progress.connect(self.controller.on_progress)
         geometry = settings.value("geometry")

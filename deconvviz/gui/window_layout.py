@@ -16,7 +16,8 @@ from .video_controls import VideoControls
 
 def build_panes(window) -> None:
     """Give ``window`` (a QMainWindow) its panes as attributes (tree, grid, deconv, occlusion, canvas, table,
-    banner, sort, filters, grid_title, player, video, video_rate, model_chooser, device_label), laid out."""
+    banner, grid_view, featvis_state, sort, filters, grid_title, player, video, video_rate, model_chooser, device_label), laid
+    out."""
     window.setWindowTitle("deconvviz")
     window.setAcceptDrops(True)
     window.tree = LayerTree()
@@ -30,6 +31,13 @@ def build_panes(window) -> None:
     window.banner.setStyleSheet("QLabel { background: #fde2e1; color: #8a1c1c; padding: 4px; }")
     window.banner.hide()
 
+    window.grid_view = QComboBox(objectName="gridView")
+    window.grid_view.addItems(["feature maps", "feature vis"])
+    window.grid_view.setToolTip("feature vis: each channel's picture (Olah et al. 2017), computed in the background "
+                                "and kept on disk")
+    window.featvis_state = QLabel("", objectName="featvisState")
+    window.featvis_state.setMaximumWidth(240)  # its changing text never widens the pane
+    window.featvis_state.hide()
     window.sort = QComboBox(objectName="gridSort")
     window.sort.addItems(["index order", "sorted by max"])
     window.filters = QCheckBox("filters", objectName="showFilters", enabled=False)
@@ -37,6 +45,8 @@ def build_panes(window) -> None:
     grid_box = QWidget()
     grid_header = QHBoxLayout()
     grid_header.addWidget(window.grid_title, 1)
+    grid_header.addWidget(window.featvis_state)
+    grid_header.addWidget(window.grid_view)
     grid_header.addWidget(window.sort)
     grid_header.addWidget(window.filters)
     grid_layout = QVBoxLayout(grid_box)

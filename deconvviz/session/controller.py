@@ -478,4 +478,4 @@ RESULTS: dict[type, Callable[[Controller, m.Result], None]] = {
     m.Cancelled: Controller._cancelled,
     m.Exported: Controller._exported,
 }
-NOT_MAIN = (m.Done, m.Failed)  # results the table leaves out, on purpose
+NOT_MAIN = (m.Done, m.Partial, m.Failed)  # results the table leaves out, on purpose (a view's, _failed)

@@ -186,6 +186,14 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Partial(Result):
+    """Part of a long analysis job's answer while it runs: ``value``, what its function passed as
+    ``progress(done, total, value)``; its Done (or Cancelled) still comes at the end."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
 class ModelLoaded(Result):
     """A model is ready: its name, weights source, device text, layer rows and class names, and whether its
     weights are random (the title and status bar say so)."""

@@ -17,7 +17,8 @@ compute on one device with one model copy per use, and get the same progress, ca
 - **Long requests** (an occlusion map, a long analysis job) check ``cancel()`` between steps; during the main
   window's map, at each check the runner answers its waiting interactive requests (a click, a layer, the
   square; not a new model, image or map, which would change what the map runs on). Long requests report
-  ``progress(generation, done, total)``.
+  ``progress(generation, done, total)``; a view's long job may pass part of its answer as
+  ``progress(done, total, value)``, answered at once as a :class:`~.messages.Partial` result.
 - **Escalation**: a user's model can hang (``while True: pass``, ``time.sleep(1e9)``). :meth:`Runner.cancel`
   first asks politely (a long request stops at its next check); ``grace`` seconds later it raises
   :class:`Interrupted` inside the worker thread (this ends pure-Python loops); ``grace`` seconds after that it
@@ -332,8 +333,10 @@ class Runner:
                 self._serve_main(worker, everything=isinstance(request, m.Analysis))
             return self.is_cancelled(request)
 
-        def progress(done, total) -> None:
+        def progress(done, total, partial=None) -> None:
             if worker is self._workers[worker.lane]:
+                if partial is not None:  # part of the answer, before the rest (a view fills in as it comes)
+                    self.on_result(m.Partial(request, partial))
                 self.on_progress(request.generation, done, total)
 
         outer = worker.job

@@ -130,3 +130,112 @@ def test_bad_inputs_get_one_line_errors():
         visualise(_colour_net(), RGB, "nope", [0], steps=1, size=16)
     with pytest.raises(DeconvvizError, match="no channels"):
         visualise(_colour_net(), RGB, "0", [], steps=1, size=16)
+
+
+def test_passes_through_the_model_in_parts_change_no_bit(monkeypatch):
+    from deconvviz.engine.featvis import run
+
+    monkeypatch.setattr(run, "CPU_PASS", 10 ** 6)
+    whole = visualise(_colour_net(), RGB, "0", [0, 1, 0], steps=6, size=16, fast=False)
+    monkeypatch.setattr(run, "CPU_PASS", 1)
+    parts = visualise(_colour_net(), RGB, "0", [0, 1, 0], steps=6, size=16, fast=False)
+    assert torch.equal(whole.images, parts.images)
+    assert torch.allclose(whole.objectives, parts.objectives, rtol=1e-6, atol=0)  # a mean over other batch sizes
+
+
+def test_channels_last_keeps_the_objective_and_gives_the_model_back():
+    net = _colour_net()
+    weight = net[0].weight
+    data = weight.data
+    fast = visualise(net, RGB, "0", [0, 1], steps=1, size=16, fast=True)
+    plain = visualise(net, RGB, "0", [0, 1], steps=1, size=16, fast=False)
+    assert torch.allclose(fast.objectives, plain.objectives, rtol=1e-5, atol=1e-6)
+    assert net[0].weight is weight and weight.data.data_ptr() == data.data_ptr()
+    assert weight.is_contiguous()
+
+
+def test_the_model_runs_only_up_to_the_layer_with_the_same_objective():
+    from deconvviz.engine.featvis.run import _objective
+    from deconvviz.engine.layers import capture
+
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise AssertionError("ran past the layer")
+
+    x = torch.randn(3, 3, 16, 16)
+    targets = torch.tensor([0, 1, 1])
+    head = nn.Sequential(*_colour_net(), nn.ReLU(inplace=True))
+    truncated = _objective(nn.Sequential(*head, Boom()), x, "1", Objective(), targets, 1, 0.0)
+    with capture(head, "1", stop=False) as box:
+        head(x)  # the whole network, the layer's output copied before the in-place ReLU after it
+    full = Objective().values(box["output"], None, targets)
+    assert torch.equal(truncated, full)
+
+
+def test_batch_norms_fold_into_their_convolutions_and_come_back():
+    from deconvviz.engine.featvis.fold import conv_bn_pairs, folded
+
+    torch.manual_seed(1)
+    conv1, bn1, conv2, bn2 = nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4)
+    for bn in (bn1, bn2):
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_(0.5, 2)
+        bn.bias.data.uniform_(-1, 1)
+    net = nn.Sequential(conv1, bn1, nn.ReLU(), conv2, bn2, nn.ReLU()).eval()
+    x = torch.randn(2, 3, 12, 12)
+    tensors = [conv1.weight, conv2.weight, conv2.bias]
+    before = [(t.data_ptr(), t.detach().clone()) for t in tensors]
+    with torch.no_grad():
+        plain = net(x)
+        with folded(net, "5", x[:1]) as count:
+            assert count == 2 and not torch.equal(conv1.weight, before[0][1])
+            fused = net(x)
+    assert torch.allclose(fused, plain, atol=1e-5)
+    assert all(t.data_ptr() == ptr and torch.equal(t, old) for t, (ptr, old) in zip(tensors, before))
+    assert "forward" not in bn1.__dict__
+    assert conv1.bias is None and "bias" in conv1._parameters
+    assert len(conv_bn_pairs(net, lambda: net(x))) == 2
+
+
+def test_a_convolution_whose_output_goes_elsewhere_too_is_not_folded():
+    from deconvviz.engine.featvis.fold import folded
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
+            self.bn.running_mean.fill_(0.5)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.bn(y) + y  # the convolution's output is used twice: folding would change the sum
+
+    net = Residual().eval()
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad(), folded(net, None, x) as count:
+        assert count == 0
+        assert torch.allclose(net(x), net.bn(net.conv(x)) + net.conv(x))
+
+
+def test_a_symmetric_same_padding_becomes_the_convolutions_own():
+    import torch.nn.functional as F
+
+    from deconvviz.engine.featvis.fold import folded, symmetric_pads
+
+    class SamePadded(nn.Conv2d):  # as efficientnet's Conv2dStaticSamePadding
+        def __init__(self, pad):
+            super().__init__(3, 4, 3, stride=1 if pad[0] == pad[1] else 2)
+            self.static_padding = nn.ZeroPad2d(pad)
+
+        def forward(self, x):
+            return F.conv2d(self.static_padding(x), self.weight, self.bias, self.stride, self.padding)
+
+    same, odd = SamePadded((1, 1, 1, 1)), SamePadded((0, 1, 0, 1))
+    net = nn.Sequential(same, nn.ReLU(), nn.Conv2d(4, 3, 1), odd).eval()
+    assert [c for c, _ in symmetric_pads(net)] == [same]
+    x = torch.randn(1, 3, 10, 10)
+    with torch.no_grad():
+        plain = net(x)
+        with folded(net, None, x):
+            assert same.padding == (1, 1) and odd.padding == (0, 0)
+            fused = net(x)
+    assert torch.allclose(fused, plain, atol=1e-6) and same.padding == (0, 0) and "forward" not in same.static_padding.__dict__

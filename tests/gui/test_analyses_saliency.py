@@ -23,6 +23,8 @@ def test_saliency_of_the_top_class_and_of_a_chosen_class(qtbot, window, tmp_path
 
 def test_activation_maximisation_raises_the_channel_and_can_be_cancelled(qtbot, window, tmp_path):
     view = open_from_menu(window, "actmax")
+    view.method.setCurrentIndex(view.method.findData("pixel"))
+    assert view.steps.value() == 30 and view.l1.isEnabled() and not view.size.isEnabled()
     view.steps.setValue(8)
     assert run_and_wait(qtbot, view, "actmax", view.run) == "actmax"
     caption = view.panel.caption
@@ -39,3 +41,23 @@ def test_activation_maximisation_raises_the_channel_and_can_be_cancelled(qtbot, 
     _, facts = export_and_read(qtbot, view, tmp_path / "actmax.png")
     assert facts["command"].startswith(f"deconvviz actmax --model zf-fmnist --layer {window.layer} "
                                        f"--channel {window.channel} --method pixel --steps 8 ")
+
+
+def test_activation_maximisation_uses_feature_visualisation_by_default(qtbot, window, tmp_path, monkeypatch):
+    from deconvviz.analyses import featvis
+
+    calls = []
+    engine = featvis.visualise
+    monkeypatch.setattr(featvis, "visualise", lambda *a, **k: calls.append(a[2:4]) or engine(*a, **k))
+    view = open_from_menu(window, "actmax")
+    assert view.method.currentData() == "featvis" and view.steps.value() == 256  # the CLI's defaults
+    assert not view.l1.isEnabled() and view.size.isEnabled()
+    view.steps.setValue(4)
+    view.size.setValue(32)
+    assert run_and_wait(qtbot, view, "actmax", view.run) == "actmax"
+    assert calls == [(window.layer, [window.channel])]
+    assert f"maximise {window.layer} channel {window.channel}" in view.panel.caption
+    assert view.view.pixels().std() > 0
+    _, facts = export_and_read(qtbot, view, tmp_path / "featvis.png")
+    assert facts["command"].startswith(f"deconvviz actmax --model zf-fmnist --layer {window.layer} "
+                                       f"--channel {window.channel} --method featvis --steps 4 --size 32 ")

@@ -1,4 +1,5 @@
-"""Activation maximisation: the input the session's selected channel (or the image's top class) likes most."""
+"""Activation maximisation: the input the session's selected channel (or the image's top class) likes most, by
+feature visualisation (the default, as ``deconvviz actmax``) or plain gradient ascent on the pixels."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox
 
-from ...figures.saliency import actmax_panel
 from ...session.recipes import ActmaxRecipe
 from .base import AnalysisView
 from .panel_view import PanelView
 
+METHODS = (("feature vis", "featvis"), ("pixel ascent", "pixel"))  # (menu text, the recipe's method)
+DEFAULT_STEPS = {"featvis": 256, "pixel": 30}  # the CLI's defaults
+
 
 class ActmaxView(AnalysisView):
-    """Regularised gradient ascent from noise or the mean image, with progress and Cancel."""
+    """Feature visualisation (a Fourier-parametrised picture under robustness transforms) or regularised pixel
+    ascent from noise or the mean image, with progress and Cancel."""
 
     title = "activation maximisation"
     slug = "actmax"
@@ -22,9 +26,14 @@ class ActmaxView(AnalysisView):
         super().__init__(*args, **kw)
         self.what = QComboBox(objectName="what")
         self.what.addItems(["selected channel", "top class of the image"])
+        self.method = QComboBox(objectName="method")
+        for text, method in METHODS:
+            self.method.addItem(text, method)
+        self.size = QSpinBox(objectName="size", minimum=16, maximum=512, value=128, singleStep=16)
+        self.size.setSuffix(" px")
         self.start = QComboBox(objectName="start")
         self.start.addItems(["noise", "mean"])
-        self.steps = QSpinBox(objectName="steps", minimum=1, maximum=2000, value=30)
+        self.steps = QSpinBox(objectName="steps", minimum=1, maximum=4000, value=DEFAULT_STEPS["featvis"])
         self.step_size = QDoubleSpinBox(objectName="stepSize", minimum=0.001, maximum=5.0, value=0.05,
                                         decimals=3, singleStep=0.01)
         self.l1 = QDoubleSpinBox(objectName="l1", minimum=0.0, maximum=10.0, value=0.1, decimals=3, singleStep=0.05)
@@ -32,8 +41,8 @@ class ActmaxView(AnalysisView):
         self.run_button = QPushButton("Run", objectName="run")
         self.run_button.clicked.connect(self.run)
         row = QHBoxLayout()
-        for label, widget in (("maximise", self.what), ("from", self.start), ("steps", self.steps),
-                              ("step", self.step_size), ("L1", self.l1), ("L2", self.l2)):
+        for label, widget in (("maximise", self.what), ("by", self.method), ("steps", self.steps), ("size", self.size),
+                              ("from", self.start), ("step", self.step_size), ("L1", self.l1), ("L2", self.l2)):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         row.addStretch(1)
@@ -42,7 +51,20 @@ class ActmaxView(AnalysisView):
         self.view = PanelView()
         self.view.setMinimumSize(820, 280)
         self.body.addWidget(self.view, 1)
+        self.method.currentIndexChanged.connect(self._method_changed)
+        self._method_changed()
         self.show_message("Run maximises the channel selected in the main window")
+
+    def method_name(self) -> str:
+        """Return the recipe's method: "featvis" or "pixel"."""
+        return self.method.currentData()
+
+    def _method_changed(self, *_) -> None:
+        pixel = self.method_name() == "pixel"
+        for widget in (self.start, self.step_size, self.l1, self.l2):
+            widget.setEnabled(pixel)
+        self.size.setEnabled(not pixel)
+        self.steps.setValue(DEFAULT_STEPS[self.method_name()])
 
     def target_options(self) -> dict | None:
         """Return the recipe's target options for the current choice (None when nothing is selected)."""
@@ -55,28 +77,29 @@ class ActmaxView(AnalysisView):
             return None
         return {"class_index": session.image.top_class}
 
-    def run(self) -> None:
-        """Start the ascent (a long job: progress and Cancel)."""
-        from ...engine.actmax import Target
+    def recipe(self, chosen: dict) -> ActmaxRecipe:
+        """Return the recipe of the view's settings for the target options ``chosen``."""
+        method = self.method_name()
+        options = {"size": self.size.value()} if method == "featvis" else {
+            "start": self.start.currentText(), "step_size": self.step_size.value(), "l1": self.l1.value(),
+            "l2": self.l2.value()}
+        return ActmaxRecipe(**self.model_options(), **chosen, method=method, steps=self.steps.value(), **options,
+                            out="actmax.png")
 
+    def run(self) -> None:
+        """Start the maximisation (a long job: progress and Cancel)."""
         chosen = self.target_options()
         if chosen is None:
             self.show_message("select a layer and channel in the main window first", error=True)
             return
-        target = Target(chosen["layer"], chosen["channel"]) if "layer" in chosen else Target(**chosen)
-        start, steps, size, l1, l2 = (self.start.currentText(), self.steps.value(), self.step_size.value(),
-                                      self.l1.value(), self.l2.value())
-        recipe = ActmaxRecipe(**self.model_options(), **chosen, method="pixel", start=start, steps=steps,
-                              step_size=size, l1=l1,
-                              l2=l2, out="actmax.png")
+        recipe = self.recipe(chosen)
+        target = recipe.target()
 
         def job(model, progress, cancel):
-            from ...analyses.actmax import activation_maximisation, start_input
+            start, ascent = recipe.compute(model, progress, cancel)
+            return recipe.panel(model, start, ascent, recipe.shell())
 
-            ascent = activation_maximisation(model, target, start, steps, size, l1, l2, 0, progress, cancel)
-            return actmax_panel(model, start_input(model, start, 0), ascent, recipe.shell())
-
-        self.show_message(f"maximising {target.describe()}…")
+        self.show_message(f"maximising {target.describe()} by {self.method.currentText()}…")
         self.submit("actmax", job, lambda panel: self._show(panel, recipe), long=True)
 
     def _show(self, panel, recipe: ActmaxRecipe) -> None:

@@ -1,0 +1,141 @@
+"""The grid's "feature vis" view and the deconvnet pane's picture: filled in as the batch runs (in the views' lane),
+from the disk cache on a second visit (no job), computed again for other weights, cancelled by another layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deconvviz.paths import WEIGHTS
+from deconvviz.session import messages as m
+from deconvviz.session.featvis_tiles import OWNER, PANE_OWNER
+
+TIMEOUT = 60000
+
+
+@pytest.fixture
+def featvis_window(qtbot, settings, tmp_path, open_window):
+    """A window on zf-fmnist whose pictures are tiny (3 steps, 16 px) and cached in a temporary folder; with
+    ``window.jobs`` the feature-vis jobs it submitted and ``window.answers`` their results."""
+    settings.setValue("featvis/steps", 3)
+    settings.setValue("featvis/size", 16)
+    settings.setValue("featvis/cacheDir", str(tmp_path / "cache"))
+    window = open_window(settings)
+    window.jobs, window.answers = [], []
+    submit = window.backend.submit
+
+    def recording(request):
+        if isinstance(request, m.Analysis) and request.owner in (OWNER, PANE_OWNER):
+            window.jobs.append(request)
+        submit(request)
+
+    window.backend.submit = recording
+    window.featvis.tiles.submit = recording
+    window.backend.resultReady.connect(lambda r: window.answers.append(r) if isinstance(r.request, m.Analysis)
+                                       and r.request.owner in (OWNER, PANE_OWNER) else None)
+    return window
+
+
+def cached(tmp_path) -> int:
+    return len(list((tmp_path / "cache").glob("*.npy")))
+
+
+def choose_layer(qtbot, window, layer):
+    window.tree.select_layer(layer)
+    qtbot.waitUntil(lambda: window._grid_layer == layer and window.channel is not None, timeout=TIMEOUT)
+
+
+def show_featvis(qtbot, window):
+    window.grid_view.setCurrentIndex(window.grid_view.findText("feature vis"))
+    filled(qtbot, window)
+
+
+def filled(qtbot, window):
+    qtbot.waitUntil(lambda: window.grid.picture_count() == window.grid.count() > 0
+                    and not window.backend.busy(OWNER), timeout=TIMEOUT)
+
+
+def test_the_feature_vis_view_fills_the_tiles_and_a_second_visit_comes_from_the_cache(qtbot, featvis_window,
+                                                                                      tmp_path):
+    window = featvis_window
+    show_featvis(qtbot, window)
+    count = window.grid.count()
+    assert count == 32 and cached(tmp_path) == 32
+    assert window.featvis_state.text() == "feature vis: 32 of 32 channels"
+    assert len(window.jobs) == 1 and window.jobs[0].owner == OWNER  # one batch, in the views' lane
+    partial = [r for r in window.answers if isinstance(r, m.Partial)]
+    assert len(partial) >= 1 + 32 // 8  # the cache's answer, then every chunk of 8 as it finished
+    pictures = window.grid.grab().toImage()
+    window.grid.set_view("maps")
+    assert window.grid.grab().toImage() != pictures  # the user sees the pictures, not the maps
+    window.grid.set_view("featvis")
+    assert window.deconv.featvis.has_image()  # the pane shows the selected channel's picture
+
+    choose_layer(qtbot, window, "features.4")
+    filled(qtbot, window)
+    assert window.grid.count() == 64 and cached(tmp_path) == 96 and len(window.jobs) == 2
+    choose_layer(qtbot, window, "features.0")
+    assert window.grid.picture_count() == 32  # at once, from the disk
+    assert len(window.jobs) == 2 and not window.backend.busy(OWNER)  # no job submitted
+    assert window.featvis_state.text() == "feature vis: 32 channels (cached)"
+    assert window.grid.tooltip_text(3).endswith("· feature vis")
+
+    window.grid_view.setCurrentIndex(0)  # back to the maps
+    assert window.grid.view == "maps" and window.featvis_state.isHidden() and window.grid.picture_count() == 0
+
+
+def test_other_weights_compute_again(qtbot, featvis_window, tmp_path):
+    window = featvis_window
+    show_featvis(qtbot, window)
+    assert cached(tmp_path) == 32
+    snapshot = str(WEIGHTS / "zf-fmnist" / "history" / "epoch-001.safetensors")
+    window.open_model("zf-fmnist", snapshot)
+    qtbot.waitUntil(lambda: (window.weights or "").endswith("epoch-001.safetensors") and window.channel is not None,
+                    timeout=TIMEOUT)
+    filled(qtbot, window)
+    assert len(window.jobs) == 2 and cached(tmp_path) == 64  # the same layer, other weights: other pictures
+    reports = [[r.value for r in window.answers if isinstance(r, m.Partial) and r.request is job]
+               for job in window.jobs]
+    assert len(reports[0][0].pictures) == 0 and len(reports[1][0].pictures) == 0  # nothing cached for either
+    assert reports[0][0].hash != reports[1][0].hash == window.featvis.tiles.hash
+
+
+def test_another_layer_cancels_the_running_batch(qtbot, featvis_window, tmp_path):
+    window = featvis_window
+    window.settings.setValue("featvis/steps", 100000)  # runs until cancelled
+    window.grid_view.setCurrentIndex(1)
+    first = window.jobs[-1]
+    qtbot.waitUntil(lambda: first in window.backend.running_all(), timeout=TIMEOUT)
+    window.settings.setValue("featvis/steps", 3)
+    choose_layer(qtbot, window, "features.4")
+    qtbot.waitUntil(lambda: any(isinstance(r, m.Cancelled) and r.request is first for r in window.answers),
+                    timeout=TIMEOUT)
+    filled(qtbot, window)
+    assert window.grid.count() == 64 and len(window.jobs) == 2 and window.jobs[1].owner == OWNER
+    assert cached(tmp_path) == 64  # nothing of the cancelled batch was stored: no chunk of it finished
+
+
+def test_the_pane_computes_its_channel_in_the_maps_view(qtbot, featvis_window, tmp_path):
+    window = featvis_window
+    assert not window.deconv.featvis.has_image() and not window.jobs  # off by default: nothing computed
+    window.deconv.compute_featvis.setChecked(True)
+    qtbot.waitUntil(lambda: window.deconv.featvis.has_image() and not window.backend.busy(PANE_OWNER),
+                    timeout=TIMEOUT)
+    assert len(window.jobs) == 1 and window.jobs[0].owner == PANE_OWNER and cached(tmp_path) == 1
+    shown = window.deconv.featvis.grab().toImage()
+    window.grid.select((window.channel + 1) % 32)  # another channel: computed for it alone
+    qtbot.waitUntil(lambda: len(window.jobs) == 2 and not window.backend.busy(PANE_OWNER), timeout=TIMEOUT)
+    assert cached(tmp_path) == 2 and window.deconv.featvis.grab().toImage() != shown
+    assert window.settings.value("featvis/pane") == "true"
+
+
+def test_the_tiles_are_the_engine_pictures(qtbot, featvis_window, tmp_path):
+    from deconvviz.session import featvis_cache as cache
+
+    window = featvis_window
+    show_featvis(qtbot, window)
+    tiles = window.featvis.tiles
+    key = cache.picture_key(tiles.hash, "features.0", 5, **tiles.params().key_params())
+    picture = cache.load(key, tmp_path / "cache")
+    assert picture.shape == (3, 16, 16)
+    assert np.array_equal(tiles.pictures[5], np.round(picture.clamp(0, 1).permute(1, 2, 0).numpy() * 255))
