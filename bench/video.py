@@ -19,10 +19,16 @@ Measured in the same run, side by side:
 - **every frame everything** (the app before): each analysed frame carries the grid and the projection.
 - **in order**: every frame computed in order, offline, on the first ``--in-order-seconds``; from those
   per-frame times, a first-in first-out queue fed in real time, whose backlog grows whenever computing is
-  slower than the clip.
+  slower than the clip. Where the time goes: the median CPU time of each stage of a frame
+  (``Compute.frame_stages``), with and without the grid and projection.
+
+Before anything is timed the layer's receptive-field table is filled (one trace per row and column of the
+layer, timed and printed: what the app pays over the first seconds of a clip), so no run pays it; the live
+runs alternate their order over ``--rounds`` rounds (priority first, then every frame everything first, ...)
+and the medians over the rounds are compared, as the machine's load drifts from one run to the next.
 
     PYTHONPATH=. python -m bench.video [--models efficientnet-lite0 zf-fmnist] [--clip FILE | --make-clip 60]
-        [--no-square] [--threads 1]
+        [--no-square] [--threads 1] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -83,6 +89,19 @@ class AppFrames:
             if type(r).__name__ == "Failed":
                 raise SystemExit(r.message)
         return results
+
+    def warm_fields(self, frame) -> tuple[int, float]:
+        """Fill the receptive-field table of the layer (each row and column traced once, along the diagonal);
+        return (traces, CPU seconds)."""
+        r = self(frame, True)
+        if r.maps is None or r.projection is None or r.projection.positions[0] is None:
+            return 0, 0.0
+        h, w = r.maps.maps.shape[1:]
+        shape = tuple(self.compute.x.shape)
+        start = time.thread_time()
+        for i in range(max(h, w)):
+            self.compute.field(self.layer, shape, (min(i, h - 1), min(i, w - 1)))
+        return max(h, w), time.thread_time() - start
 
     def __call__(self, frame, panes: bool = True, generation: int | None = None):
         """Return the FrameAnalysed of ``frame`` (with the grid and projection when ``panes``)."""
@@ -159,12 +178,22 @@ def live(path: Path, analyse, priority: bool) -> dict:
             "lag_last_ms": 1000 * statistics.median(l for _, l in lags[-sixth:])}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """Return the median of each figure over ``runs`` (live results), with "rounds": each run's analysed rate."""
+    out = {}
+    for key, value in runs[0].items():
+        values = [r[key] for r in runs if r[key] is not None]
+        out[key] = statistics.median(values) if values else None
+    out["rounds"] = " / ".join(f"{r['analysed_fps']:.1f}" for r in runs) + " frames/s"
+    return out
+
+
 def in_order(path: Path, analyse, seconds: float) -> dict:
     """Decode and compute every frame of the first ``seconds`` in order (each with the grid and projection,
     and once more without them, for their cost); simulate the full frames fed in real time."""
     from deconvviz.data.video import open_video
 
-    costs, light, decode, cpu, light_cpu = [], [], [], [], []
+    costs, light, decode, cpu, light_cpu, stages, light_stages = [], [], [], [], [], [], []
     with open_video(path) as video:
         fps = video.fps
         frames = video.frames()
@@ -179,11 +208,13 @@ def in_order(path: Path, analyse, seconds: float) -> dict:
             analyse(frame, True)
             costs.append(time.perf_counter() - t)
             cpu.append(time.thread_time() - c)  # this thread's CPU time: what the work costs on a free core
+            stages.append(dict(analyse.compute.frame_stages))
             total += decode[-1] + costs[-1]
             t, c = time.perf_counter(), time.thread_time()
             analyse(frame, False)
             light.append(time.perf_counter() - t)
             light_cpu.append(time.thread_time() - c)
+            light_stages.append(dict(analyse.compute.frame_stages))
     finish, latencies = 0.0, []
     for i, c in enumerate(costs):  # a FIFO queue fed at the clip's rate, served at the measured costs
         arrival = i / fps
@@ -196,7 +227,19 @@ def in_order(path: Path, analyse, seconds: float) -> dict:
             "light_ms": 1000 * statistics.median(light), "light_p95_ms": 1000 * percentile(light, 95),
             "cpu_ms": 1000 * statistics.median(cpu), "light_cpu_ms": 1000 * statistics.median(light_cpu), "p95_ms": 1000 * percentile(latencies, 95),
             "last_latency_ms": 1000 * latencies[-1], "frames": len(costs), "clip_fps": fps,
-            "behind_s": served_by - arrived_by, "growth_per_s": max(0.0, fps * statistics.mean(costs) - 1.0)}
+            "behind_s": served_by - arrived_by, "growth_per_s": max(0.0, fps * statistics.mean(costs) - 1.0),
+            "stages": median_stages(stages), "light_stages": median_stages(light_stages)}
+
+
+def median_stages(frames: list[dict]) -> dict[str, float]:
+    """Return each stage's median CPU milliseconds over ``frames`` (dicts of stage -> seconds), in stage order."""
+    names = list(dict.fromkeys(name for f in frames for name in f))
+    return {name: 1000 * statistics.median(f.get(name, 0.0) for f in frames) for name in names}
+
+
+def stages_text(stages: dict[str, float]) -> str:
+    """Return the stages as "frame 1.2, forward to the layer 20.1, ... ms"."""
+    return ", ".join(f"{name} {ms:.1f}" for name, ms in stages.items()) + " ms"
 
 
 def decode_only(path: Path) -> float:
@@ -218,6 +261,7 @@ def main(argv=None) -> int:
     parser.add_argument("--in-order-seconds", type=float, default=4.0)
     parser.add_argument("--no-square", action="store_true", help="no occluding square in place")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the app's choice)")
+    parser.add_argument("--rounds", type=int, default=2, help="live runs of each kind, their order alternating")
     args = parser.parse_args(argv)
 
     import torch
@@ -243,9 +287,13 @@ def main(argv=None) -> int:
             first = next(v.frames())
         for panes in (True, False, True, False):
             analyse(first, panes)  # warm up
+        traces, trace_s = analyse.warm_fields(first)
         order = in_order(path, analyse, args.in_order_seconds)
-        plan = live(path, analyse, priority=True)
-        every = live(path, analyse, priority=False)
+        runs: dict[bool, list] = {True: [], False: []}
+        for i in range(args.rounds):
+            for priority in ((True, False) if i % 2 == 0 else (False, True)):
+                runs[priority].append(live(path, analyse, priority))
+        plan, every = median_run(runs[True]), median_run(runs[False])
         square = "no square" if analyse.square is None else \
             f"the {analyse.square[2]} px square in place at ({analyse.square[0]}, {analyse.square[1]})"
         print(f"\n{name} ({layer}, channel {channel}, {square}): class table + grid + projection")
@@ -256,16 +304,22 @@ def main(argv=None) -> int:
               f"fed at {clip_fps:g} fps in order: {order['behind_s']:.1f} s behind after {args.in_order_seconds:.0f} s")
         free_every = 1000 / (order["cpu_ms"] + order["decode_ms"])
         free_plan = 2000 / (order["cpu_ms"] + order["light_cpu_ms"] + 2 * order["decode_ms"])
+        print(f"  where the time goes (median CPU time per stage): with grid and projection "
+              f"{stages_text(order['stages'])}; class table and square only {stages_text(order['light_stages'])}")
+        if traces:
+            print(f"  receptive-field table filled before timing: {traces} traces, {trace_s:.1f} s of CPU time "
+                  f"(the app pays these over a clip's first frames, one per new row or column)")
         print(f"  on a free core (from the CPU times): every frame everything {free_every:.1f} frames/s, grid and "
               f"projection every other frame {free_plan:.1f} frames/s")
+        print(f"  played in real time, {args.rounds} round(s) of each, the order alternating; the median of the rounds:")
         for label, r in (("priority (the app)", plan), ("every frame everything", every)):
             switched = "" if r["every_other_at_s"] is None else \
                 f"; grid and projection every other frame from {r['every_other_at_s']:.1f} s"
             print(f"  {label:<23}: {r['analysed_fps']:5.1f} of {clip_fps:g} frames/s analysed (class table; "
-                  f"{r['analysed']} of {r['delivered']}), {r['panes_fps']:5.1f}/s "
+                  f"{r['analysed']:g} of {r['delivered']:g}), {r['panes_fps']:5.1f}/s "
                   f"with grid and projection; latency p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms; dropped "
-                  f"whole {r['dropped']} of {r['delivered']}; lag first sixth {r['lag_first_ms']:.0f} ms, last "
-                  f"{r['lag_last_ms']:.0f} ms{switched}")
+                  f"whole {r['dropped']:g} of {r['delivered']:g}; lag first sixth {r['lag_first_ms']:.0f} ms, last "
+                  f"{r['lag_last_ms']:.0f} ms{switched}; rounds {r['rounds']}")
         ratio = plan["analysed_fps"] / every["analysed_fps"]
         met = "met" if round(plan["analysed_fps"], 1) >= min(TARGET_FPS, clip_fps) else "MISSED"
         print(f"  class table: {ratio:.2f}x every-frame-everything's rate; target >= {TARGET_FPS:g} analysed "

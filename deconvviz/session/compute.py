@@ -81,6 +81,25 @@ def _columns(n: int) -> int:
     return max(1, math.ceil(math.sqrt(n)))
 
 
+class _Stages:
+    """CPU time (this thread's) per named stage: ``done(name)`` closes the stage begun at the previous one."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.thread_time()
+
+    def done(self, name: str) -> None:
+        """Record the CPU time since the previous stage ended under ``name``."""
+        now = time.thread_time()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._mark
+        self._mark = now
+
+    def split(self, name: str, part: str, seconds: float) -> None:
+        """Move ``seconds`` of stage ``name`` to a stage ``part`` of its own."""
+        self.seconds[name] -= seconds
+        self.seconds[part] = self.seconds.get(part, 0.0) + seconds
+
+
 class Compute:
     """The model, the current image (PIL and preprocessed), its cached probe, and the request handlers."""
 
@@ -98,8 +117,11 @@ class Compute:
         self.last_map_result = None  # the engine's OcclusionResult behind last_map
         self._analysis_models: dict[tuple, LoadedModel] = {}
         self._frames: FrameAnalyser | None = None  # the playing frames' one-pass analyser (model, layer, ...)
+        self._frames_key: tuple = ()  # what it was made for
         self._fast: tuple = (None, None)  # (model, its network for plain forward passes: engine/fast_forward.py)
         self._fields: dict = {}  # "model" -> the model, (layer, input shape) -> its receptive fields' FieldTable
+        self._first: tuple = (None, None, None)  # (model, layer records, the first convolution's name)
+        self.frame_stages: dict[str, float] = {}  # the last playing frame's CPU seconds per stage (bench/video.py)
 
     # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, request: m.Request, progress: Callable[[int, int], None] | None = None,
@@ -168,7 +190,7 @@ class Compute:
             image, req.path, frame, x, pr, None, None
         return [self._image_result(req)]
 
-    def _field(self, layer: str, shape: tuple, position: tuple[int, int]):
+    def field(self, layer: str, shape: tuple, position: tuple[int, int]):
         """Return the receptive field of ``layer`` at ``position`` for inputs of ``shape``, from a FieldTable kept
         per model and layer: it depends on the network's geometry only, and tracing one position costs a pass
         of its own (136 ms of a 270 ms frame on efficientnet-lite0, measured), while a playing video's
@@ -185,31 +207,38 @@ class Compute:
         square pasted in; without ``panes`` no maps or projection. With the square in place the class table
         shows the square's probabilities, so the frame's own are left out (None): its forward stops at the
         layer, or, without panes, does not run. The kept input (image or paused frame) and its probe stay as
-        they are."""
+        they are. Each stage's CPU time goes to :attr:`frame_stages`."""
         start = time.perf_counter()
+        stages = _Stages()
         image = _frame_image(req.pixels, req.path)
         g = req.generation
         maps = projection = occluded = None
         if req.panes:
-            a, wanted = self._frames, req.square is None or req.layer is None  # the square's probabilities are shown
-            if a is None or (a.model, a.layer, a.channel, a.mode, a.probs) != \
-                    (self.model, req.layer, req.channel, req.mode, wanted):
-                a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode, wanted)
-            result = a(image)
-            x, probs = result.x, result.probs
+            x = self.model.preprocess(image)
+            stages.done("frame")
+            a = self._frame_analyser(req, tuple(x.shape))
+            result = a(x)
+            stages.done("forward to the layer")
+            if result.projection is not None:
+                stages.split("forward to the layer", "projection pass", a.backward_s)
+            probs = result.probs
         else:  # a frame without panes: a plain forward, none at all when the square's answer is what is shown
             x = self.model.preprocess(image)
+            stages.done("frame")
             probs = None if req.square is not None else self._plain_probs(x)
+            stages.done("class table")
         if req.panes and result.maps is not None:
             maps = self._maps_result(m.LayerMaps(g, req.layer), result.maps)
+            stages.done("grid")
         if req.panes and result.projection is not None:
             proj = Projection(torch.from_numpy(result.projection)[None], [result.position], [result.value],
                               req.layer, req.channel, req.mode)
             fmap, boxes = None, [None]
             if result.position is not None:
-                fmap, boxes = result.maps[req.channel], [self._field(req.layer, tuple(x.shape), result.position)]
+                fmap, boxes = result.maps[req.channel], [self.field(req.layer, tuple(x.shape), result.position)]
             projection = self._projection_result(m.Project(g, req.layer, req.channel, None, req.mode), x,
                                                  proj, fmap, boxes)
+            stages.done("projection")
         if req.square is not None:
             top, left, size = req.square
             # a plain forward with the square in place (an incremental session per frame would cost more)
@@ -219,16 +248,37 @@ class Compute:
                 top, left, size, req.layer if channel is not None else None, channel))
             occluded = m.Occluded(m.Occlude(g, top, left, size, req.layer, channel), m.frozen_array(square_probs),
                                   total)
+            stages.done("square")
         pixels = m.frozen_array(self.model.preprocessing.to_pixels(x))
+        stages.done("pixels")
+        self.frame_stages = stages.seconds
         return [m.FrameAnalysed(req, pixels, None if probs is None else m.frozen_array(probs), maps, projection,
                                 occluded, time.perf_counter() - start)]
+
+    def _frame_analyser(self, req: m.AnalyseFrame, shape: tuple) -> FrameAnalyser:
+        """Return the playing frames' analyser for ``req``'s layer, channel and mode and inputs of ``shape``,
+        kept while they stay: its plain pass on the channels-last copy, its projection on a crop around the
+        receptive field (from this Compute's table). With the square in place the class table shows the
+        square's probabilities, so the analyser computes none."""
+        a, probs = self._frames, req.square is None or req.layer is None
+        key = (self.model, req.layer, req.channel, req.mode, probs, shape)
+        if a is None or self._frames_key != key:
+            fields = None if req.layer is None else lambda position: self.field(req.layer, shape, position)
+            a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode, probs,
+                                             net=self._fast_net(), fields=fields)
+            self._frames_key = key
+        return a
+
+    def _fast_net(self) -> torch.nn.Module:
+        """Return the loaded model's network for plain forward passes (a channels-last copy on the CPU)."""
+        if self._fast[0] is not self.model:
+            self._fast = (self.model, fast_copy(self.model.net, self.device))
+        return self._fast[1]
 
     def _plain(self, forward: Callable[[torch.nn.Module], object]):
         """Return ``forward(net)`` on the loaded model's network for plain forward passes (a channels-last copy
         on the CPU); where the copy raises, the model as loaded answers, from then on."""
-        if self._fast[0] is not self.model:
-            self._fast = (self.model, fast_copy(self.model.net, self.device))
-        net = self._fast[1]
+        net = self._fast_net()
         try:
             return forward(net)
         except DeconvvizError:
@@ -273,7 +323,13 @@ class Compute:
         return tuple(int(v) for v in prep.to_pixels(prep.mean_pixel())[0, 0])
 
     def _first_conv(self, layers) -> str | None:
-        return first_conv_layer(self.model.net, layers)
+        """Return the model's first convolution reading the image (None: none), kept per model and records: a
+        walk over the modules that every playing frame's grid would otherwise repeat."""
+        model, records, name = self._first
+        if model is not self.model or records is not layers:
+            name = first_conv_layer(self.model.net, layers)
+            self._first = (self.model, layers, name)
+        return name
 
     # -- views ----------------------------------------------------------------------------------------
     def maps(self, layer: str) -> np.ndarray:

@@ -7,10 +7,11 @@ projection's backward pass, its receptive field and tiles, and a large layer's m
 analysed frame: the frames between carry the probabilities (and the occluded square) only, a forward pass.
 
 :class:`PlaybackPlan` decides it from measured times, no benchmark: the interval between delivered frames
-(the median of the last few) against the answer time of the frames that carried the panes (a moving average
-of the worker's compute time for them). A full answer slower than the interval: every other frame; back to
-every frame once it costs no more than ``back`` of the interval (the light frames in between keep the
-average up to date, since every other frame still carries the panes).
+(the median of the last few) against the answer time of the frames that carried the panes (the median of
+the worker's compute time for the last few of them, so that one slow answer, such as the first frame at a
+new receptive field, moves neither way). A full answer slower than the interval: every other frame; back to
+every frame once it costs no more than ``back`` of the interval (the frames in between keep the median up to
+date, since every other frame still carries the panes).
 
 "Every other analysed frame" holds even though the runner coalesces: a frame's request is stamped when it is
 sent, as the opposite of the request the worker is computing then (the oldest one sent after the newest
@@ -30,20 +31,20 @@ class PlaybackPlan:
     """Decides, frame by frame, whether a playing frame carries the grid and the projection (module docstring).
 
     ``clock()`` returns seconds (tests pass a fake one); ``window``: how many delivery intervals the frame
-    interval is the median of; ``alpha``: the weight of a new timing in the full answer's moving average;
+    interval is the median of; ``answers``: how many answers of each kind their time is the median of;
     ``back``: the share of the interval a full answer must fit in for every frame to carry the panes again.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, window: int = 8, alpha: float = 0.3,
+    def __init__(self, clock: Callable[[], float] = time.monotonic, window: int = 8, answers: int = 5,
                  back: float = 0.8) -> None:
-        self.clock, self.window, self.alpha, self.back = clock, window, alpha, back
+        self.clock, self.window, self.answers, self.back = clock, window, answers, back
         self.reset()
 
     def reset(self) -> None:
         """Forget the intervals, costs and requests (playback starts again: the first frames carry everything)."""
         self.every_other = False
-        self.full_s: float | None = None  # moving average of the answer time of frames carrying the panes
-        self.light_s: float | None = None  # the same for frames carrying the probabilities only
+        self._full: deque[float] = deque(maxlen=self.answers)  # compute times of the last frames with the panes
+        self._light: deque[float] = deque(maxlen=self.answers)  # the same for frames with the probabilities only
         self._arrivals: deque[float] = deque(maxlen=self.window + 1)
         self._sent: deque[tuple[int, bool]] = deque(maxlen=64)  # (generation, panes) sent, not yet answered
         self._answered: tuple[int, bool] | None = None  # the newest answer's (generation, panes)
@@ -55,6 +56,16 @@ class PlaybackPlan:
         if len(times) < 2:
             return None
         return statistics.median(b - a for a, b in zip(times, times[1:]))
+
+    @property
+    def full_s(self) -> float | None:
+        """Return the median compute time of the last ``answers`` frames that carried the panes (None before one)."""
+        return statistics.median(self._full) if self._full else None
+
+    @property
+    def light_s(self) -> float | None:
+        """Return the same for the frames that carried the probabilities only (None before one)."""
+        return statistics.median(self._light) if self._light else None
 
     def next_frame(self) -> bool:
         """Record that a frame was delivered now; return whether its request carries the grid and projection."""
@@ -74,21 +85,16 @@ class PlaybackPlan:
         while self._sent and self._sent[0][0] <= generation:
             self._sent.popleft()  # answered, or coalesced away behind this answer
         self._answered = (generation, panes)
-        old = self.full_s if panes else self.light_s
-        new = seconds if old is None else old + self.alpha * (seconds - old)
-        if panes:
-            self.full_s = new
-        else:
-            self.light_s = new
+        (self._full if panes else self._light).append(seconds)
         self._decide()
 
     def _decide(self) -> None:
-        interval = self.interval_s
-        if interval is None or self.full_s is None:
+        interval, full = self.interval_s, self.full_s
+        if interval is None or full is None:
             return
-        if not self.every_other and self.full_s > interval:
+        if not self.every_other and full > interval:
             self.every_other = True
-        elif self.every_other and self.full_s <= self.back * interval:
+        elif self.every_other and full <= self.back * interval:
             self.every_other = False
 
     def skipping(self, grid: bool, projection: bool) -> str:

@@ -21,7 +21,14 @@ class FakeClock:
 def play(plan, clock, frames, interval_s, full_s, light_s):
     """Simulate playback: a frame every ``interval_s``; one worker computing the newest waiting request (a newer
     one replaces the waiting one, as the runner coalesces), a frame with panes costing ``full_s`` and one
-    without ``light_s``. Return the analysed requests in order, as (generation, panes)."""
+    without ``light_s`` (``full_s`` may be a list: the cost of each full answer in turn, the last one repeated).
+    Return the analysed requests in order, as (generation, panes)."""
+    costs = list(full_s) if isinstance(full_s, (list, tuple)) else [full_s]
+    fulls = 0
+
+    def cost(panes):
+        return costs[min(fulls, len(costs) - 1)] if panes else light_s
+
     events = [(i * interval_s, "frame") for i in range(frames)]
     waiting, busy_until, computing, analysed, generation = None, None, None, [], 0
     t = 0.0
@@ -33,7 +40,8 @@ def play(plan, clock, frames, interval_s, full_s, light_s):
             t = busy_until
             clock.now = 50.0 + t
             g, panes = computing
-            plan.answered(g, panes, full_s if panes else light_s)
+            plan.answered(g, panes, cost(panes))
+            fulls += panes
             analysed.append(computing)
             computing = None
         else:
@@ -46,7 +54,7 @@ def play(plan, clock, frames, interval_s, full_s, light_s):
             waiting = (generation, panes)  # replaces a waiting one
         if computing is None and waiting is not None:
             computing, waiting = waiting, None
-            busy_until = t + (full_s if computing[1] else light_s)
+            busy_until = t + cost(computing[1])
     return analysed
 
 
@@ -84,7 +92,7 @@ def test_alternation_holds_when_even_the_light_frames_fall_behind():
 
 def test_every_frame_carries_the_panes_again_once_they_fit_and_reset_forgets():
     clock = FakeClock()
-    plan = PlaybackPlan(clock, alpha=0.5)
+    plan = PlaybackPlan(clock)
     play(plan, clock, 40, 0.040, full_s=0.060, light_s=0.010)
     assert plan.every_other
     analysed = play(plan, clock, 60, 0.040, full_s=0.020, light_s=0.010)
@@ -93,6 +101,32 @@ def test_every_frame_carries_the_panes_again_once_they_fit_and_reset_forgets():
     assert plan.every_other
     plan.reset()
     assert not plan.every_other and plan.interval_s is None and plan.next_frame()
+
+
+def test_a_few_slow_answers_move_the_plan_neither_way():
+    """The median of the recent answers decides: two slow first frames (a cold receptive-field table) do not send
+    the panes to every other frame, nor do two fast ones bring them back, while a steady cost does either."""
+    clock = FakeClock()
+    plan = PlaybackPlan(clock)
+    analysed = play(plan, clock, 60, 0.040, full_s=[0.150, 0.150, 0.030], light_s=0.010)
+    assert not plan.every_other and all(panes for _, panes in analysed[10:])
+    assert plan.full_s == pytest.approx(0.030)
+    play(plan, clock, 40, 0.040, full_s=0.060, light_s=0.010)
+    assert plan.every_other and plan.full_s == pytest.approx(0.060)
+    play(plan, clock, 60, 0.040, full_s=[0.020, 0.020, 0.060], light_s=0.010)
+    assert plan.every_other  # two fast answers among slow ones: the median is still slow
+    play(plan, clock, 40, 0.040, full_s=0.031, light_s=0.010)  # 31 ms: within 0.8 of the 40 ms interval
+    assert not plan.every_other
+
+
+def test_the_panes_come_back_only_below_the_share_of_the_interval():
+    clock = FakeClock()
+    plan = PlaybackPlan(clock)
+    play(plan, clock, 40, 0.040, full_s=0.060, light_s=0.010)
+    play(plan, clock, 60, 0.040, full_s=0.033, light_s=0.010)  # fits the interval, not 0.8 of it
+    assert plan.every_other
+    play(plan, clock, 60, 0.040, full_s=0.030, light_s=0.010)
+    assert not plan.every_other
 
 
 def test_the_interval_is_the_median_of_the_recent_deliveries():
