@@ -14,9 +14,10 @@ Playback's analyser is given two more things (``net`` and ``fields``), and is ch
   position depends on the pixels of its receptive field only, and so does every value on its way, so it is
   the projection of the same position computed on a crop of the input holding that field (its edges on
   the layer's stride grid, so every window falls where it falls on the whole input), pasted back into
-  zeros. The backward pass of EfficientNet-Lite0's ``_blocks.4`` (a 41-49 px field of 224 px) then runs on
-  about 6 % of the pixels. The first frame checks the crop against the whole pass (and where they differ,
-  or the crop does not run, e.g. a network that needs its input size, the whole pass answers from then on).
+  zeros; the crop's pass runs on ``net``. On EfficientNet-Lite0's ``_blocks.4`` (fields of 41-80 px of 224)
+  it covers 3-13 % of the pixels, and the frame's pass to the layer needs no graph. The first frame checks
+  the crop against the whole pass on the model as loaded (where they differ, or the crop does not run, e.g.
+  a network that needs its input size, the whole pass answers from then on).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class FrameAnalyser:
         top, left, bottom, right, row0, col0 = window
         leaf = x[..., top:bottom, left:right].detach().clone().requires_grad_(True)
         with torch.enable_grad(), backward_rules(self.mode):
-            _, act, layout = _forward_keeping(self.model.net, leaf, self.layer, True)
+            _, act, layout = _forward_keeping(self.net, leaf, self.layer, True)
         maps = layout.maps(act) if layout.spatial else None
         row, col = position[0] - row0, position[1] - col0
         if maps is None or not (0 <= row < maps.shape[2] and 0 <= col < maps.shape[3]):

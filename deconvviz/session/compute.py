@@ -244,8 +244,9 @@ class Compute:
             # a plain forward with the square in place (an incremental session per frame would cost more)
             channel = req.channel if req.layer is not None else None
             fill = self.model.preprocessing.mean_pixel()
+            read = req.layer if channel is not None else None
             square_probs, total = self._plain(lambda net: Occluder(net, x, fill).forward(
-                top, left, size, req.layer if channel is not None else None, channel))
+                top, left, size, read, channel), read)
             occluded = m.Occluded(m.Occlude(g, top, left, size, req.layer, channel), m.frozen_array(square_probs),
                                   total)
             stages.done("square")
@@ -265,20 +266,25 @@ class Compute:
         if a is None or self._frames_key != key:
             fields = None if req.layer is None else lambda position: self.field(req.layer, shape, position)
             a = self._frames = FrameAnalyser(self.model, req.layer, req.channel, req.mode, probs,
-                                             net=self._fast_net(), fields=fields)
+                                             net=self._fast_net(req.layer), fields=fields)
             self._frames_key = key
         return a
 
-    def _fast_net(self) -> torch.nn.Module:
-        """Return the loaded model's network for plain forward passes (a channels-last copy on the CPU)."""
+    def _fast_net(self, layer: str | None = None) -> torch.nn.Module:
+        """Return the loaded model's network for plain forward passes that read ``layer`` (a channels-last copy
+        on the CPU, its batch norms folded where that checks out on the current input; the model as loaded
+        for a layer that is a folded convolution, whose own output the copy no longer has)."""
         if self._fast[0] is not self.model:
-            self._fast = (self.model, fast_copy(self.model.net, self.device))
-        return self._fast[1]
+            self._fast = (self.model, fast_copy(self.model.net, self.device, self.x))
+        net = self._fast[1]
+        if layer is not None and split_call_name(layer)[0] in getattr(net, "folded", ()):
+            return self.model.net
+        return net
 
-    def _plain(self, forward: Callable[[torch.nn.Module], object]):
-        """Return ``forward(net)`` on the loaded model's network for plain forward passes (a channels-last copy
-        on the CPU); where the copy raises, the model as loaded answers, from then on."""
-        net = self._fast_net()
+    def _plain(self, forward: Callable[[torch.nn.Module], object], layer: str | None = None):
+        """Return ``forward(net)`` on the loaded model's network for plain forward passes reading ``layer``
+        (:meth:`_fast_net`); where the copy raises, the model as loaded answers, from then on."""
+        net = self._fast_net(layer)
         try:
             return forward(net)
         except DeconvvizError:

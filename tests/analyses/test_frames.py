@@ -11,6 +11,7 @@ from torch import nn
 from deconvviz.analyses.frames import FrameAnalyser
 from deconvviz.engine.deconv import project
 from deconvviz.engine.probe import probe
+from deconvviz.engine.receptive_field import Box
 from deconvviz.errors import DeconvvizError
 from deconvviz.models import LoadedModel
 from deconvviz.models.preprocessing import Preprocessing
@@ -94,3 +95,75 @@ def test_without_probabilities_the_pass_stops_at_the_layer_with_the_same_maps_an
     if channel is not None:
         assert cut.position == whole.position and np.array_equal(cut.projection, whole.projection)
     assert FrameAnalyser(fmnist, None, None, probs=False)(x).probs is not None  # no layer: the probabilities
+
+
+def test_the_projection_on_a_crop_equals_the_whole_pass_at_the_corners_edges_and_inside(efficientnet, coffee):
+    """Playback's projection on a crop around the receptive field (stride-aligned, pasted into zeros) against
+    the whole pass's projection of the same position, in every mode, on and off the input's edges."""
+    from deconvviz.analyses.frames import _crop_window
+    from deconvviz.engine.fast_forward import fast_copy
+    from deconvviz.engine.receptive_field import FieldTable
+
+    fast = fast_copy(efficientnet.net, "cpu", coffee)
+    for layer, channel, mode in [("_blocks.4", 7, "deconvnet"), ("_blocks.2", 3, "guided"), ("_blocks.4", 2, "backprop")]:
+        table = FieldTable(efficientnet.net, tuple(coffee.shape), layer)
+        analyser = FrameAnalyser(efficientnet, layer, channel, mode, probs=False, net=fast, fields=table.box)
+        got = analyser(coffee)
+        assert analyser.cropped is True, (layer, mode)
+        direct = project(efficientnet.net, coffee, layer, channel, mode=mode)
+        assert got.position == direct.positions[0]
+        scale = float(direct.images[0].abs().max())
+        np.testing.assert_allclose(got.projection, direct.images[0].numpy(), rtol=0, atol=1e-5 * scale)
+        h, w = got.maps.shape[1:]
+        for position in [(0, 0), (h - 1, w - 1), (0, w - 1), (h // 2, 0), (h - 1, w // 2), (h // 2, w // 3)]:
+            window = _crop_window(table.box(position), tuple(coffee.shape), (h, w))
+            assert window is not None and (window[2] - window[0]) * (window[3] - window[1]) < 0.2 * 224 * 224
+            whole = project(efficientnet.net, coffee, layer, channel, position, mode)
+            crop = analyser._crop_projection(coffee, window, position, whole.values[0])  # the seed's value as there
+            whole = whole.images[0].numpy()
+            scale = max(1e-6, float(np.abs(whole).max()))
+            np.testing.assert_allclose(crop, whole, rtol=0, atol=1e-5 * scale, err_msg=f"{layer} {mode} {position}")
+
+
+class _Ramp(nn.Module):
+    """Adds a ramp across the width of whatever it is given: its values depend on the input's size."""
+
+    def forward(self, x):
+        return x + torch.linspace(-10, 10, x.shape[-1])
+
+
+class _Position(nn.Module):
+    """Adds a learned map of the whole input's size: a crop does not fit it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.map = nn.Parameter(torch.randn(1, 4, 32, 32))
+
+    def forward(self, x):
+        return x + self.map
+
+
+def _boxes(net, size):
+    from deconvviz.engine.receptive_field import FieldTable
+
+    return FieldTable(net, (1, 3, size, size), "3").box
+
+
+@pytest.mark.parametrize("middle", [_Ramp, _Position])
+def test_a_crop_that_answers_otherwise_or_not_at_all_gives_way_to_the_whole_pass(middle):
+    """A network that needs its whole input (values that depend on the input's size, a map of its size): the
+    first frame's check (or the crop's failure) hands the projection to the whole pass, for good."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), middle(), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1),
+                        nn.ReLU(), nn.Flatten(), nn.LazyLinear(3))
+    net(torch.zeros(1, 3, 32, 32))
+    model = LoadedModel("tiny", net.eval(), Preprocessing((32, 32), "RGB", (0.5,) * 3, (0.5,) * 3), [], "random")
+    fields = _boxes(net, 32) if middle is _Ramp else lambda p: Box(max(0, p[0] - 2), max(0, p[1] - 2), p[0] + 3, p[1] + 3)
+    analyser = FrameAnalyser(model, "3", 1, "guided", fields=fields)
+    for seed in (5, 6):
+        x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+        got = analyser(x)
+        assert analyser.cropped is False
+        direct = project(net, x, "3", 1, mode="guided")
+        assert got.position == direct.positions[0]
+        np.testing.assert_allclose(got.projection, direct.images[0].numpy(), rtol=0, atol=1e-6)

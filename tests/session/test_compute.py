@@ -145,3 +145,30 @@ def test_a_model_whose_copy_fails_in_channels_last_order_answers_as_loaded():
     again, = compute.handle(m.AnalyseFrame(4, "clip.mp4", 0, 0.0, pixels, panes=False))
     assert isinstance(again, m.FrameAnalysed) and compute._fast[1] is compute.model.net
     assert np.allclose(again.probs, first.probs, atol=1e-6)
+
+
+def test_efficientnet_frames_crop_the_projection_and_read_folded_layers_from_the_model():
+    """EfficientNet-Lite0's playing frame: the plain passes on the folded channels-last copy, the projection
+    on a crop; against the same frame loaded and asked pane by pane (probe, project, the occluder). A layer
+    that is a folded convolution (its own output, before its batch norm) is read from the model as loaded."""
+    from deconvviz.data.images import load_image
+
+    compute = Compute("cpu")
+    compute.handle(m.LoadModel(1, "efficientnet-lite0"))
+    pixels = np.asarray(load_image(default_photo()).convert("RGB").resize((320, 240)))
+    compute.handle(m.LoadFrame(2, "clip.mp4", 0, 0.0, pixels))
+    for layer, channel in (("_blocks.4", 7), ("_blocks.4._project_conv", 3)):
+        fast, = compute.handle(m.AnalyseFrame(3, "clip.mp4", 4, 0.4, pixels, layer, channel, "deconvnet", (96, 96, 32)))
+        assert isinstance(fast, m.FrameAnalysed), fast
+        assert compute._frames.cropped is True
+        copy = compute._fast_net()
+        expected = compute.model.net if layer.endswith("_conv") else copy  # a folded convolution: the model's
+        assert len(copy.folded) == 61 and compute._fast_net(layer) is expected
+        maps, = compute.handle(m.LayerMaps(5, layer))
+        np.testing.assert_allclose(fast.maps.maps, maps.maps, rtol=0, atol=1e-4 * float(np.abs(maps.maps).max()))
+        proj, = compute.handle(m.Project(6, layer, channel))
+        assert proj.positions == fast.projection.positions
+        assert np.abs(fast.projection.full.astype(int) - proj.full).max() <= 1
+        occluded, = compute.handle(m.Occlude(7, 96, 96, 32, layer, channel))
+        assert np.allclose(fast.occluded.probs, occluded.probs, atol=1e-5)
+        assert fast.occluded.map_total == pytest.approx(occluded.map_total, rel=1e-4, abs=1e-3)
