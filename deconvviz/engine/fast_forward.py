@@ -21,6 +21,7 @@ the model's on the first frame (:mod:`deconvviz.analyses.frames`)."""
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -180,35 +181,43 @@ def _symmetric(padding) -> bool:
     return left == right and top == bottom
 
 
-def module_outputs(net: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
-    """Return (module name, output) of every call of a leaf module (one without children) in one pass on ``x``
-    that outputs a tensor, in call order, then ("", the network's output). A container's output is made from
-    its leaves' by the same code in both networks, so the leaves and the end say whether the two agree."""
-    out: list[tuple[str, torch.Tensor]] = []
-    handles = [m.register_forward_hook(lambda _m, _i, o, name=name: out.append((name, o.clone()))
-                                       if isinstance(o, torch.Tensor) else None)
+def module_outputs(net: nn.Module, x: torch.Tensor, each: Callable[[str, torch.Tensor], None]) -> None:
+    """Call ``each(name, output)`` for every call of a leaf module (one without children) in one pass on ``x``
+    that outputs a tensor, in call order, then ``each("", the network's output)``. A container's output is
+    made from its leaves' by the same code in both networks, so the leaves and the end say whether the two
+    agree."""
+    handles = [m.register_forward_hook(lambda _m, _i, o, name=name: each(name, o) if isinstance(o, torch.Tensor)
+                                       else None)
                for name, m in net.named_modules() if name and next(m.children(), None) is None]
     try:
         with torch.inference_mode():
-            out.append(("", net(x).clone()))
+            each("", net(x))
     finally:
         for h in handles:
             h.remove()
-    return out
 
 
 def same_outputs(net: nn.Module, other: nn.Module, x: torch.Tensor, skip=frozenset()) -> bool:
     """Return whether every leaf module's output of ``other`` on ``x`` and its own (the modules named in ``skip``
-    aside) equal ``net``'s to :data:`TOLERANCE`; an identity standing for a folded norm is compared with the
-    norm's output."""
-    ours = [(n, t) for n, t in module_outputs(net, x) if n not in skip]
-    theirs = [(n, t) for n, t in module_outputs(other, x) if n not in skip]
-    if [n for n, _ in ours] != [n for n, _ in theirs]:
-        return False
-    for (_, a), (_, b) in zip(ours, theirs):
-        if a.shape != b.shape:
-            return False
-        scale = float(a.abs().max()) if a.numel() else 0.0
-        if a.numel() and float((a.float() - b.float()).abs().max()) > TOLERANCE * max(scale, 1e-6):
-            return False
-    return True
+    aside) equal ``net``'s to :data:`TOLERANCE`, in the same order; an identity standing for a folded norm is
+    compared with the norm's output. Only ``net``'s outputs are kept; ``other``'s are compared as they come."""
+    ours: list[tuple[str, torch.Tensor]] = []
+    module_outputs(net, x, lambda name, t: ours.append((name, t.clone())) if name not in skip else None)
+    seen = {"count": 0, "same": True}
+
+    def compare(name: str, b: torch.Tensor) -> None:
+        if name in skip or not seen["same"]:
+            return
+        i = seen["count"]
+        seen["count"] += 1
+        if i >= len(ours) or ours[i][0] != name or ours[i][1].shape != b.shape:
+            seen["same"] = False
+            return
+        a = ours[i][1]
+        if a.numel():
+            scale = max(float(a.abs().max()), 1e-6)
+            seen["same"] = float((a.float() - b.float()).abs().max()) <= TOLERANCE * scale
+        ours[i] = (name, None)  # compared: its memory goes
+
+    module_outputs(other, x, compare)
+    return seen["same"] and seen["count"] == len(ours)
