@@ -225,8 +225,10 @@ class Compute:
         else:  # a frame without panes: a plain forward, none at all when the square's answer is what is shown
             x = self.model.preprocess(image)
             stages.done("frame")
-            probs = None if req.square is not None else self._plain_probs(x)
-            stages.done("class table")
+            probs = None
+            if req.square is None:
+                probs = self._plain_probs(x)
+                stages.done("class table")
         if req.panes and result.maps is not None:
             maps = self._maps_result(m.LayerMaps(g, req.layer), result.maps)
             stages.done("grid")

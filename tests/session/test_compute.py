@@ -172,3 +172,19 @@ def test_efficientnet_frames_crop_the_projection_and_read_folded_layers_from_the
         occluded, = compute.handle(m.Occlude(7, 96, 96, 32, layer, channel))
         assert np.allclose(fast.occluded.probs, occluded.probs, atol=1e-5)
         assert fast.occluded.map_total == pytest.approx(occluded.map_total, rel=1e-4, abs=1e-3)
+
+
+def test_a_playing_frame_says_where_its_cpu_time_went():
+    """Compute.frame_stages (bench/video.py prints it): the stages each frame ran, in order, and only those."""
+    from tests.clips import clip_frames
+
+    compute = loaded_compute()
+    pixels = clip_frames(5, 64, 48)[-1]
+    compute.handle(m.AnalyseFrame(3, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8)))
+    assert list(compute.frame_stages) == ["frame", "forward to the layer", "projection pass", "grid", "projection",
+                                          "square", "pixels"]
+    assert all(s >= 0 for s in compute.frame_stages.values()) and compute.frame_stages["square"] > 0
+    compute.handle(m.AnalyseFrame(4, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", (5, 6, 8), panes=False))
+    assert list(compute.frame_stages) == ["frame", "square", "pixels"]  # the square's probabilities are shown
+    compute.handle(m.AnalyseFrame(5, "clip.mp4", 4, 0.4, pixels, "features.4", 7, "deconvnet", None, panes=False))
+    assert list(compute.frame_stages) == ["frame", "class table", "pixels"]
