@@ -120,26 +120,31 @@ class FrameAnalyser:
 
     def _cropped(self, x: torch.Tensor, logits, act: torch.Tensor, layout: Layout) -> FrameAnalysis:
         """Return the analysis with the projection computed on a crop of ``x`` around the strongest position's
-        receptive field (``act`` and ``logits`` from the plain pass); the whole pass where no crop fits or
-        where, on the first frame, the crop's projection differs from the whole pass's."""
+        receptive field (``act`` and ``logits`` from the plain pass). The whole pass answers for a position
+        whose crop would be most of the input, and from then on where the layer is on no stride grid, the
+        crop does not run or, on the first frame, its projection differs from the whole pass's."""
         maps = _maps(act, layout, self.layer)
         if not layout.spatial or not 0 <= self.channel < maps.shape[0]:
             if not layout.spatial:
                 self.cropped = False  # a vector layer: nothing to crop
             return self._with_projection(x)  # (a channel out of range: its error)
+        (height, width), (rows, cols) = x.shape[-2:], maps.shape[1:]
+        if height % rows or width % cols:  # no whole number of strides: no grid to crop on
+            self.cropped = False
+            return self._with_projection(x)
         (position, value), = top_positions(torch.from_numpy(maps[self.channel]), 1)
         window = _crop_window(self.fields(position), tuple(x.shape), maps.shape[1:])
-        image = None
-        if window is not None:
-            start = time.thread_time()
-            try:
-                image = self._crop_projection(x, window, position, value)
-            except DeconvvizError:
-                raise
-            except Exception:  # a network that needs its input size: the whole pass from now on
-                image = None
-            self.backward_s = time.thread_time() - start
-        if image is None:
+        if window is None:  # this position's field is most of the input: the whole pass, this frame
+            return self._with_projection(x)
+        start = time.thread_time()
+        try:
+            image = self._crop_projection(x, window, position, value)
+        except DeconvvizError:
+            raise
+        except Exception:  # a network that needs its input size
+            image = None
+        self.backward_s = time.thread_time() - start
+        if image is None:  # the whole pass from now on
             self.cropped = False
             return self._with_projection(x)
         if self.cropped is None:  # the first frame: the crop must give what the whole pass gives

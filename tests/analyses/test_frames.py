@@ -143,10 +143,10 @@ class _Position(nn.Module):
         return x + self.map
 
 
-def _boxes(net, size):
+def _boxes(net, size, layer="3"):
     from deconvviz.engine.receptive_field import FieldTable
 
-    return FieldTable(net, (1, 3, size, size), "3").box
+    return FieldTable(net, (1, 3, size, size), layer).box
 
 
 @pytest.mark.parametrize("middle", [_Ramp, _Position])
@@ -165,5 +165,27 @@ def test_a_crop_that_answers_otherwise_or_not_at_all_gives_way_to_the_whole_pass
         got = analyser(x)
         assert analyser.cropped is False
         direct = project(net, x, "3", 1, mode="guided")
+        assert got.position == direct.positions[0]
+        np.testing.assert_allclose(got.projection, direct.images[0].numpy(), rtol=0, atol=1e-6)
+
+
+def test_a_field_too_large_to_crop_gets_the_whole_pass_for_that_frame_only():
+    torch.manual_seed(7)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, padding=1),
+                        nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.Flatten(), nn.LazyLinear(3))
+    net(torch.zeros(1, 3, 32, 32))
+    model = LoadedModel("tiny", net.eval(), Preprocessing((32, 32), "RGB", (0.5,) * 3, (0.5,) * 3), [], "random")
+    table, whole_image = _boxes(net, 32, "4"), [True]
+
+    def fields(position):
+        return Box(0, 0, 32, 32) if whole_image[0] else table(position)
+
+    analyser = FrameAnalyser(model, "4", 2, "deconvnet", fields=fields)
+    for seed, big in ((8, True), (9, False), (10, False)):
+        whole_image[0] = big
+        x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+        got = analyser(x)
+        assert analyser.cropped is (None if big else True), seed
+        direct = project(net, x, "4", 2)
         assert got.position == direct.positions[0]
         np.testing.assert_allclose(got.projection, direct.images[0].numpy(), rtol=0, atol=1e-6)
