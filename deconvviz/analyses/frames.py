@@ -15,7 +15,7 @@ Playback's analyser is given two more things (``net`` and ``fields``), and is ch
   the projection of the same position computed on a crop of the input holding that field (its edges on
   the layer's stride grid, so every window falls where it falls on the whole input), pasted back into
   zeros; the crop's pass runs on ``net``. On EfficientNet-Lite0's ``_blocks.4`` (fields of 41-80 px of 224)
-  it covers 3-13 % of the pixels, and the frame's pass to the layer needs no graph. The first frame checks
+  it covers 4-13 % of the pixels, and the frame's pass to the layer needs no graph. The first frame checks
   the crop against the whole pass on the model as loaded (where they differ, or the crop does not run, e.g.
   a network that needs its input size, the whole pass answers from then on).
 """
