@@ -311,7 +311,8 @@ def main(argv=None) -> int:
                   f"(the app pays these over a clip's first frames, one per new row or column)")
         print(f"  on a free core (from the CPU times): every frame everything {free_every:.1f} frames/s, grid and "
               f"projection every other frame {free_plan:.1f} frames/s")
-        print(f"  played in real time, {args.rounds} round(s) of each, the order alternating; the median of the rounds:")
+        print(f"  played in real time, {args.rounds} round(s) of each, the order alternating; "
+              f"the median of the rounds:")
         for label, r in (("priority (the app)", plan), ("every frame everything", every)):
             switched = "" if r["every_other_at_s"] is None else \
                 f"; grid and projection every other frame from {r['every_other_at_s']:.1f} s"

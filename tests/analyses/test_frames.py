@@ -105,7 +105,8 @@ def test_the_projection_on_a_crop_equals_the_whole_pass_at_the_corners_edges_and
     from deconvviz.engine.receptive_field import FieldTable
 
     fast = fast_copy(efficientnet.net, "cpu", coffee)
-    for layer, channel, mode in [("_blocks.4", 7, "deconvnet"), ("_blocks.2", 3, "guided"), ("_blocks.4", 2, "backprop")]:
+    cases = [("_blocks.4", 7, "deconvnet"), ("_blocks.2", 3, "guided"), ("_blocks.4", 2, "backprop")]
+    for layer, channel, mode in cases:
         table = FieldTable(efficientnet.net, tuple(coffee.shape), layer)
         analyser = FrameAnalyser(efficientnet, layer, channel, mode, probs=False, net=fast, fields=table.box)
         got = analyser(coffee)
@@ -158,7 +159,10 @@ def test_a_crop_that_answers_otherwise_or_not_at_all_gives_way_to_the_whole_pass
                         nn.ReLU(), nn.Flatten(), nn.LazyLinear(3))
     net(torch.zeros(1, 3, 32, 32))
     model = LoadedModel("tiny", net.eval(), Preprocessing((32, 32), "RGB", (0.5,) * 3, (0.5,) * 3), [], "random")
-    fields = _boxes(net, 32) if middle is _Ramp else lambda p: Box(max(0, p[0] - 2), max(0, p[1] - 2), p[0] + 3, p[1] + 3)
+    def around(p):
+        return Box(max(0, p[0] - 2), max(0, p[1] - 2), p[0] + 3, p[1] + 3)
+
+    fields = _boxes(net, 32) if middle is _Ramp else around
     analyser = FrameAnalyser(model, "3", 1, "guided", fields=fields)
     for seed in (5, 6):
         x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
