@@ -94,8 +94,8 @@ def test_closing_a_view_cancels_its_running_and_waiting_jobs(qtbot, window):
     assert window.backend.pending(view.slug) == 2 and view.cancel_button.isEnabled()
     view.close()
     assert not view.isVisible()
-    qtbot.waitUntil(lambda: not window.backend.busy(view.slug), timeout=5000)
-    qtbot.waitUntil(lambda: len(shown) == 3, timeout=5000)
+    qtbot.waitUntil(lambda: not window.backend.busy(view.slug), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(shown) == 3, timeout=TIMEOUT)
     assert sorted(shown) == ["cancelled crops", "cancelled index", "cancelled save"]
     with qtbot.waitSignal(window.shown, timeout=TIMEOUT, check_params_cb=lambda r: isinstance(r, m.Occluded)):
         window.canvas.move_to(10, 12)  # the main window goes on
