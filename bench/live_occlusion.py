@@ -201,6 +201,22 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
                 pending_paint.clear()
             return False
 
+    # The worker's side of each answer: wall and thread CPU time inside Compute.handle (the rest of the
+    # latency is the wait for the worker, the hand-over to the UI thread and the repaint).
+    compute = window.backend.compute
+    worker_times: list[tuple[float, float]] = []
+    handle = compute.handle
+
+    def timed_handle(request, *args, **kwargs):
+        if not isinstance(request, m.Occlude):
+            return handle(request, *args, **kwargs)
+        w0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return handle(request, *args, **kwargs)
+        finally:
+            worker_times.append(((time.perf_counter() - w0) * 1000, (time.thread_time() - c0) * 1000))
+
+    compute.handle = timed_handle
     watch = PaintWatch()
     app.installEventFilter(watch)
     window.shown.connect(on_shown)
@@ -239,11 +255,13 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
     poll = QTimer(interval=1)
     poll.timeout.connect(check)
     QTimer.singleShot(120_000, loop.quit)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     timer.start()
     poll.start()
     loop.exec()
     poll.stop()
+    cpu_s = time.process_time() - cpu_start
+    compute.handle = handle
     app.removeEventFilter(watch)
     last = state["last"]
     end = painted.get(last, time.perf_counter())
@@ -257,7 +275,6 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
     positions = drag_positions(h, w, window.canvas.size, moves)
 
     # The alternative: every request computed in order, no coalescing, same compute per request.
-    compute = window.backend.compute
     layer, channel = window.layer, window.channel
     costs = []
     for (row, col) in positions[:40]:
@@ -280,6 +297,9 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
         "moves_per_s": (len(sent) - 1) / max(1e-9, max(sent.values()) - min(sent.values())),
         "first_press_ms": first_press_ms, "mode": mode, "exact_after_release_ms": exact_ms,
         "approximate_shown": kinds["approximate"], "exact_shown": kinds["exact"], "levels": levels,
+        "worker_wall_ms": statistics.median(w for w, _ in worker_times) if worker_times else float("nan"),
+        "worker_cpu_ms": statistics.median(c for _, c in worker_times) if worker_times else float("nan"),
+        "process_cpu_share": cpu_s / max(1e-9, end - start),
         "label": f"{name} fixed {fixed.describe()}" if fixed is not None else f"{name} chooser", "device": str(window.backend.device), "drag_s": moves * interval_ms / 1000, "total_s": end - start,
     }
 
@@ -320,6 +340,8 @@ def main() -> None:
         used = ", ".join(f"{k} {v}" for k, v in sorted(r["levels"].items(), key=lambda kv: -kv[1]))
         print(f"{r['label']}: moves sent {r['moves_per_s']:.0f}/s (the ceiling of upd/s); answers shown "
               f"{r['approximate_shown']} approximate, {r['exact_shown']} exact{after}; levels while moving: {used or '-'}")
+        print(f"{r['label']}: worker per answer median {r['worker_wall_ms']:.1f} ms wall, {r['worker_cpu_ms']:.1f} ms CPU;"
+              f" the process used {r['process_cpu_share']:.2f} cores during the drag")
     for r in rows:
         if r["label"] == "efficientnet-lite0 chooser":
             ok = r["updates_per_s"] >= 60 and r["p95_ms"] <= 33

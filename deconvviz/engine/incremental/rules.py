@@ -126,9 +126,7 @@ class Sliding(Rule):
 
     @staticmethod
     def _window(net, node, d: Delta, g: geometry.Window, args, kwargs, run: RunOptions) -> Delta:
-        base_in, base_out = net.base[node.args[0]], net.base[node]
-        height, width = base_in.shape[2:]
-        out_h, out_w = base_out.shape[2:]
+        out_h, out_w = net.base[node].shape[2:]
         h, w = d.patch.shape[2:]
         k, s, p, dil = g.kernel, g.stride, g.padding, g.dilation
         lo_r, n_r = boxes.out_range(d.top, h, k[0], s[0], p[0], dil[0], out_h)
@@ -140,7 +138,20 @@ class Sliding(Rule):
             return net.generic(node, args, kwargs, run.batch)
         span_r = (n_r - 1) * s[0] + (k[0] - 1) * dil[0] + 1
         span_c = (n_c - 1) * s[1] + (k[1] - 1) * dil[1] + 1
-        # Cached input, padded on every side by as much as any window can reach past the border.
+        padded = Sliding.padded_input(net, node, g)
+        start_r = lo_r * s[0] - p[0]  # window's first input row (unpadded coordinates)
+        start_c = lo_c * s[1] - p[1]
+        window = boxes.paste(padded, p, d.patch, d.top, d.left, start_r, start_c, span_r, span_c)
+        return Delta(g.fn(window), lo_r, lo_c)
+
+    @staticmethod
+    def padded_input(net, node: fx.Node, g: geometry.Window) -> torch.Tensor:
+        """Return the node's cached input (H, W, C) padded on every side by as much as any window can reach
+        past the border (built once per input and padding)."""
+        base_in, base_out = net.base[node.args[0]], net.base[node]
+        height, width = base_in.shape[2:]
+        out_h, out_w = base_out.shape[2:]
+        k, s, p, dil = g.kernel, g.stride, g.padding, g.dilation
         extra_r = max(p[0], (out_h - 1) * s[0] - p[0] + (k[0] - 1) * dil[0] + 1 - height)
         extra_c = max(p[1], (out_w - 1) * s[1] - p[1] + (k[1] - 1) * dil[1] + 1 - width)
         key = (node.args[0], p, extra_r, extra_c, g.pad_value)
@@ -149,10 +160,7 @@ class Sliding(Rule):
             padded = F.pad(base_in, (p[1], extra_c, p[0], extra_r), value=g.pad_value)
             padded = padded[0].permute(1, 2, 0).contiguous()  # (H, W, C): window gathers read whole pixels
             net.cache[key] = padded
-        start_r = lo_r * s[0] - p[0]  # window's first input row (unpadded coordinates)
-        start_c = lo_c * s[1] - p[1]
-        window = boxes.paste(padded, p, d.patch, d.top, d.left, start_r, start_c, span_r, span_c)
-        return Delta(g.fn(window), lo_r, lo_c)
+        return padded
 
 
 def _cap(lo: np.ndarray, n: int, field: float, n_out: int) -> tuple[np.ndarray, int]:
