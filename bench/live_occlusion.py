@@ -205,6 +205,7 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
     # latency is the wait for the worker, the hand-over to the UI thread and the repaint).
     compute = window.backend.compute
     worker_times: list[tuple[float, float]] = []
+    spans: list[tuple[float, float]] = []  # (start, end) of each answer in the worker
     handle = compute.handle
 
     def timed_handle(request, *args, **kwargs):
@@ -215,6 +216,7 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
             return handle(request, *args, **kwargs)
         finally:
             worker_times.append(((time.perf_counter() - w0) * 1000, (time.thread_time() - c0) * 1000))
+            spans.append((w0, time.perf_counter()))
 
     compute.handle = timed_handle
     watch = PaintWatch()
@@ -255,12 +257,12 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
     poll = QTimer(interval=1)
     poll.timeout.connect(check)
     QTimer.singleShot(120_000, loop.quit)
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start, ui_start = time.perf_counter(), time.process_time(), time.thread_time()
     timer.start()
     poll.start()
     loop.exec()
     poll.stop()
-    cpu_s = time.process_time() - cpu_start
+    cpu_s, ui_s = time.process_time() - cpu_start, time.thread_time() - ui_start
     compute.handle = handle
     app.removeEventFilter(watch)
     last = state["last"]
@@ -297,9 +299,11 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
         "moves_per_s": (len(sent) - 1) / max(1e-9, max(sent.values()) - min(sent.values())),
         "first_press_ms": first_press_ms, "mode": mode, "exact_after_release_ms": exact_ms,
         "approximate_shown": kinds["approximate"], "exact_shown": kinds["exact"], "levels": levels,
+        "worker_gap_ms": statistics.median((b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:])) if len(spans) > 1 else float("nan"),
+        "worker_busy": sum(b - a for a, b in spans) / max(1e-9, end - start),
         "worker_wall_ms": statistics.median(w for w, _ in worker_times) if worker_times else float("nan"),
         "worker_cpu_ms": statistics.median(c for _, c in worker_times) if worker_times else float("nan"),
-        "process_cpu_share": cpu_s / max(1e-9, end - start),
+        "process_cpu_share": cpu_s / max(1e-9, end - start), "ui_cpu_ms": ui_s * 1000,
         "label": f"{name} fixed {fixed.describe()}" if fixed is not None else f"{name} chooser", "device": str(window.backend.device), "drag_s": moves * interval_ms / 1000, "total_s": end - start,
     }
 
@@ -340,8 +344,9 @@ def main() -> None:
         used = ", ".join(f"{k} {v}" for k, v in sorted(r["levels"].items(), key=lambda kv: -kv[1]))
         print(f"{r['label']}: moves sent {r['moves_per_s']:.0f}/s (the ceiling of upd/s); answers shown "
               f"{r['approximate_shown']} approximate, {r['exact_shown']} exact{after}; levels while moving: {used or '-'}")
-        print(f"{r['label']}: worker per answer median {r['worker_wall_ms']:.1f} ms wall, {r['worker_cpu_ms']:.1f} ms CPU;"
-              f" the process used {r['process_cpu_share']:.2f} cores during the drag")
+        print(f"{r['label']}: worker per answer median {r['worker_wall_ms']:.1f} ms wall, {r['worker_cpu_ms']:.1f} ms CPU, median gap to the next {r['worker_gap_ms']:.1f} ms, busy {r['worker_busy']:.0%};"
+              f" the process used {r['process_cpu_share']:.2f} cores during the drag, the UI thread"
+              f" {r['ui_cpu_ms'] / max(1, r['updates']):.1f} ms CPU per update shown ({r['moves']} moves)")
     for r in rows:
         if r["label"] == "efficientnet-lite0 chooser":
             ok = r["updates_per_s"] >= 60 and r["p95_ms"] <= 33
