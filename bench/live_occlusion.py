@@ -63,6 +63,7 @@ def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict
     and p95 cost per answer (ms, wall; and its median CPU time), and its error against the exact answer (max |dp|, the exact top class's worst
     rank), over a drag of the default square along the middle row of each bundled photo, ``step`` px apart.
     The levels are timed in turn at each position, so a change in the machine's load hits them alike."""
+    import numpy as np
     import torch
 
     from deconvviz.data.images import load_image
@@ -75,21 +76,31 @@ def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict
     model = load_model(name)
     costs = {level: [] for level in CANDIDATES}
     cpu = {level: [] for level in CANDIDATES}  # the same answers' CPU time (what the load does not stretch)
+    general = {level: [] for level in CANDIDATES}  # CPU time of the same answers on the general path
     errors = {level: [] for level in CANDIDATES}
     per_photo = {level: {} for level in CANDIDATES}
     for photo in photos():
         x = model.preprocess(load_image(photo))
         session = OcclusionSession(model.net, x)
+        inc = session.incremental_net
         height, width = x.shape[2:]
         size = default_patch_stride(height, width)[0]
         top = (height - size) // 2
         for left in range(0, width - size + 1, step):
             exact = None
             for level in CANDIDATES:
+                how = False if level.exact else level.field
                 t0, c0 = time.perf_counter(), time.thread_time()
-                probs, _ = session.occlude(top, left, size, approximate=False if level.exact else level.field)
+                probs, _ = session.occlude(top, left, size, approximate=how)
                 costs[level].append(time.perf_counter() - t0)
                 cpu[level].append(time.thread_time() - c0)
+                if inc is not None:  # the same answer on the general path (no compiled one-box plan)
+                    inc.single = False
+                    c0 = time.thread_time()
+                    slow, _ = session.occlude(top, left, size, approximate=how)
+                    general[level].append(time.thread_time() - c0)
+                    inc.single = True
+                    assert np.array_equal(slow, probs), "the one-box plan and the general path disagree"
                 exact = probs if level.exact else exact
                 e = answer_error(probs, exact)
                 errors[level].append(e)
@@ -99,6 +110,7 @@ def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict
         w = worst(errors[level])
         rows.append({"level": level, "median_ms": statistics.median(costs[level]) * 1000,
                      "p95_ms": percentile(costs[level], 95) * 1000, "cpu_ms": statistics.median(cpu[level]) * 1000,
+                     "general_cpu_ms": statistics.median(general[level]) * 1000 if general[level] else float("nan"),
                      "error": w,
                      "per_photo": {k: worst(v) for k, v in per_photo[level].items()}})
     return rows
@@ -111,15 +123,18 @@ def print_ladder(rows: list[dict], name: str = "efficientnet-lite0") -> None:
     kept = allowed([r["level"] for r in rows], [r["error"] for r in rows])
     print(f"ladder ({name}, default layer and square, drag along the middle row of {', '.join(p.stem for p in photos())};"
           f" bound: max |dp| <= {BOUND.max_dp:g}, exact top class within the top {BOUND.top_rank + 1})")
-    print(f"{'level':<11} {'median':>8} {'p95':>8} {'CPU':>8} {'max|dp|':>8} {'top rank':>8}  {'within':>6}  in LADDER"
-          f"  per photo max|dp|")
+    print(f"{'level':<11} {'median':>8} {'p95':>8} {'CPU':>8} {'general':>8} {'ratio':>6} {'max|dp|':>8} {'top rank':>8}"
+          f"  {'within':>6}  in LADDER  per photo max|dp|")
     for r in rows:
         e = r["error"]
         photos_text = " ".join(f"{k} {v.max_dp:.3f}" for k, v in r["per_photo"].items())
         print(f"{r['level'].describe():<11} {r['median_ms']:>6.1f}ms {r['p95_ms']:>6.1f}ms {r['cpu_ms']:>6.1f}ms"
+              f" {r['general_cpu_ms']:>6.1f}ms {r['general_cpu_ms'] / r['cpu_ms']:>5.2f}x"
               f" {e.max_dp:>8.4f} {e.worst_rank + 1:>8}"
               f"  {'yes' if e.within() else 'NO':>6}  {'yes' if r['level'] in LADDER else 'no':>9}  {photos_text}")
     print(f"allowed by the bound: {', '.join(l.describe() for l in kept)}")
+    print("median, p95: wall time per answer; CPU: its CPU time; general: the CPU time of the same answer on the"
+          " general path (IncrementalNet.run without the compiled one-box plan; equal answers), ratio general / CPU")
 
 
 def fixed_chooser(level):

@@ -92,6 +92,7 @@ class IncrementalNet:
         self.lazy_pads: set[fx.Node] = set()  # zero paddings a full batch skips: the convolution after pads
         self.widest = 0
         self._plans: dict = {}  # the one-box fast path per tapped node (.single), compiled on first use
+        self.single = True  # whether one-box runs take that path (benchmarks compare it with the general one)
         with torch.no_grad():
             self._run_base(x)
             if fold_batchnorm:
@@ -236,16 +237,17 @@ class IncrementalNet:
     # ---- running --------------------------------------------------------------------------------------
     @torch.no_grad()
     def run(self, delta: Delta, tap: fx.Node | None = None, field: float = 1.0,
-            single: bool = True) -> tuple[torch.Tensor, Delta | None]:
+            single: bool | None = None) -> tuple[torch.Tensor, Delta | None]:
         """Return (the output batch (B, ...), the Delta at node ``tap``) for the input change ``delta``.
 
         ``field`` < 1 approximates: Krypton's projective-field threshold (:class:`~.rules.RunOptions`).
         One box (a batch of one, not full) runs on the compiled fast path (:class:`~.single.SinglePlan`,
-        the same answer) unless ``single`` is False. ``widest`` counts the general path's runs only.
+        the same answer) unless ``single`` (default: the attribute ``single``) is False. ``widest`` counts the
+        general path's runs only.
         """
         if not 0 < field <= 1:
             raise ValueError(f"field must be in (0, 1], got {field}")
-        if single and delta.batch == 1 and not delta.full:
+        if (self.single if single is None else single) and delta.batch == 1 and not delta.full:
             plan = self._plans.get(tap)
             if plan is None:
                 plan = self._plans[tap] = SinglePlan(self, tap)
