@@ -8,6 +8,12 @@ The alternative, measured in the same run: the same 200 requests computed one af
 coalescing (a plain FIFO queue, times from the same per-request compute cost), whose latency grows with
 the backlog.
 
+Per drag it also prints where the time went: the worker's wall and CPU time per answer, the gap to its next
+answer and its share of the drag busy, the cores the whole process got and the UI thread's CPU per update
+shown (on cores shared with other work, the share the process gets decides the rate). The ladder's table
+(every level's cost and error, before the drags) gives each answer's CPU time on the one-box plan the app
+uses and on the general incremental path, whose answers it asserts equal.
+
 ``--mode drag`` (the default) presses the mouse on the square first and releases it after the last move, as
 a user does: the answers during the drag are approximate and the release asks for the exact one, whose
 latency (release -> repaint) is reported too. ``--mode exact`` moves the square without the mouse held, so
@@ -60,8 +66,9 @@ def photos() -> list:
 
 def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict]:
     """Return one row per candidate level (:data:`~deconvviz.engine.occlusion_ladder.CANDIDATES`): its median
-    and p95 cost per answer (ms, wall; and its median CPU time), and its error against the exact answer (max |dp|, the exact top class's worst
-    rank), over a drag of the default square along the middle row of each bundled photo, ``step`` px apart.
+    and p95 cost per answer (ms, wall; and its median CPU time, on the one-box plan and on the general path),
+    and its error against the exact answer (max |dp|, the exact top class's worst rank), over a drag of the
+    default square along the middle row of each bundled photo, ``step`` px apart.
     The levels are timed in turn at each position, so a change in the machine's load hits them alike."""
     import numpy as np
     import torch
@@ -321,7 +328,8 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
         "moves_per_s": (len(sent) - 1) / max(1e-9, max(sent.values()) - min(sent.values())),
         "first_press_ms": first_press_ms, "mode": mode, "exact_after_release_ms": exact_ms,
         "approximate_shown": kinds["approximate"], "exact_shown": kinds["exact"], "levels": levels,
-        "worker_gap_ms": statistics.median((b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:])) if len(spans) > 1 else float("nan"),
+        "worker_gap_ms": statistics.median((b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:]))
+        if len(spans) > 1 else float("nan"),
         "worker_busy": sum(b - a for a, b in spans) / max(1e-9, end - start),
         "worker_wall_ms": statistics.median(w for w, _ in worker_times) if worker_times else float("nan"),
         "worker_cpu_ms": statistics.median(c for _, c in worker_times) if worker_times else float("nan"),
@@ -366,7 +374,8 @@ def main() -> None:
         used = ", ".join(f"{k} {v}" for k, v in sorted(r["levels"].items(), key=lambda kv: -kv[1]))
         print(f"{r['label']}: moves sent {r['moves_per_s']:.0f}/s (the ceiling of upd/s); answers shown "
               f"{r['approximate_shown']} approximate, {r['exact_shown']} exact{after}; levels while moving: {used or '-'}")
-        print(f"{r['label']}: worker per answer median {r['worker_wall_ms']:.1f} ms wall, {r['worker_cpu_ms']:.1f} ms CPU, median gap to the next {r['worker_gap_ms']:.1f} ms, busy {r['worker_busy']:.0%};"
+        print(f"{r['label']}: worker per answer median {r['worker_wall_ms']:.1f} ms wall, {r['worker_cpu_ms']:.1f} ms CPU,"
+              f" median gap to the next {r['worker_gap_ms']:.1f} ms, busy {r['worker_busy']:.0%};"
               f" the process used {r['process_cpu_share']:.2f} cores during the drag, the UI thread"
               f" {r['ui_cpu_ms'] / max(1, r['updates']):.1f} ms CPU per update shown ({r['moves']} moves)")
     for r in rows:

@@ -180,7 +180,8 @@ class GlobalMean(Whole):
 
     def __call__(self, net, node, args, kwargs, run):
         d = args[0]
-        if not (isinstance(d, Delta) and not d.full and _maps(d) and not _has_delta(list(args[1:]) + list(kwargs.values()))
+        rest = list(args[1:]) + list(kwargs.values())
+        if not (isinstance(d, Delta) and not d.full and _maps(d) and not _has_delta(rest)
                 and _global_mean(net, node, args, kwargs)):
             return net.generic(node, args, kwargs, run.batch)
         src = node.args[0]
@@ -218,7 +219,8 @@ def _global_mean(net, node, args, kwargs) -> bool:
     if node.op == "call_function" and node.target is F.adaptive_avg_pool2d:
         size = args[1] if len(args) > 1 else kwargs.get("output_size")
         return _one(size) and len(args) + len(kwargs) == 2
-    if (node.op == "call_method" and node.target == "mean") or (node.op == "call_function" and node.target is torch.mean):
+    if (node.op == "call_method" and node.target == "mean") \
+            or (node.op == "call_function" and node.target is torch.mean):
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         dims = (dims,) if isinstance(dims, int) else dims
         return not set(kwargs) - {"dim", "keepdim"} and len(args) <= 3 and isinstance(dims, (tuple, list)) \

@@ -6,7 +6,9 @@ may be overwritten) depends only on the graph and the tapped node. A :class:`Sin
 a run then carries the box as plain integers (numpy's per-call cost dominates on one box) and each step
 does what the node's rule does for a batch of one: the same ops on the same tensors in the same order, so
 its answers equal the general run's bit for bit (tests/engine/test_incremental.py checks it, exact and
-approximate). A node without a fast step here calls its rule as the general run does.
+approximate). A node without a fast step here calls its rule as the general run does. ReLU, ReLU6 and
+Hardtanh modules run as the functions their ``forward`` calls (their hooks do not run, as a convolution's
+never do in either run: those are ``F.conv2d`` calls in the traced graph).
 """
 
 from __future__ import annotations
@@ -225,7 +227,7 @@ class SinglePlan:
 
     def _pointwise(self, i: int, node: fx.Node):
         net = self.net
-        k, base_src = self.slot[node.args[0]], net.base[node.args[0]]
+        k = self.slot[node.args[0]]
         rest, kwargs = self._constants(node)
         alone = self._overwrites(i, node)
         fast = _TORCH_POINTWISE.get(type(net.modules[node.target])) if node.op == "call_module" else None
