@@ -58,7 +58,24 @@ def test_fast_path_equals_the_general_run_on_efficientnet_with_its_tap(efficient
     _same(inc, coffee, boxes[:3], (1.0, 0.2), tap=tap, fill=1.5)
 
 
+class _Constants(torch.nn.Module):
+    """Arithmetic with numbers and with cached tensors: a normalisation, a map-sized buffer, a per-channel one."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.register_buffer("bias_map", torch.randn(1, 4, 20, 20))
+        self.register_buffer("scale", torch.rand(1, 4, 1, 1) + 0.5)
+        self.conv2 = torch.nn.Conv2d(4, 4, 3, stride=2)
+
+    def forward(self, x):
+        y = self.conv((x - 0.5) / 0.25)
+        y = torch.relu(2 * y + self.bias_map) * self.scale
+        return self.conv2(y).mean((2, 3))
+
+
 @pytest.mark.parametrize("net, shape", [
+    (_Constants, (1, 3, 20, 20)),
     (_Zoo, (1, 3, 45, 37)),  # depthwise, grouped, dilated, pools, concat, a product, padding calls
     (_Paddings, (1, 3, 30, 30)),  # paddings folded into the convolution after them, or not
     (_Shared, (1, 3, 20, 20)),  # an in-place ReLU whose input shares its tensor with a value read later
