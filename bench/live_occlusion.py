@@ -8,6 +8,12 @@ The alternative, measured in the same run: the same 200 requests computed one af
 coalescing (a plain FIFO queue, times from the same per-request compute cost), whose latency grows with
 the backlog.
 
+Per drag it also prints where the time went: the worker's wall and CPU time per answer, the gap to its next
+answer and its share of the drag busy, the cores the whole process got and the UI thread's CPU per update
+shown (on cores shared with other work, the share the process gets decides the rate). The ladder's table
+(every level's cost and error, before the drags) gives each answer's CPU time on the one-box plan the app
+uses and on the general incremental path, whose answers it asserts equal.
+
 ``--mode drag`` (the default) presses the mouse on the square first and releases it after the last move, as
 a user does: the answers during the drag are approximate and the release asks for the exact one, whose
 latency (release -> repaint) is reported too. ``--mode exact`` moves the square without the mouse held, so
@@ -60,9 +66,11 @@ def photos() -> list:
 
 def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict]:
     """Return one row per candidate level (:data:`~deconvviz.engine.occlusion_ladder.CANDIDATES`): its median
-    and p95 cost per answer (ms) and its error against the exact answer (max |dp|, the exact top class's worst
-    rank), over a drag of the default square along the middle row of each bundled photo, ``step`` px apart.
+    and p95 cost per answer (ms, wall; and its median CPU time, on the one-box plan and on the general path),
+    and its error against the exact answer (max |dp|, the exact top class's worst rank), over a drag of the
+    default square along the middle row of each bundled photo, ``step`` px apart.
     The levels are timed in turn at each position, so a change in the machine's load hits them alike."""
+    import numpy as np
     import torch
 
     from deconvviz.data.images import load_image
@@ -74,20 +82,32 @@ def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict
     torch.set_num_threads(app_threads())
     model = load_model(name)
     costs = {level: [] for level in CANDIDATES}
+    cpu = {level: [] for level in CANDIDATES}  # the same answers' CPU time (what the load does not stretch)
+    general = {level: [] for level in CANDIDATES}  # CPU time of the same answers on the general path
     errors = {level: [] for level in CANDIDATES}
     per_photo = {level: {} for level in CANDIDATES}
     for photo in photos():
         x = model.preprocess(load_image(photo))
         session = OcclusionSession(model.net, x)
+        inc = session.incremental_net
         height, width = x.shape[2:]
         size = default_patch_stride(height, width)[0]
         top = (height - size) // 2
         for left in range(0, width - size + 1, step):
             exact = None
             for level in CANDIDATES:
-                t0 = time.perf_counter()
-                probs, _ = session.occlude(top, left, size, approximate=False if level.exact else level.field)
+                how = False if level.exact else level.field
+                t0, c0 = time.perf_counter(), time.thread_time()
+                probs, _ = session.occlude(top, left, size, approximate=how)
                 costs[level].append(time.perf_counter() - t0)
+                cpu[level].append(time.thread_time() - c0)
+                if inc is not None:  # the same answer on the general path (no compiled one-box plan)
+                    inc.single = False
+                    c0 = time.thread_time()
+                    slow, _ = session.occlude(top, left, size, approximate=how)
+                    general[level].append(time.thread_time() - c0)
+                    inc.single = True
+                    assert np.array_equal(slow, probs), "the one-box plan and the general path disagree"
                 exact = probs if level.exact else exact
                 e = answer_error(probs, exact)
                 errors[level].append(e)
@@ -96,7 +116,9 @@ def measure_ladder(name: str = "efficientnet-lite0", step: int = 4) -> list[dict
     for level in CANDIDATES:
         w = worst(errors[level])
         rows.append({"level": level, "median_ms": statistics.median(costs[level]) * 1000,
-                     "p95_ms": percentile(costs[level], 95) * 1000, "error": w,
+                     "p95_ms": percentile(costs[level], 95) * 1000, "cpu_ms": statistics.median(cpu[level]) * 1000,
+                     "general_cpu_ms": statistics.median(general[level]) * 1000 if general[level] else float("nan"),
+                     "error": w,
                      "per_photo": {k: worst(v) for k, v in per_photo[level].items()}})
     return rows
 
@@ -108,13 +130,18 @@ def print_ladder(rows: list[dict], name: str = "efficientnet-lite0") -> None:
     kept = allowed([r["level"] for r in rows], [r["error"] for r in rows])
     print(f"ladder ({name}, default layer and square, drag along the middle row of {', '.join(p.stem for p in photos())};"
           f" bound: max |dp| <= {BOUND.max_dp:g}, exact top class within the top {BOUND.top_rank + 1})")
-    print(f"{'level':<11} {'median':>8} {'p95':>8} {'max|dp|':>8} {'top rank':>8}  {'within':>6}  in LADDER  per photo max|dp|")
+    print(f"{'level':<11} {'median':>8} {'p95':>8} {'CPU':>8} {'general':>8} {'ratio':>6} {'max|dp|':>8} {'top rank':>8}"
+          f"  {'within':>6}  in LADDER  per photo max|dp|")
     for r in rows:
         e = r["error"]
         photos_text = " ".join(f"{k} {v.max_dp:.3f}" for k, v in r["per_photo"].items())
-        print(f"{r['level'].describe():<11} {r['median_ms']:>6.1f}ms {r['p95_ms']:>6.1f}ms {e.max_dp:>8.4f} {e.worst_rank + 1:>8}"
+        print(f"{r['level'].describe():<11} {r['median_ms']:>6.1f}ms {r['p95_ms']:>6.1f}ms {r['cpu_ms']:>6.1f}ms"
+              f" {r['general_cpu_ms']:>6.1f}ms {r['general_cpu_ms'] / r['cpu_ms']:>5.2f}x"
+              f" {e.max_dp:>8.4f} {e.worst_rank + 1:>8}"
               f"  {'yes' if e.within() else 'NO':>6}  {'yes' if r['level'] in LADDER else 'no':>9}  {photos_text}")
     print(f"allowed by the bound: {', '.join(l.describe() for l in kept)}")
+    print("median, p95: wall time per answer; CPU: its CPU time; general: the CPU time of the same answer on the"
+          " general path (IncrementalNet.run without the compiled one-box plan; equal answers), ratio general / CPU")
 
 
 def fixed_chooser(level):
@@ -139,7 +166,7 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
     import torch
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QApplication
 
     from deconvviz.data.images import default_photo
     from deconvviz.session import messages as m
@@ -190,19 +217,39 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
                 levels[result.level] = levels.get(result.level, 0) + 1
 
     class PaintWatch(QObject):
-        """Stamps answers shown with the time of the window's next paint (the frame that displays them)."""
+        """Stamps answers shown with the time of the class table's next paint (the frame that displays them).
+
+        Installed on the table's viewport only: an application-wide filter would run Python for every event
+        of every widget, work the app itself does not do."""
 
         def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint and pending_paint and isinstance(obj, QWidget) \
-                    and obj.window() is window:
+            if event.type() == QEvent.Type.Paint and pending_paint:
                 now = time.perf_counter()
                 for g in pending_paint:
                     painted.setdefault(g, now)
                 pending_paint.clear()
             return False
 
+    # The worker's side of each answer: wall and thread CPU time inside Compute.handle (the rest of the
+    # latency is the wait for the worker, the hand-over to the UI thread and the repaint).
+    compute = window.backend.compute
+    worker_times: list[tuple[float, float]] = []
+    spans: list[tuple[float, float]] = []  # (start, end) of each answer in the worker
+    handle = compute.handle
+
+    def timed_handle(request, *args, **kwargs):
+        if not isinstance(request, m.Occlude):
+            return handle(request, *args, **kwargs)
+        w0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return handle(request, *args, **kwargs)
+        finally:
+            worker_times.append(((time.perf_counter() - w0) * 1000, (time.thread_time() - c0) * 1000))
+            spans.append((w0, time.perf_counter()))
+
+    compute.handle = timed_handle
     watch = PaintWatch()
-    app.installEventFilter(watch)
+    window.table.viewport().installEventFilter(watch)
     window.shown.connect(on_shown)
     positions = iter(drag_positions(h, w, window.canvas.size, moves))
     loop = QEventLoop()
@@ -236,15 +283,17 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
             loop.quit()
 
     timer.timeout.connect(move)
-    poll = QTimer(interval=1)
+    poll = QTimer(interval=4)  # only ends the run: the times come from the paint events
     poll.timeout.connect(check)
     QTimer.singleShot(120_000, loop.quit)
-    start = time.perf_counter()
+    start, cpu_start, ui_start = time.perf_counter(), time.process_time(), time.thread_time()
     timer.start()
     poll.start()
     loop.exec()
     poll.stop()
-    app.removeEventFilter(watch)
+    cpu_s, ui_s = time.process_time() - cpu_start, time.thread_time() - ui_start
+    compute.handle = handle
+    window.table.viewport().removeEventFilter(watch)
     last = state["last"]
     end = painted.get(last, time.perf_counter())
     exact_ms = None
@@ -257,7 +306,6 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
     positions = drag_positions(h, w, window.canvas.size, moves)
 
     # The alternative: every request computed in order, no coalescing, same compute per request.
-    compute = window.backend.compute
     layer, channel = window.layer, window.channel
     costs = []
     for (row, col) in positions[:40]:
@@ -280,6 +328,12 @@ def run_model(name: str, moves: int, interval_ms: int, mode: str = "drag", fixed
         "moves_per_s": (len(sent) - 1) / max(1e-9, max(sent.values()) - min(sent.values())),
         "first_press_ms": first_press_ms, "mode": mode, "exact_after_release_ms": exact_ms,
         "approximate_shown": kinds["approximate"], "exact_shown": kinds["exact"], "levels": levels,
+        "worker_gap_ms": statistics.median((b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:]))
+        if len(spans) > 1 else float("nan"),
+        "worker_busy": sum(b - a for a, b in spans) / max(1e-9, end - start),
+        "worker_wall_ms": statistics.median(w for w, _ in worker_times) if worker_times else float("nan"),
+        "worker_cpu_ms": statistics.median(c for _, c in worker_times) if worker_times else float("nan"),
+        "process_cpu_share": cpu_s / max(1e-9, end - start), "ui_cpu_ms": ui_s * 1000,
         "label": f"{name} fixed {fixed.describe()}" if fixed is not None else f"{name} chooser", "device": str(window.backend.device), "drag_s": moves * interval_ms / 1000, "total_s": end - start,
     }
 
@@ -320,6 +374,10 @@ def main() -> None:
         used = ", ".join(f"{k} {v}" for k, v in sorted(r["levels"].items(), key=lambda kv: -kv[1]))
         print(f"{r['label']}: moves sent {r['moves_per_s']:.0f}/s (the ceiling of upd/s); answers shown "
               f"{r['approximate_shown']} approximate, {r['exact_shown']} exact{after}; levels while moving: {used or '-'}")
+        print(f"{r['label']}: worker per answer median {r['worker_wall_ms']:.1f} ms wall, {r['worker_cpu_ms']:.1f} ms CPU,"
+              f" median gap to the next {r['worker_gap_ms']:.1f} ms, busy {r['worker_busy']:.0%};"
+              f" the process used {r['process_cpu_share']:.2f} cores during the drag, the UI thread"
+              f" {r['ui_cpu_ms'] / max(1, r['updates']):.1f} ms CPU per update shown ({r['moves']} moves)")
     for r in rows:
         if r["label"] == "efficientnet-lite0 chooser":
             ok = r["updates_per_s"] >= 60 and r["p95_ms"] <= 33

@@ -517,6 +517,12 @@ class OcclusionSession:
         self.method = self._evaluate.method
 
     @property
+    def incremental_net(self):
+        """Return the IncrementalNet that answers approximate (and, where it won the race, exact) queries, or
+        None where incremental inference does not support the model or was not built yet."""
+        return getattr(self._approximate, "inc", None)
+
+    @property
     def approximates(self) -> bool:
         """Return whether ``occlude(..., approximate=True)`` answers approximately: incremental inference
         supports the model (a full pass, its fallback, is always exact)."""

@@ -302,3 +302,39 @@ def test_overlapping_traces_in_two_threads_leave_nn_module_as_it_was():
     inner = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.ReLU())
     with torch.no_grad():
         assert inner(torch.ones(1, 3, 8, 8)).shape == (1, 2, 6, 6)
+
+
+class _Means(nn.Module):
+    """Global average pooling written three ways, and two means that are not global."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.rows = nn.AdaptiveAvgPool2d((2, 1))
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        a = self.pool(y).flatten(1)
+        b = F.adaptive_avg_pool2d(y, (1, 1)).flatten(1)
+        c = y.mean((-1, -2)) + torch.mean(y, dim=[2, 3], keepdim=True).flatten(1)
+        d = self.rows(y).flatten(1)[:, :5] + y.mean(2).mean(2)
+        return torch.cat([a, b, c, d], 1)
+
+
+def test_global_mean_is_the_cached_mean_plus_the_box_change():
+    from deconvviz.engine.incremental.rules import _global_mean
+
+    net = _Means().eval()
+    x = torch.randn(1, 3, 17, 13)
+    inc = IncrementalNet(net, x)
+    means = {n.name for n in inc.nodes if n in inc.rules and _global_mean(inc, n, *inc._base_args(n))}
+    assert means == {"pool", "adaptive_avg_pool2d", "mean", "mean_1"}  # not the 2 x 1 pool, nor one axis's means
+    boxes = [(0, 0, 4, 4), (13, 9, 4, 4), (6, 2, 4, 4)]
+    for fill in (0.0, 3.0):
+        got = incremental(inc, x, boxes, fill)  # one batch of three
+        want = naive(net, x, boxes, fill)
+        assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+        for box in boxes:  # and one box at a time
+            one = incremental(inc, x, [box], fill)
+            assert (one - naive(net, x, [box], fill)).abs().max() <= 1e-5 * want.abs().max()

@@ -7,7 +7,7 @@ import pytest
 
 from deconvviz.engine.occlusion_ladder import LADDER, Level
 from deconvviz.errors import DeconvvizError
-from deconvviz.session.budget import DEFAULT_BUDGET_MS, LevelChooser, budget_setting
+from deconvviz.session.budget import DEFAULT_BUDGET_MS, FIT, LevelChooser, budget_setting
 
 
 class FakeClock:
@@ -53,6 +53,22 @@ def test_it_steps_down_one_level_per_answer_over_budget_and_stops_at_the_first_t
     assert chooser.cost[0] == pytest.approx(0.040) and chooser.cost[1] == pytest.approx(0.025)
 
 
+def test_a_cost_just_under_the_budget_does_not_fit_it_leaves_room_for_the_repaint():
+    clock = FakeClock()
+    chooser = LevelChooser(LEVELS, budget_ms=16, clock=clock)
+    assert chooser.fit == FIT == 0.85
+    used = [_answer(chooser, clock, [14, 10, 6, 5]) for _ in range(8)]  # 14 ms > 0.85 * 16 = 13.6 ms
+    assert used[:2] == [0, 1] and set(used[1:]) == {1}  # 10 ms fits; 10 > 0.6 * 16: no step back up
+    loose = LevelChooser(LEVELS, budget_ms=16, clock=clock, fit=1.0)
+    assert [_answer(loose, clock, [14, 10, 6, 5]) for _ in range(4)] == [0] * 4
+
+
+@pytest.mark.parametrize("headroom, fit", [(0.9, 0.8), (0.5, 1.5), (0, 0.8)])
+def test_a_headroom_above_the_fit_is_refused(headroom, fit):
+    with pytest.raises(DeconvvizError, match="headroom"):
+        LevelChooser(LEVELS, headroom=headroom, fit=fit)
+
+
 def test_it_never_goes_below_the_last_level():
     clock = FakeClock()
     chooser = LevelChooser(LEVELS, budget_ms=1, clock=clock)
@@ -64,7 +80,7 @@ def test_it_never_goes_below_the_last_level():
 def test_it_steps_up_when_well_under_budget_and_the_level_above_fits():
     clock = FakeClock()
     chooser = LevelChooser(LEVELS, budget_ms=16, clock=clock)
-    heavy, light = [40, 30, 20, 9], [14, 8, 6, 4]
+    heavy, light = [40, 30, 20, 9], [12, 8, 6, 4]
     used = [_answer(chooser, clock, heavy) for _ in range(5)]
     assert used[-1] == 3
     # the load drops: level 3 is now well under budget, but the level above cost 20 ms a moment ago

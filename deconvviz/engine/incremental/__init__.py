@@ -18,6 +18,8 @@ one. Each node propagates the box by its op's rule (:mod:`.rules`, with the wind
 Operations it does not know raise :class:`Unsupported` when the graph is built, and the caller falls back
 to batched full inference; so does a model ``torch.fx`` cannot trace. ``run(..., field=f)`` with f < 1
 approximates (Krypton's projective-field threshold): values outside a capped box keep the cached ones.
+A run of one box (the live square) goes through a plan compiled once per tapped node (:mod:`.single`): the
+same answer as the general run, without re-deriving each node's rule, geometry and arguments per call.
 """
 
 from .delta import Delta, Unsupported

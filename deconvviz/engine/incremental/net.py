@@ -14,6 +14,7 @@ from torch import nn
 from .delta import Delta, Unsupported
 from .geometry import CONV_ARGS, CONV_DEFAULTS, Shift, Window, bind
 from .rules import Rule, RunOptions, Sliding, rule_for, runs_in_place
+from .single import SinglePlan
 
 FULL_FRACTION = 0.6  # recompute the whole layer when the changed window covers this much of it
 
@@ -90,6 +91,8 @@ class IncrementalNet:
         self.folded: set[fx.Node] = set()
         self.lazy_pads: set[fx.Node] = set()  # zero paddings a full batch skips: the convolution after pads
         self.widest = 0
+        self._plans: dict = {}  # the one-box fast path per tapped node (.single), compiled on first use
+        self.single = True  # whether one-box runs take that path (benchmarks compare it with the general one)
         with torch.no_grad():
             self._run_base(x)
             if fold_batchnorm:
@@ -178,6 +181,7 @@ class IncrementalNet:
         if self.fused.pop(node, None) is not None:
             self.folded.difference_update(node.users)
         self.lazy_pads.discard(node)
+        self._plans.clear()
 
     def call(self, node: fx.Node, args, kwargs, inplace: bool = False):
         """Return the node's op applied to concrete arguments: out of place, or with ``inplace`` in place
@@ -232,13 +236,22 @@ class IncrementalNet:
 
     # ---- running --------------------------------------------------------------------------------------
     @torch.no_grad()
-    def run(self, delta: Delta, tap: fx.Node | None = None, field: float = 1.0) -> tuple[torch.Tensor, Delta | None]:
+    def run(self, delta: Delta, tap: fx.Node | None = None, field: float = 1.0,
+            single: bool | None = None) -> tuple[torch.Tensor, Delta | None]:
         """Return (the output batch (B, ...), the Delta at node ``tap``) for the input change ``delta``.
 
         ``field`` < 1 approximates: Krypton's projective-field threshold (:class:`~.rules.RunOptions`).
+        One box (a batch of one, not full) runs on the compiled fast path (:class:`~.single.SinglePlan`,
+        the same answer) unless ``single`` (default: the attribute ``single``) is False. ``widest`` counts the
+        general path's runs only.
         """
         if not 0 < field <= 1:
             raise ValueError(f"field must be in (0, 1], got {field}")
+        if (self.single if single is None else single) and delta.batch == 1 and not delta.full:
+            plan = self._plans.get(tap)
+            if plan is None:
+                plan = self._plans[tap] = SinglePlan(self, tap)
+            return plan.run(delta, field)
         options = RunOptions(delta.batch, field)
         overwrite = dataclasses.replace(options, overwrite=True)
         env: dict[fx.Node, object] = {}
