@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QProgressBar, QTableWidget, QTableWidgetItem
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionProgressBar,
+                               QTableWidget, QTableWidgetItem)
+
+BAR_STEPS = 1000
+
+
+class _BarDelegate(QStyledItemDelegate):
+    """Paints a probability cell as the style's progress bar with the value's text, inside the table's one
+    repaint (a QProgressBar per cell repainted each as its own widget on every live answer)."""
+
+    def paint(self, painter, option, index) -> None:
+        value = index.data(Qt.ItemDataRole.UserRole)
+        if value is None:
+            return super().paint(painter, option, index)
+        bar = QStyleOptionProgressBar()
+        bar.rect = QRect(option.rect)
+        bar.palette = option.palette
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        bar.minimum, bar.maximum = 0, BAR_STEPS
+        bar.progress = int(round(value * BAR_STEPS))
+        bar.text, bar.textVisible = index.data(Qt.ItemDataRole.DisplayRole), True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.palette.setColor(QPalette.ColorRole.HighlightedText, option.palette.color(QPalette.ColorRole.Text))
+        style = option.widget.style() if option.widget else None
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
 class ClassTable(QTableWidget):
@@ -23,14 +48,12 @@ class ClassTable(QTableWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.verticalHeader().setDefaultSectionSize(22)
         self.setMaximumHeight(26 + 22 * k)
-        self._bars = []
+        self.setItemDelegateForColumn(1, _BarDelegate(self))
         self.values = np.zeros(0, np.float32)
         self.approximate = False
         for row in range(k):
             self.setItem(row, 0, QTableWidgetItem(""))
-            bar = QProgressBar(maximum=1000, textVisible=True)
-            self.setCellWidget(row, 1, bar)
-            self._bars.append(bar)
+            self.setItem(row, 1, QTableWidgetItem(""))
 
     def set_probabilities(self, probs: np.ndarray, names, approximate: bool = False) -> None:
         """Show the k most probable classes of ``probs`` (num_classes,) with ``names``; ``approximate``: the
@@ -45,16 +68,13 @@ class ClassTable(QTableWidget):
         cut = probs[best].min() if k else 0
         best = np.flatnonzero(probs >= cut)
         top = best[np.argsort(-probs[best], kind="stable")][:k]
-        # A bar repaints at once on every new value; with updates off, the table repaints once, later.
-        self.setUpdatesEnabled(False)
-        try:
-            for row, c in enumerate(top):
-                self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")
-                self._bars[row].setValue(int(round(float(probs[c]) * 1000)))
-                self._bars[row].setFormat(f"{float(probs[c]):.4f}")
-        finally:
-            self.setUpdatesEnabled(True)
+        for row, c in enumerate(top):
+            p = float(probs[c])
+            self.item(row, 0).setText(names[c] if c < len(names) else f"class {c}")
+            cell = self.item(row, 1)
+            cell.setText(f"{p:.4f}")
+            cell.setData(Qt.ItemDataRole.UserRole, p)
 
     def rows(self) -> list[tuple[str, str]]:
         """Return the table as (class name, probability text) rows."""
-        return [(self.item(r, 0).text(), self._bars[r].format()) for r in range(self.rowCount())]
+        return [(self.item(r, 0).text(), self.item(r, 1).text()) for r in range(self.rowCount())]
