@@ -20,9 +20,9 @@ def test_the_table_lists_the_top_classes_in_order_with_their_bars(qtbot):
     picture = table.grab().toImage()
     cell = table.visualItemRect(table.item(0, 1)).translated(table.viewport().pos())
     y = cell.center().y()
-    filled = picture.pixelColor(cell.left() + int(0.3 * cell.width()), y)  # inside the 0.5 bar
-    empty = picture.pixelColor(cell.left() + int(0.8 * cell.width()), y)  # beyond it
-    assert filled != empty
+    filled = [picture.pixelColor(cell.left() + int(f * cell.width()), y) for f in (0.1, 0.2, 0.3)]  # in the 0.5 bar
+    empty = [picture.pixelColor(cell.left() + int(f * cell.width()), y) for f in (0.8, 0.9)]  # beyond it
+    assert all(c.hsvSaturationF() > 0.3 for c in filled) and all(c.hsvSaturationF() < 0.1 for c in empty)
     probs[[7, 2]] = [0.05, 0.7]
     table.set_probabilities(probs, names)
     assert table.rows()[0] == ("c2", "0.7000") and table.rows()[1] == ("c5", "0.1200")
