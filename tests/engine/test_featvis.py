@@ -239,3 +239,30 @@ def test_a_symmetric_same_padding_becomes_the_convolutions_own():
             assert same.padding == (1, 1) and odd.padding == (0, 0)
             fused = net(x)
     assert torch.allclose(fused, plain, atol=1e-6) and same.padding == (0, 0) and "forward" not in same.static_padding.__dict__
+
+
+def _faults_per_step(steps: int = 7) -> list[int]:
+    """Return the page faults of each step after the first two of a visualisation whose activations are 4 x 64 x
+    256 x 256 floats (64 MiB, above glibc's largest mmap threshold)."""
+    import resource
+
+    net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 4, 1)).eval()
+    counts = []
+    visualise(net, Preprocessing(size=(256, 256), mode="RGB", mean=(0.5,) * 3, std=(0.5,) * 3), "2", [0, 1, 2, 3],
+              steps=steps, size=32, fast=False,
+              progress=lambda done, total: counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt))
+    return [b - a for a, b in zip(counts[1:], counts[2:])]
+
+
+def test_a_visualisation_reuses_its_large_blocks_instead_of_faulting_them_in_every_step(monkeypatch):
+    import contextlib
+
+    from deconvviz.engine.featvis import run
+    from deconvviz.engine.featvis.heap import _LIBC
+
+    if _LIBC is None:
+        pytest.skip("not glibc")
+    pages = (64 << 20) // 4096  # one activation's
+    assert sorted(_faults_per_step())[2] < pages // 4  # kept heap: the step before's blocks reused (the median)
+    monkeypatch.setattr(run, "kept_heap", lambda: contextlib.nullcontext(False))
+    assert min(_faults_per_step()) > 2 * pages  # glibc's default: each step maps and faults them in afresh
