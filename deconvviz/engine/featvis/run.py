@@ -198,7 +198,7 @@ def _folded(net, layer, preprocessing, device, channels_last, fast):
         torch.tensor(preprocessing.std, device=device).view(1, -1, 1, 1)
     if channels_last:
         example = example.contiguous(memory_format=torch.channels_last)
-    return folded(net, layer, example)
+    return folded(net, layer, example, fused=channels_last)
 
 
 def _pass(net, pixels, thetas, out, mean, std, layer, objective, targets, copies, weight,
