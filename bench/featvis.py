@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
 
@@ -82,6 +83,9 @@ def main(argv=None) -> None:
     parser.add_argument("--time-steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--time-only", action="store_true", help="only the timing")
+    parser.add_argument("--quality-only", action="store_true", help="only the per-channel table (its featvis run "
+                                                                    "timed for real, all steps)")
+    parser.add_argument("--png", help="also write each model's pictures as a grid PNG (the model's name added to the file name)")
     parser.add_argument("--models", default=",".join(n for n, _ in CASES), help="of " + ",".join(n for n, _ in CASES))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -92,7 +96,8 @@ def main(argv=None) -> None:
         model = load_model(name)
         if not args.time_only:
             quality(model, name, layer, args)
-        timing(model, name, layer, args)
+        if not args.quality_only:
+            timing(model, name, layer, args)
 
 
 def plain(model, layer, channels, steps, size):
@@ -110,11 +115,18 @@ def quality(model, name, layer, args) -> None:
     chans = list(range(args.channels))
     photos = torch.cat([model.preprocess(load_image(p)) for p in sorted(PHOTOS.glob("*.*")) if p.suffix != ".md"])
     best_photo = channel_means(model, layer, photos).max(0).values
+    load = os.getloadavg()[0]
     t = time.perf_counter()
     fv = feature_visualisation(model, layer, chans, args.steps, args.size)
     fv_time = time.perf_counter() - t
+    load = f"load average {load:.2f} before, {os.getloadavg()[0]:.2f} after"
+    if args.png:
+        from deconvviz.figures.featvis import featvis_panel
+        from deconvviz.figures.png import save_panel
+
+        save_panel(featvis_panel(model, fv, "python -m bench.featvis"), args.png.replace(".png", f"-{name}.png"))
     g = torch.Generator().manual_seed(0)
-    print(f"\n{name} {layer}: featvis {args.steps} steps {args.size} px ({fv_time:.1f} s for {len(chans)}), "
+    print(f"\n{name} {layer}: featvis {args.steps} steps {args.size} px ({fv_time:.1f} s for {len(chans)}, {load}), "
           f"pixel ascent 30 steps (the actmax defaults)")
     print("ch  photo_max | featvis: act  robust  hf    | pixel: act  robust  hf")
     rows = []
@@ -129,6 +141,8 @@ def quality(model, name, layer, args) -> None:
     ok_r = sum(r[0][1] >= 0.8 for r in rows)
     ok_h = sum(r[0][2] <= 0.1 for r in rows)
     ok_a = sum(r[0][0] >= r[2] for r in rows)
+    print(f"featvis minimums: robustness {min(r[0][1] for r in rows):.3f}, hf max {max(r[0][2] for r in rows):.3f}, "
+          f"activation - strongest photo {min(r[0][0] - r[2] for r in rows):.3f}")
     print(f"featvis: robustness >= 0.8 on {ok_r}/{len(rows)}, hf <= 0.1 on {ok_h}/{len(rows)}, "
           f">= strongest photo on {ok_a}/{len(rows)}; median robustness featvis "
           f"{statistics.median(r[0][1] for r in rows):.2f} vs pixel {statistics.median(r[1][1] for r in rows):.2f}, "

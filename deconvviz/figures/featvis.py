@@ -36,10 +36,7 @@ def featvis_panel(model: LoadedModel, result: FeatureVis, command: str = "", col
     n = len(result.targets)
     copies = len(result.targets) // max(1, len(set(result.targets)))
     if columns is None:
-        columns = copies if copies > 1 else min(n, max(1, math.ceil(math.sqrt(n))))
-    tiles = [with_title(picture_rgb(im), title) for im, title in zip(result.images, tile_titles(result))]
-    width = max(t.shape[1] for t in tiles)
-    tiles = [pad_to_width(t, width) for t in tiles]
+        columns = copies if copies > 1 else None
     where = "" if result.objective.kind == CLASS else f" {result.layer} ·"
     steps = int(result.steps_done.max()) if n else 0
     caption = (f"{model.label} ·{where} feature vis ({result.objective.describe()}) · {steps} steps · "
@@ -47,4 +44,19 @@ def featvis_panel(model: LoadedModel, result: FeatureVis, command: str = "", col
     facts = {"model": model.name, "weights": model.weights, "layer": result.layer or "",
              "channels": ",".join(map(str, result.targets)), "objective": result.objective.describe(),
              "steps": str(steps), "size": str(result.size), "seed": str(result.seed), "command": command}
+    return pictures_panel([picture_rgb(im) for im in result.images], tile_titles(result), caption, facts, columns)
+
+
+def pictures_panel(pictures: list[np.ndarray | None], titles: list[str], caption: str, facts: dict[str, str],
+                   columns: int | None = None) -> Panel:
+    """Return the Panel of RGB ``pictures`` (S, S, 3) uint8 in a grid (``columns`` default: about square), each
+    below its title; a None picture (not computed) is a light grey tile."""
+    n = len(pictures)
+    if columns is None:
+        columns = min(n, max(1, math.ceil(math.sqrt(n))))
+    side = next((p.shape[:2] for p in pictures if p is not None), (16, 16))
+    blank = np.full((*side, 3), 224, np.uint8)
+    tiles = [with_title(blank if p is None else p, title) for p, title in zip(pictures, titles)]
+    width = max(t.shape[1] for t in tiles)
+    tiles = [pad_to_width(t, width) for t in tiles]
     return Panel(pad_to_width(tile(tiles, columns), 360), caption, facts)

@@ -67,6 +67,13 @@ class FeatvisPanes:
         self.w.grid.set_view(view)
         self.refresh()
 
+    def export_options(self) -> tuple:
+        """Return the grid export's options for what the grid shows: its pictures in feature-vis view (not the
+        filters), else none (the maps)."""
+        grid = self.w.grid
+        shown = self.tiles.snapshot(grid.order, grid.sort) if self.featvis_on() and not grid.show_filters else None
+        return (("featvis", shown),) if shown is not None else ()
+
     def refresh(self) -> None:
         """Ask for the session's layer's pictures when the grid shows them; stop the batch when it does not."""
         s, w = self.w.session, self.w

@@ -250,7 +250,8 @@ class MainWindow(QMainWindow):
         """Ask the backend to write pane "grid", "deconv" or "occlusion" as a PNG at ``path`` (a playing video
         pauses first: the export shows the frame paused on)."""
         self.pause_video()
-        options = {"grid": (("sort", self.grid.sort), ("filters", self.grid.show_filters)),
+        grid = (("sort", self.grid.sort), ("filters", self.grid.show_filters), *self.featvis.export_options())
+        options = {"grid": grid,
                    "occlusion": (("map", self.canvas.has_heat()),)}.get(pane, ())
         self.controller.export(pane, path, options)
 

@@ -34,6 +34,7 @@ from ..models import LoadedModel, load_model
 from .recipes import MapsRecipe, OcclusionRecipe, ProjectRecipe
 from . import messages as m
 from .occlusion_adapter import Cancelled, Occluder, occlusion_map
+from .featvis_export import featvis_export_panel
 from .pictures import frame_panel
 from .state import FrameInput
 
@@ -441,6 +442,9 @@ class Compute:
         options = dict(req.options)
         spec = req.spec
         image_name = Path(self.image_path).name
+        if req.pane == "grid" and options.get("featvis") is not None:  # the pictures the grid shows
+            save_panel(featvis_export_panel(self.model, options["featvis"], self._model_options(), out), out)
+            return [m.Exported(req, out)]
         if req.pane == "grid":
             sort, filters = options.get("sort", "index"), bool(options.get("filters", False))
             recipe = MapsRecipe(**self._model_options(), **self._input_options(), layer=spec.layer, sort=sort,

@@ -185,6 +185,16 @@ class FeatvisTiles:
         if rgb is None and compute and not coming:
             self.pane_job = self._submit(PANE_OWNER, "pane", layer, [channel])
 
+    def snapshot(self, order: list[int], sort: str = "index"):
+        """Return the grid's pictures (a :class:`~.featvis_export.FeatvisShown`) in the grid's ``order``, or
+        None when the grid shows none of a layer."""
+        from .featvis_export import FeatvisShown
+
+        if self.layer is None:
+            return None
+        return FeatvisShown(self.layer, tuple(order), tuple((c, self.pictures[c]) for c in order
+                                                            if c in self.pictures), self.params(), sort)
+
     # -- the runner's answers -------------------------------------------------------------------------
     def on_result(self, result: m.Result) -> bool:
         """Take a result of this object's jobs (others: ignored); return whether it was one."""

@@ -239,3 +239,75 @@ def test_a_symmetric_same_padding_becomes_the_convolutions_own():
             assert same.padding == (1, 1) and odd.padding == (0, 0)
             fused = net(x)
     assert torch.allclose(fused, plain, atol=1e-6) and same.padding == (0, 0) and "forward" not in same.static_padding.__dict__
+
+
+def _faults_per_step(steps: int = 7) -> list[int]:
+    """Return the page faults of each step after the first two of a visualisation whose activations are 4 x 64 x
+    256 x 256 floats (64 MiB, above glibc's largest mmap threshold)."""
+    import resource
+
+    net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 4, 1)).eval()
+    counts = []
+    visualise(net, Preprocessing(size=(256, 256), mode="RGB", mean=(0.5,) * 3, std=(0.5,) * 3), "2", [0, 1, 2, 3],
+              steps=steps, size=32, fast=False,
+              progress=lambda done, total: counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt))
+    return [b - a for a, b in zip(counts[1:], counts[2:])]
+
+
+def test_a_visualisation_reuses_its_large_blocks_instead_of_faulting_them_in_every_step(monkeypatch):
+    import contextlib
+
+    from deconvviz.engine.featvis import run
+    from deconvviz.engine.featvis.heap import _LIBC
+
+    if _LIBC is None:
+        pytest.skip("not glibc")
+    pages = (64 << 20) // 4096  # one activation's
+    assert sorted(_faults_per_step())[2] < pages // 4  # kept heap: the step before's blocks reused (the median)
+    monkeypatch.setattr(run, "kept_heap", lambda: contextlib.nullcontext(False))
+    assert min(_faults_per_step()) > 2 * pages  # glibc's default: each step maps and faults them in afresh
+
+
+def test_convolutions_fuse_with_their_activation_and_depthwise_pads_go_into_the_kernel():
+    import torch.nn.functional as F
+
+    from deconvviz.engine.featvis import fuse as fusing
+    from deconvviz.engine.featvis.fold import folded
+
+    if not fusing.available():
+        pytest.skip("no oneDNN")
+
+    class SamePadded(nn.Conv2d):  # efficientnet's Conv2dStaticSamePadding, stride 2: pad (0, 1, 0, 1)
+        def __init__(self, channels, groups):
+            super().__init__(channels, channels, 3, stride=2, groups=groups, bias=False)
+            self.static_padding = nn.ZeroPad2d((0, 1, 0, 1))
+
+        def forward(self, x):
+            return F.conv2d(self.static_padding(x), self.weight, self.bias, self.stride, self.padding, 1, self.groups)
+
+    torch.manual_seed(0)
+    act = nn.ReLU6()  # one module called after several convolutions, as efficientnet's _swish
+    depthwise, dense = SamePadded(8, 8), SamePadded(3, 1)
+    net = nn.Sequential(dense, nn.BatchNorm2d(3), act, nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), act, depthwise,
+                        nn.BatchNorm2d(8), act, nn.Conv2d(8, 4, 1)).eval()
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+    x = (torch.randn(2, 3, 20, 20) * 3).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    calls = []
+    plain = net(x)
+    (g_plain,) = torch.autograd.grad(plain.square().sum(), x)
+    original = fusing._ConvAct.forward
+    fusing._ConvAct.forward = staticmethod(lambda ctx, *a: calls.append(1) or original(ctx, *a))
+    try:
+        with folded(net, None, x[:1].detach(), fused=True) as count:
+            assert count == 3 and "forward" in depthwise.__dict__ and "forward" in act.__dict__
+            calls.clear()  # the check against the plain network ran them too
+            out = net(x)
+            (g_out,) = torch.autograd.grad(out.square().sum(), x)
+    finally:
+        fusing._ConvAct.forward = original
+    assert len(calls) == 3  # the three convolutions before the ReLU6s ran fused; the last one as it was
+    assert torch.allclose(out, plain, atol=1e-5) and torch.allclose(g_out, g_plain, rtol=1e-4, atol=1e-4)
+    assert all("forward" not in m.__dict__ for m in net.modules())  # given back
+    assert torch.equal(net(x), plain)

@@ -139,3 +139,48 @@ def test_the_tiles_are_the_engine_pictures(qtbot, featvis_window, tmp_path):
     picture = cache.load(key, tmp_path / "cache")
     assert picture.shape == (3, 16, 16)
     assert np.array_equal(tiles.pictures[5], np.round(picture.clamp(0, 1).permute(1, 2, 0).numpy() * 255))
+
+
+def _find(image: np.ndarray, block: np.ndarray) -> bool:
+    """Return whether ``block`` (h, w, 3) occurs in ``image`` (H, W, 3) pixel for pixel."""
+    h, w = block.shape[:2]
+    ys, xs = np.nonzero(np.all(image[:image.shape[0] - h + 1, :image.shape[1] - w + 1] == block[0, 0], axis=2))
+    return any(np.array_equal(image[y:y + h, x:x + w], block) for y, x in zip(ys, xs))
+
+
+def test_the_grid_export_in_feature_vis_writes_the_pictures_shown_with_their_command(qtbot, featvis_window,
+                                                                                   tmp_path):
+    from PIL import Image
+
+    from deconvviz.figures.png import read_facts
+
+    window = featvis_window
+    show_featvis(qtbot, window)
+    tiles = window.featvis.tiles
+    out = tmp_path / "grid.png"
+    with qtbot.waitSignal(window.shown, timeout=TIMEOUT, check_params_cb=lambda r: isinstance(r, m.Exported)):
+        window.export_pane("grid", str(out))
+    with Image.open(out) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert all(_find(pixels, tiles.pictures[c]) for c in range(32))  # every tile the user sees, as shown
+    facts = read_facts(out)
+    assert facts["command"].startswith("deconvviz featvis --model zf-fmnist")
+    for option in ("--layer features.0", "--channels 0-31", "--steps 3", "--size 16", "--seed 0", f"--out {out}"):
+        assert option in facts["command"]
+    assert facts["layer"] == "features.0" and facts["channels"] == ",".join(map(str, range(32)))
+    assert "feature vis" in facts["Title"] and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_the_grid_export_before_the_pictures_are_ready_says_which_are_missing(qtbot, featvis_window, tmp_path):
+    from deconvviz.figures.png import read_facts
+
+    window = featvis_window
+    window.settings.setValue("featvis/steps", 100000)  # runs until cancelled: no picture arrives
+    window.grid_view.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: window.jobs and window.jobs[-1] in window.backend.running_all(), timeout=TIMEOUT)
+    out = tmp_path / "grid.png"
+    with qtbot.waitSignal(window.shown, timeout=TIMEOUT, check_params_cb=lambda r: isinstance(r, m.Exported)):
+        window.export_pane("grid", str(out))
+    facts = read_facts(out)
+    assert facts["pictures"] == "0 of 32 computed" and "--steps 100000" in facts["command"]
+    window.backend.cancel(OWNER)

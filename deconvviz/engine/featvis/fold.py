@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..layers import capture, resolve_layer, run_until
+from .fuse import fuse
 
 TOLERANCE = 1e-4  # relative to the output's largest value: float rounding, not another network
 
@@ -81,10 +82,11 @@ def symmetric_pads(net: nn.Module) -> list[tuple[nn.Conv2d, nn.ZeroPad2d]]:
 
 
 @contextlib.contextmanager
-def folded(net: nn.Module, layer: str | None, example: torch.Tensor):
+def folded(net: nn.Module, layer: str | None, example: torch.Tensor, fused: bool = False):
     """Run the block with ``net``'s convolution + batch-norm pairs folded (see the module docstring), up to
-    ``layer`` (None: the whole network); ``example`` (1, C, H, W) is the probe's input. Yields the number of
-    batch norms folded (0 when the check failed or there were none)."""
+    ``layer`` (None: the whole network); ``example`` (1, C, H, W) is the probe's input. With ``fused`` (CPU) the
+    convolutions then run with their activations and asymmetric paddings as :mod:`.fuse` says. Yields the number
+    of batch norms folded (0 when the check failed or there were none)."""
     target = resolve_layer(net, layer)[0] if layer is not None else None
 
     def run() -> torch.Tensor:
@@ -122,6 +124,9 @@ def folded(net: nn.Module, layer: str | None, example: torch.Tensor):
                                                                   setattr(conv, "bias", None)))
             bn.forward = _identity
             undo.append(lambda bn=bn: bn.__dict__.pop("forward", None))
+        if fused:
+            keep = {id(target)} | {id(c) for c, b in pairs if b is target}
+            undo += fuse(net, run, {id(b) for _, b in pairs}, keep)
         if undo:
             check = run()
             scale = reference.abs().max().clamp(min=1e-12)

@@ -17,6 +17,7 @@ from .._control import Cancel, Progress, report
 from ..layers import capture, run_until
 from ..layout import no_maps_error
 from .fold import folded
+from .heap import kept_heap
 from .objectives import CLASS, Objective, diversity
 from .param import FourierImage, grey
 from .transforms import Robustness, resample
@@ -128,7 +129,7 @@ def visualise(net: nn.Module, preprocessing: Preprocessing, layer: str | None, t
     cpu = device.type == "cpu"
     cpu_fast = fast and cpu
     passes = max(diversity_copies, CPU_PASS - CPU_PASS % diversity_copies) if cpu else None
-    with frozen(net, channels_last=cpu_fast), torch.enable_grad(), \
+    with kept_heap() if cpu else contextlib.nullcontext(), frozen(net, channels_last=cpu_fast), torch.enable_grad(), \
             _folded(net, layer if objective.kind != CLASS else None, preprocessing, device, cpu_fast, fast):
         for c, chunk in enumerate(chunks):
             pics, cancelled = _optimise(net, preprocessing, layer, [expanded[i] for i in chunk], objective, steps,
@@ -197,7 +198,7 @@ def _folded(net, layer, preprocessing, device, channels_last, fast):
         torch.tensor(preprocessing.std, device=device).view(1, -1, 1, 1)
     if channels_last:
         example = example.contiguous(memory_format=torch.channels_last)
-    return folded(net, layer, example)
+    return folded(net, layer, example, fused=channels_last)
 
 
 def _pass(net, pixels, thetas, out, mean, std, layer, objective, targets, copies, weight,
