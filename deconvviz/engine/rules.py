@@ -161,17 +161,28 @@ class _MixedRectifier(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (saved,) = ctx.saved_tensors
+        if len(ctx.groups) == 1 and ctx.groups[0][1] is None:  # uniform_rules: the whole batch, no slicing
+            _, _, clamp, masked = ctx.groups[0]
+            if not masked:
+                return grad.clamp_min(0), None, None, None
+            if ctx.high is None:
+                out = torch.ops.aten.threshold_backward(grad, saved, ctx.low)
+            else:
+                out = torch.ops.aten.hardtanh_backward(grad, saved, ctx.low, ctx.high)
+            # relu(g) * mask == relu(g * mask): rectified in place, no second tensor
+            return (out.clamp_min_(0) if clamp else out), None, None, None
         out = torch.empty_like(grad)
         for start, stop, clamp, masked in ctx.groups:
             g, s, o = grad[start:stop], saved[start:stop], out[start:stop]
-            if clamp and masked:
-                g = g.clamp_min(0)
             if not masked:
                 torch.clamp_min(g, 0, out=o)
-            elif ctx.high is None:
+                continue
+            if ctx.high is None:
                 torch.ops.aten.threshold_backward.grad_input(g, s, ctx.low, grad_input=o)
             else:
                 torch.ops.aten.hardtanh_backward.grad_input(g, s, ctx.low, ctx.high, grad_input=o)
+            if clamp:
+                o.clamp_min_(0)
         return out, None, None, None
 
 
@@ -255,16 +266,23 @@ class batch_rules(TorchFunctionMode):
         self.modes = tuple(modes)
         self.groups = _rule_groups([m in ("deconvnet", "guided") for m in modes], [m != "deconvnet" for m in modes])
         self.true_lrn = torch.tensor([m == "gradient" for m in modes], device=device)
+        self.ruled = 0  # the rectifiers and normalisations met so far whose backward follows a rule
+        self.native_rectifiers = False
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.native_rectifiers and (func in _RELU or func in _HARDTANH):
+            return func(*args, **kwargs)
         if func in _RELU:
+            self.ruled += 1
             return _MixedRectifier.apply(args[0], 0.0, None, self.groups)
         if func in _HARDTANH:
             low, high = _hardtanh_bounds(func, args, kwargs)
             if low == 0.0:
+                self.ruled += 1
                 return _MixedRectifier.apply(args[0], 0.0, high, self.groups)
-        if func is F.local_response_norm:
+        if func is F.local_response_norm and self.true_lrn is not True:
+            self.ruled += 1
             return _MixedLRN.apply(*_lrn_args(args, kwargs), self.true_lrn)
         if func is F.batch_norm:
             bound = _eval_batch_norm_args(args, kwargs)
@@ -279,6 +297,14 @@ class uniform_rules(batch_rules):
     :class:`_EvalBatchNorm`'s multiplication) from the fused kernels, for the attribution methods."""
 
     def __init__(self, mode: str, device=None) -> None:
-        super().__init__((mode,), device)
+        if mode not in BATCH_MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(BATCH_MODES)}")
+        TorchFunctionMode.__init__(self)
+        self.modes = (mode,)
         self.groups = ((0, None, mode in ("deconvnet", "guided"), mode != "deconvnet"),)
         self.true_lrn = mode == "gradient"
+        self.ruled = 0
+        # backprop's rule at a rectifier is the gradient (and "gradient"'s at a normalisation): PyTorch's own
+        # backward, without a Python Function per call (5% of the pass on EfficientNet-Lite0); only batch
+        # normalisation's backward is replaced, by its cheaper exact form
+        self.native_rectifiers = mode in ("backprop", "gradient")
