@@ -51,6 +51,8 @@ def layer_gradients(net: nn.Module, xs: torch.Tensor, target: AttributionTarget,
     act, layout = box["cam"], box["cam:layout"]
     if not layout.spatial:
         raise no_maps_error(layer, tuple(act.shape[1:]), "Grad-CAM")
+    if grad is None:
+        raise DeconvvizError(f"the target does not depend on layer {layer!r}'s output: Grad-CAM has no gradient there")
     return layout.maps(act.detach()), layout.maps(grad.detach())
 
 
