@@ -1,6 +1,7 @@
 """The attribution view from the Analyses menu: every method of the registry, its map equal to
-``deconvviz.attribution`` for the same input, the opacity slider, export, a layer without maps; and the sanity
-and faithfulness views list every method."""
+``deconvviz.attribution`` for the same input (class, channel and neuron targets), the opacity slider, export (the
+view's pixels, its command's PNG), Cancel on the slow methods, a layer without maps; and the sanity and
+faithfulness views list every method."""
 
 from __future__ import annotations
 
