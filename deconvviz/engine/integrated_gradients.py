@@ -21,7 +21,6 @@ from torch import nn
 
 from ..errors import DeconvvizError
 from .attribution import AttributionTarget, forward
-from .rules import uniform_rules
 
 BASELINES = ("zero", "mean", "blur")
 MAX_STEPS = 10_000
@@ -72,8 +71,7 @@ def integrated_gradients(net: nn.Module, x: torch.Tensor, target: AttributionTar
             a = alphas[start:start + batch].view(-1, 1, 1, 1)
             points = (bi + a * (xi - bi)).requires_grad_(True)
             with torch.enable_grad():
-                with uniform_rules("gradient", x.device):  # the gradient, batch norm's backward the cheap form
-                    values, _ = forward(net, points, target)
+                values, _ = forward(net, points, target)
                 (grads,) = torch.autograd.grad(values.sum(), points)
             total += grads.sum(0)
         out.append((xi - bi) * total / steps)
