@@ -88,6 +88,7 @@ def main(argv=None) -> None:
     parser.add_argument("--models", nargs="+", default=list(IMAGES), choices=list(IMAGES))
     parser.add_argument("--images", type=int, default=None,
                         help="images per model (default all: 10 of Fashion-MNIST, the 4 bundled photos)")
+    parser.add_argument("--skip", type=int, default=0, help="leave out each model's first N images (a run in parts)")
     parser.add_argument("--out", default=None, help="folder for the PNGs and CSVs (default: a temporary one)")
     args = parser.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="verdicts-"))
@@ -97,7 +98,7 @@ def main(argv=None) -> None:
     faith: dict = {}
     commands = []
     for name in args.models:
-        for image in IMAGES[name][:args.images]:
+        for image in IMAGES[name][args.skip:args.images]:
             image = image_file(image, out)
             stem = f"{name}-{Path(image).stem}"
             start = time.perf_counter()
@@ -124,7 +125,7 @@ def main(argv=None) -> None:
         return statistics.mean(finite) if finite else float("nan")
 
     models = args.models
-    counts = ", ".join(f"{len(IMAGES[n][:args.images])} for {n}" for n in args.models)
+    counts = ", ".join(f"{len(IMAGES[n][args.skip:args.images])} for {n}" for n in args.models)
     print(f"Sanity (cascading, seed 0, Spearman of |map|: mean over the steps / every layer random, verdict) and "
           f"faithfulness (deletion / insertion area), mean over the images ({counts})")
     print()
