@@ -210,9 +210,8 @@ class _EvalBatchNorm(torch.autograd.Function):
 
 
 # id(running_var) -> (a weak reference to it, the versions it was computed at, the scale, a weak reference to
-# the weight): a layer's scale is
-# computed once, not in four small operations per call (after a batch of 16 elsewhere in the process, those
-# small allocations made the whole rule slower than PyTorch's own batch-norm backward)
+# the weight): a layer's scale is computed once, not in four small operations per call (after a batch of 16
+# elsewhere in the process, those small allocations made the rule slower than PyTorch's own backward)
 _SCALES: dict[int, tuple] = {}
 
 

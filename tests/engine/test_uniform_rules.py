@@ -91,3 +91,14 @@ def test_backprop_without_a_normalisation_is_the_gradient_every_call():
     for _ in range(2):
         torch.testing.assert_close(input_gradients(net, x, AttributionTarget(1), "backprop"), gradient)
     assert net in _NO_LRN  # remembered: the second call ran as plain autograd
+
+
+def test_batch_norm_changed_in_place_is_read_again(net):
+    torch.manual_seed(9)
+    x = torch.randn(2, 3, 10, 10, dtype=torch.float64)
+    grads(net, x, uniform_rules("guided"))  # remembers the layer's scale
+    with torch.no_grad():
+        net.bn.running_var.mul_(3.0)
+        net.bn.weight.add_(0.5)
+    torch.testing.assert_close(grads(net, x, uniform_rules("guided")), grads(net, x, backward_rules("guided")),
+                               rtol=1e-10, atol=1e-12)
