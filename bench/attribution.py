@@ -20,7 +20,10 @@ neither given (it finds the top class and the default layer itself).
 The app's live Grad-CAM: per video frame (a 320x240 frame of the demo clip's kind), preprocessing and one
 forward and backward pass, at the app's torch thread count (``app_threads()``), against the 50 ms target.
 
-Candidates alternate within each repeat (so load drifts hit them alike); times are medians over --repeats.
+Candidates alternate within each repeat, in reverse order every other repeat (so load drifts hit them alike),
+and each quick one (under 0.5 s) is timed right after an untimed run of itself: the run after another
+method's batch of 16 was up to 10% slower, whichever side it fell to. Times are medians over --repeats;
+ours / reference is the median of the per-repeat ratios.
 
     PYTHONPATH=. python -m bench.attribution [--repeats 5] [--threads N] [--frames 30] [--methods ...]
 """
@@ -44,6 +47,7 @@ from bench.cpu import cpu_line
 SIZE = 224
 IG = {"steps": 32, "batch": 16, "baseline": "zero"}
 SMOOTH = {"samples": 16, "noise": 0.15, "seed": 0, "batch": 16}
+QUICK = 0.5  # s: a candidate quicker than this runs once untimed before each timed run
 
 
 class _ReLU6AsReLU(nn.ReLU):
@@ -192,7 +196,8 @@ def pgc_plus_plus_formula(net, x, k, layer, eps=1e-6):
 
 
 def bench_methods(model, x, names, repeats):
-    """Return rows (method, reference name, ours s, ours-with-defaults s, reference s, max relative diff)."""
+    """Return (class, layer, rows): per method and reference (method, reference name, ours s, ours-with-defaults
+    s, reference s, max relative diff, whether ours and ours-with-defaults agree, :func:`paired_ratio`)."""
     from deconvviz.api import attribution
     from deconvviz.engine.attribution import AttributionTarget
     from deconvviz.engine.gradcam import default_layer
@@ -224,12 +229,16 @@ def bench_methods(model, x, names, repeats):
         for ref in (name, name + "/pgc"):
             if ref in refs:
                 candidates.append((name, ref, refs[ref][1]))
-    for _, _, fn in candidates:  # warm-up: oneDNN's kernels, Captum's imports
-        fn()
+    quick = set()
+    for n, c, fn in candidates:  # warm-up: oneDNN's kernels, Captum's imports
+        if timed(fn)[0][0] < QUICK:
+            quick.add((n, c))
     times = {(n, c): [] for n, c, _ in candidates}
     values = {}
-    for _ in range(repeats):
-        for n, c, fn in candidates:
+    for i in range(repeats):
+        for n, c, fn in (candidates if i % 2 == 0 else candidates[::-1]):  # neither side always goes first
+            if (n, c) in quick:
+                fn()  # timed warm, never just after another method's batch of 16 (measured: up to 10% slower)
             t, values[(n, c)] = timed(fn)
             times[(n, c)].append(t)
     med = {key: tuple(statistics.median(t[i] for t in v) for i in (0, 1)) for key, v in times.items()}
@@ -243,10 +252,18 @@ def bench_methods(model, x, names, repeats):
             theirs = values[(name, ref)]
             a, b = (minmax(mine), minmax(theirs)) if scale == "minmax" else (mine, theirs)
             diff = float(np.abs(a - b).max() / (np.abs(b).max() or 1.0))
-            rows.append((name, label, med[(name, "ours")], med[(name, "defaults")], med[(name, ref)], diff, same))
+            ratio = paired_ratio(times[(name, "ours")], times[(name, ref)])
+            rows.append((name, label, med[(name, "ours")], med[(name, "defaults")], med[(name, ref)], diff, same,
+                         ratio))
         if not any(r in refs for r in (name, name + "/pgc")):
-            rows.append((name, None, med[(name, "ours")], med[(name, "defaults")], None, None, same))
+            rows.append((name, None, med[(name, "ours")], med[(name, "defaults")], None, None, same, None))
     return k, layer, rows
+
+
+def paired_ratio(ours: list, theirs: list) -> tuple[float, float]:
+    """Return the medians of the per-repeat ratios ours / theirs of the wall and of the CPU times: each
+    repeat's two runs lie a few hundred ms apart, so a load drift over the run cancels in its ratio."""
+    return tuple(statistics.median(a[i] / b[i] for a, b in zip(ours, theirs)) for i in (0, 1))
 
 
 def _ours_plus_plus(model, x, k, layer):
@@ -319,20 +336,21 @@ def main(argv=None) -> None:
           f"{layer}; integrated gradients {IG['steps']} steps (batch {IG['batch']}, zero baseline); SmoothGrad of "
           f"saliency, {SMOOTH['samples']} samples (batch {SMOOTH['batch']}), noise {SMOOTH['noise']}; medians of "
           f"{args.repeats}")
-    print("times: median wall ms (median CPU ms of this process, nearer the cost alone on a shared machine)")
+    print("times: median wall ms (median CPU ms of this process, nearer the cost alone on a shared machine); "
+          "ours / reference: the median of the per-repeat ratios, wall (CPU)")
     print("| method | reference | ours | ours, defaults | reference | ours / reference | max abs diff / max |ref| |")
     print("|---|---|---:|---:|---:|---:|---:|")
 
     def ms(t):
         return f"{t[0] * 1000:.1f} ({t[1] * 1000:.1f})"
 
-    for name, label, mine, defaults, theirs, diff, _ in rows:
+    for name, label, mine, defaults, theirs, diff, _, ratio in rows:
         if label is None:
             print(f"| {name} | none | {ms(mine)} | {ms(defaults)} | | | |")
             continue
         print(f"| {name} | {label} | {ms(mine)} | {ms(defaults)} | {ms(theirs)} | "
-              f"{mine[0] / theirs[0]:.2f} ({mine[1] / theirs[1]:.2f}) | {diff:.1e} |")
-    slower = [(n, lab, m[1] / t[1]) for n, lab, m, _, t, _, _ in rows if t is not None and m[1] > t[1]]
+              f"{ratio[0]:.2f} ({ratio[1]:.2f}) | {diff:.1e} |")
+    slower = [(n, lab, r[1]) for n, lab, _, _, t, _, _, r in rows if t is not None and r[1] > 1.0]
     print("ours slower than the reference (CPU time): "
           + (", ".join(f"{n} vs {lab} ({r:.2f}x)" for n, lab, r in slower) or "nowhere"))
     if gc is not None and "gradcam++" in args.methods:

@@ -4,14 +4,16 @@ al. 2018) of every attribution method, on zf-fmnist and EfficientNet-Lite0, as a
 
 Each run is the CLI's own (the recipe that ``deconvviz sanity`` / ``deconvviz faithfulness`` parse from the
 printed command line, computed, drawn and written as the CLI does), so every PNG and CSV it writes to --out
-can be made again by its command. Per model, --images images (the first of IMAGES), the top class, seed 0,
+can be made again by its command. Per model, --images images (the first of IMAGES; default all of them: on
+zf-fmnist the first test image of each class in the bundled Fashion-MNIST subset, written to --out as PNGs that
+the commands read; on EfficientNet-Lite0 the 4 bundled photos), the top class, seed 0,
 every method at its default options (integrated gradients 32 steps from the black image, SmoothGrad of
 saliency over 16 samples at noise 0.15, Grad-CAM's default layer). The table gives per method the mean over
 the images of the mean Spearman rank correlation of |map| with the learnt network's over the steps (the
 verdict's number; "fails" from 0.5, "passes" under 0.2) and of the same with every layer random, and the
 mean deletion / insertion areas (lower / higher is better).
 
-    PYTHONPATH=. python -m bench.attribution_verdicts [--images 2] [--out DIR] [--models zf-fmnist ...]
+    PYTHONPATH=. python -m bench.attribution_verdicts [--images N] [--out DIR] [--models zf-fmnist ...]
 """
 
 from __future__ import annotations
@@ -24,12 +26,29 @@ import tempfile
 import time
 from pathlib import Path
 
+SUBSET = "subset:"  # an image of the bundled Fashion-MNIST test subset, by its index, written to --out as a PNG
 IMAGES = {
-    "zf-fmnist": ["resources/correspondence/sneaker-0009.png", "resources/correspondence/sneaker-0012.png",
-                  "resources/correspondence/sneaker-0022.png"],
+    # the first image of each class in the bundled subset (T-shirt/top ... Ankle boot), in class order
+    "zf-fmnist": [SUBSET + str(i) for i in (19, 2, 1, 13, 6, 8, 4, 9, 18, 0)],
     "efficientnet-lite0": ["resources/photos/coffee.png", "resources/photos/chelsea.png",
-                           "resources/photos/rocket.jpg"],
+                           "resources/photos/rocket.jpg", "resources/photos/astronaut.png"],
 }
+
+
+def image_file(image: str, out: Path) -> str:
+    """Return the path of ``image``: a bundled file as it is, a subset image written to ``out`` as a PNG (the
+    commands then read that file)."""
+    if not image.startswith(SUBSET):
+        return image
+    from PIL import Image
+
+    from deconvviz.data.datasets import bundled_subset
+
+    index = int(image[len(SUBSET):])
+    data = bundled_subset()
+    path = out / f"fmnist-test-{index:04d}-{data.class_names[int(data.labels[index])].replace('/', '-')}.png"
+    Image.fromarray(data.images[index, 0].numpy(), "L").save(path)
+    return str(path)
 
 
 def run_cli(argv: list[str]):
@@ -67,7 +86,9 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(IMAGES), choices=list(IMAGES))
-    parser.add_argument("--images", type=int, default=2, help="images per model (default 2)")
+    parser.add_argument("--images", type=int, default=None,
+                        help="images per model (default all: 10 of Fashion-MNIST, the 4 bundled photos)")
+    parser.add_argument("--skip", type=int, default=0, help="leave out each model's first N images (a run in parts)")
     parser.add_argument("--out", default=None, help="folder for the PNGs and CSVs (default: a temporary one)")
     args = parser.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="verdicts-"))
@@ -77,7 +98,8 @@ def main(argv=None) -> None:
     faith: dict = {}
     commands = []
     for name in args.models:
-        for image in IMAGES[name][:args.images]:
+        for image in IMAGES[name][args.skip:args.images]:
+            image = image_file(image, out)
             stem = f"{name}-{Path(image).stem}"
             start = time.perf_counter()
             r, model, result = run_cli(["sanity", "--model", name, "--image", image, "--methods", methods,
@@ -103,8 +125,9 @@ def main(argv=None) -> None:
         return statistics.mean(finite) if finite else float("nan")
 
     models = args.models
+    counts = ", ".join(f"{len(IMAGES[n][args.skip:args.images])} for {n}" for n in args.models)
     print(f"Sanity (cascading, seed 0, Spearman of |map|: mean over the steps / every layer random, verdict) and "
-          f"faithfulness (deletion / insertion area), mean over {args.images} image(s) per model")
+          f"faithfulness (deletion / insertion area), mean over the images ({counts})")
     print()
     print("| method | " + " | ".join(f"{m} sanity | {m} deletion / insertion" for m in models) + " |")
     print("|---|" + "---|---|" * len(models))
@@ -126,7 +149,10 @@ def main(argv=None) -> None:
         for m in NAMES:
             s = ", ".join(f"{v[0]:.2f}" for v in sanity[(name, m)])
             f = ", ".join(f"{d:.2f}/{i:.2f}" for d, i in faith[(name, m)])
-            print(f"  {name} {m}: {s}; {f}")
+            words = [verdict_word(v[0]) for v in sanity[(name, m)]]
+            tally = ", ".join(f"{w} {words.count(w)}" for w in ("passes", "partly", "fails", "cannot tell")
+                              if words.count(w))
+            print(f"  {name} {m}: {s} ({tally}); {f}")
     print()
     print(f"PNGs and CSVs in {out}; the commands that make them:")
     for c in commands:

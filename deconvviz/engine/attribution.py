@@ -45,13 +45,15 @@ class _Stop(Exception):
 
 
 @contextlib.contextmanager
-def tapped(net: nn.Module, layers: dict[str, str]):
+def tapped(net: nn.Module, layers: dict[str, str], graph_from: str | None = None, on_tap=None):
     """Yield a dict that, during the forward run inside the block, gets ``box[key]`` = the output of layer
     ``layers[key]`` (a ``name`` or ``name#call``) and ``box[key + ":layout"]`` its Layout.
 
     The network continues on a copy of a tapped output, so a later in-place operation (an in-place ReLU
-    after a convolution) cannot change the tensor whose gradient is asked for. Every hook is removed on
-    leaving the block, error or not.
+    after a convolution) cannot change the tensor whose gradient is asked for. With ``graph_from`` (a key),
+    that tap's output is a new leaf that asks for gradients and autograd is switched on from there: run the
+    block's forward under ``torch.no_grad()`` and nothing before the layer is recorded. ``on_tap(key)`` is
+    called as each tap fires. Every hook is removed on leaving the block, error or not.
     """
     box: dict = {}
     handles = []
@@ -68,11 +70,21 @@ def tapped(net: nn.Module, layers: dict[str, str]):
                 tensor = first_tensor(output)
                 if tensor is None:
                     raise DeconvvizError(f"layer {layer!r} outputs no tensor ({type(output).__name__})")
+                leaf = key == graph_from
+                if leaf:
+                    torch.set_grad_enabled(True)  # the caller's no_grad() restores the mode on leaving
+                    tensor = tensor.detach().requires_grad_(True)
                 box[key] = tensor
                 box[key + ":layout"] = layout_for(tuple(tensor.shape[1:]), mod)
+                if on_tap is not None:
+                    on_tap(key)
                 if key == "target" and "stop" in box:
                     raise _Stop
-                return tensor.clone() if isinstance(output, torch.Tensor) else None
+                if isinstance(output, torch.Tensor):
+                    return tensor.clone()
+                if leaf:  # a (tensor, ...) output: the network goes on from the leaf
+                    return type(output)([tensor.clone(), *output[1:]]) if type(output) in (tuple, list) else None
+                return None
 
             handles.append(module.register_forward_hook(hook))
         yield box
@@ -121,16 +133,18 @@ def top_class_of_first_pass():
         _TOP.reset(token)
 
 
-def forward(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, taps: dict[str, str] | None = None):
+def forward(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, taps: dict[str, str] | None = None,
+            graph_from: str | None = None, on_tap=None):
     """Return (values (B,), box): each sample's target value (differentiable) and the tapped outputs.
 
     ``target`` must be resolved (:func:`resolve_class`), or be a class target naming no class inside
-    :func:`top_class_of_first_pass`. A layer target stops the forward pass at its layer.
+    :func:`top_class_of_first_pass`. A layer target stops the forward pass at its layer. ``graph_from`` and
+    ``on_tap``: as :func:`tapped`'s.
     """
     taps = dict(taps or {})
     if target.layer is not None:
         taps["target"] = target.layer
-    with tapped(net, taps) as box:
+    with tapped(net, taps, graph_from, on_tap) as box:
         if target.layer is not None:
             box["stop"] = True
         try:

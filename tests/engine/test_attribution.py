@@ -90,6 +90,61 @@ def test_guided_gradcam_is_captum(tiny, x):
     close(attribute(tiny, x, "guided-gradcam", AttributionTarget(1), "relu2"), ref[0].sum(0))
 
 
+def test_guided_gradcam_at_a_layer_with_rectifiers_after_it_is_captum(tiny, x):
+    # relu2 runs after conv2 under the guided rule, so the gradient at conv2 needs a pass of its own
+    calls = count_forwards(tiny)
+    try:
+        ours = attribute(tiny, x, "guided-gradcam", AttributionTarget(1), "conv2")
+    finally:
+        calls.handle.remove()
+    ref = captum.GuidedGradCam(tiny, tiny.conv2).attribute(x, target=1, interpolate_mode="bilinear")
+    close(ours, ref[0].sum(0))
+    assert len(calls) == 2
+
+
+def test_gradcam_records_no_graph_before_its_layer(tiny, x):
+    seen = []
+    handle = tiny.conv1.register_forward_hook(lambda m, i, out: seen.append(out.requires_grad))
+    try:
+        attribute(tiny, x, "gradcam", AttributionTarget(1), "relu2")
+    finally:
+        handle.remove()
+    assert seen == [False]
+
+
+class TupleLayer(nn.Module):
+    """A layer whose output is (maps, extra), as an attention block's (output, weights)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, y.mean()
+
+
+class TupleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = TupleLayer()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        maps, _ = self.block(x)
+        return self.fc(torch.relu(maps).mean((2, 3)))
+
+
+def test_gradcam_of_a_layer_with_a_tuple_output_is_its_hand_computation(x):
+    torch.manual_seed(3)
+    net = TupleNet().double().eval()
+    act = net.block.conv(x).detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(net.fc(torch.relu(act).mean((2, 3)))[0, 2], act)
+    cam = torch.relu((grad.mean((2, 3), keepdim=True) * act).sum(1, keepdim=True))
+    ref = torch.nn.functional.interpolate(cam, size=(12, 12), mode="bilinear", align_corners=False)[0, 0]
+    close(attribute(net, x, "gradcam", AttributionTarget(2), "block"), ref)
+
+
 @pytest.mark.parametrize("name,reference,reduce", [
     ("saliency", lambda net: captum.Saliency(net), "max"),
     ("backprop", lambda net: captum.Saliency(net), "sum"),
@@ -253,7 +308,7 @@ def count_forwards(net):
     return calls
 
 
-@pytest.mark.parametrize("name,passes", [("gradcam", 1), ("gradcam++", 1), ("guided-gradcam", 2), ("saliency", 1),
+@pytest.mark.parametrize("name,passes", [("gradcam", 1), ("gradcam++", 1), ("guided-gradcam", 1), ("saliency", 1),
                                          ("guided", 1), ("deconvnet", 1), ("backprop", 1)])
 def test_the_top_class_comes_from_the_methods_own_pass(tiny, x, name, passes):
     with torch.no_grad():

@@ -63,3 +63,42 @@ def test_the_rules_differ_where_they_should(net):
         for b in maps:
             if a < b:  # LRN's true gradient tells "gradient" from "backprop"; the rectifier rules the rest
                 assert not torch.allclose(maps[a], maps[b]), (a, b)
+
+
+def test_backprop_keeps_its_rule_at_a_normalisation_after_the_first_call(net):
+    from deconvviz.engine.attribution import AttributionTarget
+    from deconvviz.engine.gradients import input_gradients
+
+    torch.manual_seed(7)
+    x = torch.randn(1, 3, 10, 10, dtype=torch.float64)
+    reference = grads(net, x, backward_rules("backprop"))
+    gradient = grads(net, x, contextlib.nullcontext())
+    for _ in range(2):  # the second call may run without the rules only where no normalisation was met
+        ours = input_gradients(net, x, AttributionTarget(1), "backprop")
+        torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(ours, gradient)
+
+
+def test_backprop_without_a_normalisation_is_the_gradient_every_call():
+    from deconvviz.engine.attribution import AttributionTarget
+    from deconvviz.engine.gradients import _NO_LRN, input_gradients
+
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU6(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+    net = net.double().eval()
+    x = torch.randn(1, 3, 10, 10, dtype=torch.float64)
+    gradient = grads(net, x, contextlib.nullcontext())
+    for _ in range(2):
+        torch.testing.assert_close(input_gradients(net, x, AttributionTarget(1), "backprop"), gradient)
+    assert net in _NO_LRN  # remembered: the second call ran as plain autograd
+
+
+def test_batch_norm_changed_in_place_is_read_again(net):
+    torch.manual_seed(9)
+    x = torch.randn(2, 3, 10, 10, dtype=torch.float64)
+    grads(net, x, uniform_rules("guided"))  # remembers the layer's scale
+    with torch.no_grad():
+        net.bn.running_var.mul_(3.0)
+        net.bn.weight.add_(0.5)
+    torch.testing.assert_close(grads(net, x, uniform_rules("guided")), grads(net, x, backward_rules("guided")),
+                               rtol=1e-10, atol=1e-12)

@@ -1,8 +1,11 @@
 """Attribution maps (Grad-CAM, integrated gradients, SmoothGrad, ...) of the session's input, drawn over it.
 
-The method box lists the engine's registry; the target follows the occlusion pane's class unless another is
-chosen; Grad-CAM's layer is the engine's default (the last with maps) until one is chosen here or in the
-layer tree (a tree layer without maps is not followed). While a video plays, the cheap methods (the
+The method box lists the engine's registry. The target is a class score (following the occlusion pane's class
+unless another is chosen), a channel of the layer selected in the layer tree (the whole map; the grid's
+selected channel unless another is chosen) or one neuron of it at a map position: the API's three targets.
+Grad-CAM's layer is the engine's default (the last with maps, before a channel's layer) until one is chosen
+here or, for a class target, in the layer tree (a tree layer without maps is not followed; for a channel or
+neuron the tree chooses the target's layer instead). While a video plays, the cheap methods (the
 registry's ``cheap``: Grad-CAM, the gradients) follow its frames, newest first; the expensive ones wait for
 the paused frame, and the message line says so. The opacity slider redraws the map on screen without
 computing it again.
@@ -20,12 +23,12 @@ from ...session.attribution_job import (SMOOTH_BASES, Attributed, attribute_inpu
                                         redraw)
 from ...session.recipes import ATTRIBUTION_METHODS, AttributeRecipe
 from ...session.state import LiveFrame
-from .base import AnalysisView
+from .base import AnalysisView, ClassBox
 from .panel_view import PanelView
 
 FOLLOW = "follow"  # the target entry that follows the occlusion pane's class
-TOP = "top class"
 DEFAULT_LAYER = "last layer with maps"
+CLASS, CHANNEL, NEURON = "class", "channel", "neuron"  # the target kinds: the API's three targets
 
 
 class AttributionView(AnalysisView):
@@ -38,15 +41,26 @@ class AttributionView(AnalysisView):
         super().__init__(*args, **kw)
         self.method = QComboBox(objectName="method")
         self.method.addItems(list(ATTRIBUTION_METHODS))  # the engine's registry, in its order
-        self.target = QComboBox(objectName="target")
+        self.kind = QComboBox(objectName="kind")
+        self.kind.addItems([CLASS, CHANNEL, NEURON])
+        self.target = ClassBox(objectName="target")
+        # a channel or neuron of the tree's layer: the layer named, its channel and map position
+        self.unit_layer = QLabel(objectName="unit_layer")
+        self.channel = QSpinBox(objectName="channel", minimum=0, maximum=0)
+        self.row = QSpinBox(objectName="row", minimum=0, maximum=0)
+        self.col = QSpinBox(objectName="col", minimum=0, maximum=0)
+        self.unit_options = _labelled([("of", self.unit_layer), ("channel", self.channel)])
+        self.position = _labelled([("row", self.row), ("col", self.col)])
         self.layer = QComboBox(objectName="layer")
         self.layer.setMinimumContentsLength(14)
         self.run_button = QPushButton("Run", objectName="run")
         self.run_button.clicked.connect(self.run)
         row = QHBoxLayout()
-        for label, widget, stretch in (("method", self.method, 0), ("class", self.target, 1),
-                                       ("layer", self.layer, 1)):
-            row.addWidget(QLabel(label))
+        for label, widget, stretch in (("method", self.method, 0), ("target", self.kind, 0), ("", self.target, 1),
+                                       ("", self.unit_options, 0), ("", self.position, 0),
+                                       ("Grad-CAM layer", self.layer, 1)):
+            if label:
+                row.addWidget(QLabel(label))
             row.addWidget(widget, stretch)
         row.addWidget(self.run_button)
         self.body.addLayout(row)
@@ -78,14 +92,15 @@ class AttributionView(AnalysisView):
         self.view.setMinimumSize(760, 340)
         self.body.addWidget(self.view, 1)
         self.shown: Attributed | None = None  # the map on screen
-        self._filled = False
         self._tree_follow = True  # False between a model load and the layer the window then chooses itself
         self._fill(self.session.loaded)
         self._method_changed()
+        self._kind_changed()
 
         for widget in (self.method, self.target, self.layer, self.baseline, self.base):
             widget.currentIndexChanged.connect(self._changed)
-        for widget in (self.steps, self.samples, self.noise):
+        self.kind.currentIndexChanged.connect(self._on_kind)
+        for widget in (self.steps, self.samples, self.noise, self.channel, self.row, self.col):
             widget.editingFinished.connect(self._changed)
         self.opacity.valueChanged.connect(self._redraw)
         events = self.session.events
@@ -94,24 +109,15 @@ class AttributionView(AnalysisView):
         events.live.connect(self._on_live)
         events.target.connect(lambda target: self._on_target())
         events.layer.connect(self._on_tree_layer)
+        events.channel.connect(self._on_channel)
         self.resize(1000, 560)
         self.run()
 
     # -- the controls ---------------------------------------------------------------------------------
     def _fill(self, loaded) -> None:
         """Fill the class and layer boxes for ``loaded`` (the model's facts), keeping the choices that remain."""
-        names = loaded.class_names if loaded is not None else ()
-        chosen = self.target.currentData()
-        self.target.blockSignals(True)
-        self.target.clear()
-        self.target.addItem(self._follow_text(), FOLLOW)
-        self.target.addItem(TOP, None)
-        for i, name in enumerate(names):
-            self.target.addItem(f"{i}: {name}", i)
-        first = not self._filled  # the first fill follows the occlusion pane's class
-        self.target.setCurrentIndex(0 if first else 1 if chosen is None else max(0, self.target.findData(chosen)))
-        self._filled = True
-        self.target.blockSignals(False)
+        # the first fill follows the occlusion pane's class
+        self.target.fill(loaded.class_names if loaded is not None else (), ((self._follow_text(), FOLLOW),))
         layer = self.layer.currentData()
         self.layer.blockSignals(True)
         self.layer.clear()
@@ -136,6 +142,50 @@ class AttributionView(AnalysisView):
         self._method_changed()
         self.run()
 
+    def unit_record(self):
+        """Return the LayerRecord of the tree's layer (a channel or neuron target's), or None."""
+        loaded, layer = self.session.loaded, self.session.layer
+        return next((r for r in (loaded.layers if loaded is not None else ()) if r.name == layer), None)
+
+    def _kind_changed(self) -> None:
+        """Show the controls of the target kind and bound the channel and position to the tree's layer."""
+        kind = self.kind.currentText()
+        self.target.setVisible(kind == CLASS)
+        self.unit_options.setVisible(kind != CLASS)
+        self.position.setVisible(kind == NEURON)
+        record = self.unit_record()
+        self.unit_layer.setText(record.name if record is not None else "no layer selected")
+        shape = record.map_shape if record is not None else None
+        channels = shape[0] if shape else (record.output_shape[0] if record is not None and record.output_shape
+                                           else 1)
+        for box, top in ((self.channel, channels), (self.row, shape[1] if shape else 1),
+                         (self.col, shape[2] if shape else 1)):
+            box.blockSignals(True)
+            box.setMaximum(max(0, top - 1))
+            box.blockSignals(False)
+        if self.session.channel is not None and self.session.channel < channels:
+            self.channel.blockSignals(True)
+            self.channel.setValue(self.session.channel)
+            self.channel.blockSignals(False)
+        self.row.setEnabled(bool(shape))
+        self.col.setEnabled(bool(shape))
+
+    def _on_kind(self) -> None:
+        record = self.unit_record()
+        if self.kind.currentText() == NEURON and record is not None and record.map_shape:
+            _, height, width = record.map_shape  # a new neuron target starts at the map's centre
+            self.row.setValue(height // 2)
+            self.col.setValue(width // 2)
+        self._kind_changed()
+        self.run()
+
+    def _on_channel(self, channel: int | None) -> None:
+        """The grid's channel: a channel or neuron target follows it."""
+        if channel is None or self.kind.currentText() == CLASS:
+            return
+        self._kind_changed()
+        self.run()
+
     def _on_model(self, loaded) -> None:
         self._tree_follow = False  # the window chooses a layer for the new model: not the user's choice
         self._fill(loaded)
@@ -155,6 +205,10 @@ class AttributionView(AnalysisView):
         if not self._tree_follow:
             self._tree_follow = True
             return
+        if self.kind.currentText() != CLASS:  # the target's layer, not Grad-CAM's
+            self._kind_changed()
+            self.run()
+            return
         record = next((r for r in (self.session.loaded.layers if self.session.loaded else ()) if r.name == layer), None)
         if record is None:
             return
@@ -172,7 +226,13 @@ class AttributionView(AnalysisView):
 
     # -- computing ------------------------------------------------------------------------------------
     def chosen_target(self) -> str | None:
-        """Return the recipe's target: the occlusion pane's class, a chosen class, or None (the top class)."""
+        """Return the recipe's target: the occlusion pane's class, a chosen class, None (the top class), or
+        ``LAYER:CHANNEL`` / ``LAYER:CHANNEL:ROW,COL`` for a channel or neuron of the tree's layer."""
+        kind = self.kind.currentText()
+        if kind != CLASS:
+            layer = self.session.layer or ""
+            unit = f"{layer}:{self.channel.value()}"
+            return unit if kind == CHANNEL else f"{unit}:{self.row.value()},{self.col.value()}"
         data = self.target.currentData()
         if data == FOLLOW:
             return str(self.session.target)
@@ -200,6 +260,10 @@ class AttributionView(AnalysisView):
         if self.session.loaded is None:
             self.show_message("no model loaded yet")
             return
+        if self.kind.currentText() != CLASS and self.session.layer is None:
+            self.show_message(f"a {self.kind.currentText()} target is in the layer chosen in the layer tree: "
+                              "choose one there", error=True)
+            return
         live = self.session.live
         if live is not None:
             if follows_video(self.method.currentText()):
@@ -224,8 +288,10 @@ class AttributionView(AnalysisView):
 
     def _run_live(self, live) -> None:
         frame = live.frame
-        known = self.shown.result.layer if self.shown is not None and self.shown.frame is not None \
-            and self.shown.frame.video == frame.video and self.shown.result.method == self.method.currentText() \
+        shown = self.shown
+        known = shown.result.layer if shown is not None and shown.frame is not None \
+            and shown.frame.video == frame.video and shown.result.method == self.method.currentText() \
+            and shown.recipe.target == self.chosen_target() \
             else None  # the default layer, found on this video's first frame: no probe per frame
         recipe = self.recipe({"image": frame.video, "frame": frame.index}, known)
         rereadable = frame.rereadable()

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from ...figures.png import Panel, save_panel
 from ...paths import ROOT
@@ -42,6 +42,29 @@ def real_path(text: str) -> str:
     if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
         return str(ROOT / path)
     return str(path)
+
+
+TOP = "top class"
+
+
+class ClassBox(QComboBox):
+    """The class-target box of the views: any ``leading`` entries, then "top class" (data None) and one
+    "i: name" entry per class of the model (data i)."""
+
+    def fill(self, class_names, leading: tuple[tuple[str, object], ...] = ()) -> None:
+        """Fill the box for a model's ``class_names`` without signalling: the first fill chooses the first
+        entry; a later one keeps the chosen entry where it still exists (else the first)."""
+        first, chosen = self.count() == 0, self.currentData()
+        self.blockSignals(True)
+        self.clear()
+        for text, data in leading:
+            self.addItem(text, data)
+        self.addItem(TOP, None)
+        for i, name in enumerate(class_names):
+            self.addItem(f"{i}: {name}", i)
+        # findData cannot look for None (Qt's empty data): the top class is found by its place
+        self.setCurrentIndex(0 if first else len(leading) if chosen is None else max(0, self.findData(chosen)))
+        self.blockSignals(False)
 
 
 class AnalysisView(QWidget):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget, QVBoxLayout
 
 from ...session.recipes import FAITHFULNESS_DEFAULT, FAITHFULNESS_MAPS, FaithfulnessRecipe
-from .base import AnalysisView
+from .base import AnalysisView, ClassBox
 from .panel_view import PanelView
-from .sanity import fill_classes, fill_table
+from .sanity import fill_table
 
 
 class FaithfulnessView(AnalysisView):
@@ -22,7 +22,7 @@ class FaithfulnessView(AnalysisView):
 
     def __init__(self, *args, **kw) -> None:
         super().__init__(*args, **kw)
-        self.target = QComboBox(objectName="target")
+        self.target = ClassBox(objectName="target")
         self.maps = {m: QCheckBox(m, objectName=f"map-{m}", checked=m in FAITHFULNESS_DEFAULT)
                      for m in FAITHFULNESS_MAPS}  # occlusion and every method of the registry
         self.steps = QSpinBox(objectName="steps", minimum=1, maximum=10_000, value=50)
@@ -59,7 +59,7 @@ class FaithfulnessView(AnalysisView):
         self.show_message("Run greys out (deletion) or reveals (insertion) the pixels each map ranks first")
 
     def _on_model(self, loaded) -> None:
-        fill_classes(self.target, loaded.class_names if loaded else ())
+        self.target.fill(loaded.class_names if loaded else ())
 
     def recipe(self) -> FaithfulnessRecipe | None:
         """Return the recipe of what the controls ask for (None, with a message, when it cannot run)."""

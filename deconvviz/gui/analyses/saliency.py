@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from ...figures.saliency import saliency_panel
 from ...session.recipes import SaliencyRecipe
-from .base import AnalysisView
+from .base import AnalysisView, ClassBox
 from .panel_view import PanelView
-
-TOP = "top class"
 
 
 class SaliencyView(AnalysisView):
@@ -22,7 +20,7 @@ class SaliencyView(AnalysisView):
 
     def __init__(self, *args, **kw) -> None:
         super().__init__(*args, **kw)
-        self.target = QComboBox(objectName="target")
+        self.target = ClassBox(objectName="target")
         self.run_button = QPushButton("Run", objectName="run")
         self.run_button.clicked.connect(self.run)
         row = QHBoxLayout()
@@ -39,12 +37,7 @@ class SaliencyView(AnalysisView):
         self.run()
 
     def _fill_classes(self) -> None:
-        self.target.blockSignals(True)
-        self.target.clear()
-        self.target.addItem(TOP, None)
-        for i, name in enumerate(self.session.loaded.class_names if self.session.loaded else ()):
-            self.target.addItem(f"{i}: {name}", i)
-        self.target.blockSignals(False)
+        self.target.fill(self.session.loaded.class_names if self.session.loaded else ())
 
     def _on_model(self, loaded) -> None:
         self._fill_classes()

@@ -10,24 +10,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from ...session.recipes import SANITY_DEFAULT, SANITY_METHODS, SanityRecipe
-from .base import AnalysisView
+from .base import AnalysisView, ClassBox
 from .panel_view import PanelView
 
-TOP = "top class"
 CHANNEL, CLASS = "selected channel", "class score"
-
-
-def fill_classes(combo: QComboBox, class_names) -> None:
-    """Fill ``combo`` with "top class" (data None) and one "i: name" entry per class (data i), keeping the
-    chosen class where it still exists."""
-    chosen = combo.currentData()
-    combo.blockSignals(True)
-    combo.clear()
-    combo.addItem(TOP, None)
-    for i, name in enumerate(class_names):
-        combo.addItem(f"{i}: {name}", i)
-    combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
-    combo.blockSignals(False)
 
 
 def fill_table(table: QTableWidget, header: list[str], rows: list[list]) -> None:
@@ -57,7 +43,7 @@ class SanityView(AnalysisView):
         super().__init__(*args, **kw)
         self.what = QComboBox(objectName="what")
         self.what.addItems([CHANNEL, CLASS])
-        self.target = QComboBox(objectName="target")
+        self.target = ClassBox(objectName="target")
         self.test = QComboBox(objectName="test")
         self.test.addItems(["cascading", "independent"])
         self.methods = {m: QCheckBox(m, objectName=f"method-{m}", checked=m in SANITY_DEFAULT)
@@ -99,7 +85,7 @@ class SanityView(AnalysisView):
         self.show_message("Run re-initialises the weights from the top layer down and recomputes the maps")
 
     def _on_model(self, loaded) -> None:
-        fill_classes(self.target, loaded.class_names if loaded else ())
+        self.target.fill(loaded.class_names if loaded else ())
 
     def target_options(self) -> dict | None:
         """Return the recipe's target options (layer and channel, or the class; None when no channel is
