@@ -51,8 +51,9 @@ def show_featvis(qtbot, window):
 
 
 def filled(qtbot, window):
+    # the batch's end reaches the tiles after the runner goes idle: wait for both
     qtbot.waitUntil(lambda: window.grid.picture_count() == window.grid.count() > 0
-                    and not window.backend.busy(OWNER), timeout=TIMEOUT)
+                    and not window.backend.busy(OWNER) and window.featvis.tiles.job is None, timeout=TIMEOUT)
 
 
 def test_the_feature_vis_view_fills_the_tiles_and_a_second_visit_comes_from_the_cache(qtbot, featvis_window,
