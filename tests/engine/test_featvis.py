@@ -265,7 +265,9 @@ def test_a_visualisation_reuses_its_large_blocks_instead_of_faulting_them_in_eve
     pages = (64 << 20) // 4096  # one activation's
     assert sorted(_faults_per_step())[2] < pages // 4  # kept heap: the step before's blocks reused (the median)
     monkeypatch.setattr(run, "kept_heap", lambda: contextlib.nullcontext(False))
-    assert min(_faults_per_step()) > 2 * pages  # glibc's default: each step maps and faults them in afresh
+    # glibc's default: each step maps at least one activation afresh and faults it in (two in a fresh process;
+    # one where earlier work left glibc's threshold where kept_heap's exit puts it)
+    assert min(_faults_per_step()) > pages // 2
 
 
 def test_convolutions_fuse_with_their_activation_and_depthwise_pads_go_into_the_kernel():
