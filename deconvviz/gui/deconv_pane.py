@@ -52,6 +52,8 @@ class DeconvPane(QWidget):
         self.compute_featvis = QCheckBox("feature vis", objectName="paneFeatvis")
         self.compute_featvis.setToolTip("compute the channel's feature visualisation when it is not cached")
         self.compute_featvis.toggled.connect(self.featvisToggled)
+        self.compute_featvis.toggled.connect(self._featvis_placeholder)
+        self._featvis_placeholder(False)
         controls = QHBoxLayout()
         for label, widget in (("mode", self.mode), ("project", self.which)):
             controls.addWidget(QLabel(label))
@@ -146,6 +148,11 @@ class DeconvPane(QWidget):
         else:
             what = f"activation ({pos[0]}, {pos[1]}) = {result.values[0]:.4g}"
         self.info.setText(f"{req.layer} · channel {req.channel} · {what} · {req.mode}")
+
+    def _featvis_placeholder(self, computing: bool) -> None:
+        self.featvis.placeholder = ("computing\u2026" if computing
+                                    else "not computed: tick \u201cfeature vis\u201d above")
+        self.featvis.update()
 
     def show_featvis(self, rgb) -> None:
         """Show the channel's feature visualisation (S, S, 3) uint8 (None: none yet)."""

@@ -27,6 +27,7 @@ class ImageView(QWidget):
         self._image = None
         self._shape = (0, 0)
         self._marker: tuple[int, int, int, int] | None = None
+        self.placeholder = ""  # said in the middle while there is no image
         self.setMinimumSize(96, 96)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -73,6 +74,11 @@ class ImageView(QWidget):
             painter.setPen(self.palette().windowText().color())
             painter.drawText(QRectF(0, 0, self.width(), 16), Qt.AlignmentFlag.AlignCenter, self.title)
         if self._image is None:
+            if self.placeholder:
+                painter.setPen(self.palette().placeholderText().color())
+                painter.drawText(QRectF(4, 40, self.width() - 8, self.height() - 44),  # where images start
+                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                                 self.placeholder)
             return
         rect = self.image_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)

@@ -185,3 +185,23 @@ def test_the_grid_export_before_the_pictures_are_ready_says_which_are_missing(qt
     facts = read_facts(out)
     assert facts["pictures"] == "0 of 32 computed" and "--steps 100000" in facts["command"]
     window.backend.cancel(OWNER)
+
+
+def test_the_panes_empty_feature_vis_says_how_to_get_one(qtbot):
+    from deconvviz.gui.deconv_pane import DeconvPane
+
+    pane = DeconvPane()
+    qtbot.addWidget(pane)
+    pane.resize(900, 300)
+    pane.show()
+    view = pane.featvis
+    assert not view.has_image() and "tick" in view.placeholder
+    blank = view.grab().toImage()
+    view.placeholder = ""
+    assert view.grab().toImage() != blank  # the words are drawn
+    pane.compute_featvis.setChecked(True)
+    assert view.placeholder.startswith("computing")
+    view.set_image(np.zeros((8, 8, 3), np.uint8))
+    with_picture = view.grab().toImage()
+    view.placeholder = "something else"
+    assert view.grab().toImage() == with_picture  # a picture hides the words
