@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..layers import capture, resolve_layer, run_until
-from .fuse import fuse
+from .fuse import conv_output_users, fuse
 
 TOLERANCE = 1e-4  # relative to the output's largest value: float rounding, not another network
 
@@ -31,29 +31,9 @@ def _identity(x):
 def conv_bn_pairs(net: nn.Module, probe) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
     """Return the (convolution, batch norm) pairs of ``net`` whose convolution's output only feeds that batch
     norm (in eval mode, with running statistics), as seen while ``probe()`` runs the network."""
-    outputs: dict[int, tuple[torch.Tensor, nn.Module]] = {}
-    uses: dict[int, list[nn.Module]] = {}
-
-    def after_conv(module, _inputs, output):
-        if isinstance(output, torch.Tensor):
-            outputs[id(output)] = (output, module)
-
-    def before_any(module, inputs):
-        for t in inputs:
-            if isinstance(t, torch.Tensor) and id(t) in outputs and outputs[id(t)][0] is t:
-                uses.setdefault(id(t), []).append(module)
-
-    handles = [m.register_forward_hook(after_conv) for m in net.modules() if isinstance(m, nn.Conv2d)]
-    handles += [m.register_forward_pre_hook(before_any) for m in net.modules()]
-    try:
-        probe()
-    finally:
-        for h in handles:
-            h.remove()
     pairs, seen = [], set()
-    for key, users in uses.items():
-        conv = outputs[key][1]
-        bn = users[0]
+    for conv, users in conv_output_users(net, probe):
+        bn = users[0] if users else None
         if len(users) == 1 and isinstance(bn, nn.BatchNorm2d) and not bn.training and bn.running_mean is not None \
                 and bn.running_var is not None and id(conv) not in seen and bn.num_features == conv.out_channels:
             pairs.append((conv, bn))

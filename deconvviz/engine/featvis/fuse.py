@@ -85,10 +85,9 @@ def _into_kernel(conv: nn.Conv2d, pad: nn.Module | None):
         if conv.weight.is_contiguous(memory_format=torch.channels_last) else weight, (bottom, right)
 
 
-def conv_act_pairs(net: nn.Module, probe, folded_norms: set[int]) -> dict[int, nn.Module]:
-    """Return {id(convolution): activation module} for the convolutions whose output (after batch norms folded
-    away, ``folded_norms`` their ids) goes into exactly one ReLU/ReLU6/Hardtanh module and no other module, as seen
-    while ``probe()`` runs the network."""
+def conv_output_users(net: nn.Module, probe) -> list[tuple[nn.Conv2d, list[nn.Module]]]:
+    """Return, for each convolution output made while ``probe()`` runs ``net``, (the convolution, the modules
+    that read that very tensor, in call order; empty: none)."""
     outputs: dict[int, tuple[torch.Tensor, nn.Module]] = {}
     uses: dict[int, list[nn.Module]] = {}
 
@@ -108,9 +107,16 @@ def conv_act_pairs(net: nn.Module, probe, folded_norms: set[int]) -> dict[int, n
     finally:
         for h in handles:
             h.remove()
+    return [(conv, uses.get(key, [])) for key, (_, conv) in outputs.items()]
+
+
+def conv_act_pairs(net: nn.Module, probe, folded_norms: set[int]) -> dict[int, nn.Module]:
+    """Return {id(convolution): activation module} for the convolutions whose output (after batch norms folded
+    away, ``folded_norms`` their ids) goes into exactly one ReLU/ReLU6/Hardtanh module and no other module, as seen
+    while ``probe()`` runs the network."""
     found: dict[int, nn.Module | None] = {}  # None: a call of it goes elsewhere
-    for key, (_, conv) in outputs.items():
-        rest = [u for u in uses.get(key, []) if id(u) not in folded_norms]
+    for conv, users in conv_output_users(net, probe):
+        rest = [u for u in users if id(u) not in folded_norms]
         act = rest[0] if len(rest) == 1 and activation_of(rest[0]) is not None else None
         found[id(conv)] = act if found.get(id(conv), act) is act else None
     return {k: a for k, a in found.items() if a is not None}
