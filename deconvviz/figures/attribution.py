@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
 from ..models import LoadedModel
 from .labels import with_title
+from .overlay import colour_bar
 from .plots import side_by_side
 from .png import Panel
-from .render import VIRIDIS, _lut, enlarge
+from .render import DIVERGING, VIRIDIS, enlarge
 
 _SIZE = 448
-_BAR = 16
-DIVERGING = _lut(np.array([[33, 102, 172], [103, 169, 207], [209, 229, 240], [247, 247, 247], [253, 219, 199],
-                           [239, 138, 98], [178, 24, 43]], dtype=np.float64))
 
 
 def levels(amap: np.ndarray) -> tuple[float, float, bool]:
@@ -51,21 +48,6 @@ def heat_overlay(pixels: np.ndarray, amap: np.ndarray, opacity: float = 0.7) -> 
         weight = alpha * (0.35 + 0.65 * strength)[..., None]
     out = base * (1 - weight) + heat.astype(np.float64) * weight
     return np.ascontiguousarray(out.round().clip(0, 255).astype(np.uint8))
-
-
-def colour_bar(height: int, low: float, high: float, signed: bool) -> np.ndarray:
-    """Return a vertical bar (height, 64, 3) of the map's ramp, ``high`` at the top, ``low`` at the bottom."""
-    bar = np.full((height, 64, 3), 255, np.uint8)
-    ramp = (DIVERGING if signed else VIRIDIS)[np.linspace(255, 0, height).round().astype(np.intp)]
-    bar[:, :_BAR] = ramp[:, None, :]
-    image = Image.fromarray(bar)
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
-    draw.text((_BAR + 3, 0), f"{high:.3g}", fill="black", font=font)
-    if signed:
-        draw.text((_BAR + 3, height // 2 - 6), "0", fill="black", font=font)
-    draw.text((_BAR + 3, height - 12), f"{low:.3g}", fill="black", font=font)
-    return np.asarray(image)
 
 
 def attribution_panel(model: LoadedModel, x: torch.Tensor, amap: np.ndarray, method: str, target: str,

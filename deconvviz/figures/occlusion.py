@@ -7,19 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from ..engine.deconv import Projection
 from ..engine.occlusion import OcclusionResult
 from ..models import LoadedModel
+from .labels import font
 from .png import Panel
 from .render import VIRIDIS, heatmap_rgb, projection_rgb
 
 _TILE = 224
 _GAP = 8
-_TITLE = 30  # room above each tile for its two-line title
+_TITLE = 34  # room above each tile for its two-line title
 _FOOT = 40  # room below the tiles for the colour bars (the legend may need more)
-_LEGEND_ROW = 13
+_LEGEND_ROW = 15
 # Tableau's ten categorical colours, for the label map: neighbouring classes stay distinguishable.
 _PALETTE = np.array([
     [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
@@ -74,12 +75,11 @@ def occlusion_panel(model: LoadedModel, x: torch.Tensor, result: OcclusionResult
     foot_height = max(_FOOT, 8 + _LEGEND_ROW * min(len(shown), 8))
     canvas = Image.new("RGB", (5 * _TILE + 4 * _GAP, _TITLE + _TILE + foot_height), "white")
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
     for k, (rgb, title, subtitle) in enumerate(tiles):
         x0 = k * (_TILE + _GAP)
         canvas.paste(Image.fromarray(np.ascontiguousarray(rgb)), (x0, _TITLE))
-        draw.text((x0 + 2, 2), _short(title, 37), fill="black", font=font)
-        draw.text((x0 + 2, 15), _short(subtitle, 37), fill="dimgray", font=font)
+        draw.text((x0 + 2, 2), _short(title, 37), fill="black", font=font())
+        draw.text((x0 + 2, 17), _short(subtitle, 37), fill="dimgray", font=font())
     foot = _TITLE + _TILE + 6
     _colour_bar(draw, canvas, 1 * (_TILE + _GAP), foot, float(result.activity.min()), float(result.activity.max()))
     _colour_bar(draw, canvas, 3 * (_TILE + _GAP), foot, low, high)
@@ -123,12 +123,12 @@ def _colour_bar(draw, canvas, x0: int, y0: int, low: float, high: float) -> None
         x = x0 + round(frac * (_TILE - 1))
         draw.line([(x, y0 + 12), (x, y0 + 16)], fill="black")
         text = f"{value:.{digits}g}"  # enough digits that the three ticks differ
-        width = draw.textlength(text)
-        draw.text((min(max(x - width / 2, x0), x0 + _TILE - width), y0 + 17), text, fill="black")
+        width = draw.textlength(text, font=font())
+        draw.text((min(max(x - width / 2, x0), x0 + _TILE - width), y0 + 17), text, fill="black", font=font())
 
 
 def _legend(draw, x0: int, y0: int, shown, model: LoadedModel) -> None:
     for k, (c, share) in enumerate(shown[:8]):
         y = y0 + k * _LEGEND_ROW
-        draw.rectangle([x0, y + 1, x0 + 9, y + 10], fill=tuple(int(v) for v in _PALETTE[k]))
-        draw.text((x0 + 14, y), _short(f"{model.class_name(c)} ({share:.0%})", 34), fill="black")
+        draw.rectangle([x0, y + 4, x0 + 9, y + 13], fill=tuple(int(v) for v in _PALETTE[k]))
+        draw.text((x0 + 14, y), _short(f"{model.class_name(c)} ({share:.0%})", 34), fill="black", font=font())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from .labels import LINE_H, font
 from .png import Panel
-from .render import VIRIDIS, enlarge, heatmap_rgb
+from .render import DIVERGING, VIRIDIS, enlarge, heatmap_rgb
 
 _SIZE = 448
 _BAR = 16
@@ -45,16 +46,18 @@ def occlusion_pixels(pixels: np.ndarray, square: tuple[int, int, int] | None, fi
     return np.ascontiguousarray(out.round().astype(np.uint8))
 
 
-def colour_bar(height: int, low: float, high: float) -> np.ndarray:
-    """Return a vertical viridis bar (height, 56, 3) with ``high`` at the top and ``low`` at the bottom."""
-    bar = np.full((height, 56, 3), 255, np.uint8)
-    ramp = VIRIDIS[np.linspace(255, 0, height).round().astype(np.intp)]
+def colour_bar(height: int, low: float, high: float, signed: bool = False) -> np.ndarray:
+    """Return a vertical bar (height, 64, 3): viridis, or for a ``signed`` map the diverging ramp with its 0
+    marked, ``high`` at the top and ``low`` at the bottom."""
+    bar = np.full((height, 64, 3), 255, np.uint8)
+    ramp = (DIVERGING if signed else VIRIDIS)[np.linspace(255, 0, height).round().astype(np.intp)]
     bar[:, :_BAR] = ramp[:, None, :]
     image = Image.fromarray(bar)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
-    draw.text((_BAR + 3, 0), f"{high:.4g}", fill="black", font=font)
-    draw.text((_BAR + 3, height - 12), f"{low:.4g}", fill="black", font=font)
+    draw.text((_BAR + 3, 0), f"{high:.4g}", fill="black", font=font())
+    if signed:
+        draw.text((_BAR + 3, height // 2 - LINE_H // 2), "0", fill="black", font=font())
+    draw.text((_BAR + 3, height - LINE_H), f"{low:.4g}", fill="black", font=font())
     return np.asarray(image)
 
 

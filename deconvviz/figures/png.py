@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+from PIL import Image, ImageDraw, PngImagePlugin
 
 from ..atomic import atomic_path
+from .labels import CHAR_W, font
 
-_CAPTION_HEIGHT = 18
+_CAPTION_HEIGHT = 19
 
 
 @dataclass
@@ -33,12 +34,12 @@ class Panel:
         canvas = Image.new("RGB", (width, height + _CAPTION_HEIGHT), "white")
         canvas.paste(Image.fromarray(self.pixels), (0, 0))
         ImageDraw.Draw(canvas).text((3, height + 3), _fit(self.caption, width), fill="black",
-                                     font=ImageFont.load_default())
+                                     font=font())
         return np.asarray(canvas)
 
 
 def _fit(text: str, width: int) -> str:
-    limit = max(8, width // 6)  # the default bitmap font is about 6 pixels a character
+    limit = max(8, width // CHAR_W)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

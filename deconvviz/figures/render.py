@@ -18,6 +18,9 @@ def _lut(anchors: np.ndarray) -> np.ndarray:
 
 
 VIRIDIS = _lut(_VIRIDIS)
+# ColorBrewer's RdBu, blue (negative) through white to red (positive), for signed maps.
+DIVERGING = _lut(np.array([[33, 102, 172], [103, 169, 207], [209, 229, 240], [247, 247, 247], [253, 219, 199],
+                           [239, 138, 98], [178, 24, 43]], dtype=np.float64))
 
 
 def _numpy(a) -> np.ndarray:

@@ -26,6 +26,6 @@ def test_panel_with_a_map_has_a_colour_bar():
     pixels = np.zeros((28, 28, 3), np.uint8)
     prob = np.linspace(0, 1, 36, dtype=np.float32).reshape(6, 6)
     panel = occlusion_panel(pixels, None, np.zeros(3), prob, 8, 4, "caption", {"model": "m"})
-    assert panel.pixels.shape[0] == 28 * 16 and panel.pixels.shape[1] == 28 * 16 + 6 + 56
+    assert panel.pixels.shape[0] == 28 * 16 and panel.pixels.shape[1] == 28 * 16 + 6 + 64
     plain = occlusion_panel(pixels, (0, 0, 8), np.zeros(3), None, 8, 4, "caption", {})
     assert plain.pixels.shape == (448, 448, 3)
