@@ -22,3 +22,17 @@ ROOT = bundle_root()
 RESOURCES = ROOT / "resources"
 WEIGHTS = ROOT / "weights"
 PHOTOS = RESOURCES / "photos"
+
+
+def bundled(path: str | Path) -> Path:
+    """Return ``path`` where it exists; else the bundled file it names, so that the README's examples work
+    from any folder with an installed deconvviz: a path under ``resources/`` or ``weights/`` (read from
+    ``ROOT``), or a bundled photo by its name with or without its suffix (``coffee``, ``rocket.jpg``).
+    Return ``path`` unchanged where neither exists (the caller's "not found" message then names it)."""
+    path = Path(path)
+    if path.exists() or path.is_absolute():
+        return path
+    candidates = [ROOT / path]
+    if len(path.parts) == 1:
+        candidates += [PHOTOS / path] + [PHOTOS / f"{path.name}{suffix}" for suffix in (".png", ".jpg")]
+    return next((c for c in candidates if c.exists()), path)

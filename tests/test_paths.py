@@ -6,6 +6,7 @@ import pytest
 import deconvviz
 from deconvviz import paths
 from deconvviz.cli import main
+from deconvviz.data.images import load_image
 from deconvviz.errors import DeconvvizError
 from deconvviz.models import registry
 
@@ -31,6 +32,19 @@ def test_this_copy_finds_its_model_photos_clip_and_subset():
     assert (paths.RESOURCES / "fashion-mnist-subset" / "t10k-images-idx3-ubyte.gz").is_file()
     assert (paths.RESOURCES / "correspondence" / "sneakers-parts.json").is_file()
     assert deconvviz.load_model("zf-fmnist").trained
+
+
+def test_the_readmes_paths_and_photo_names_find_the_bundled_files_from_any_folder(tmp_path, monkeypatch):
+    """An installed deconvviz run outside a checkout: ``resources/...`` and ``coffee`` still name the bundled
+    files; a file of the user's own wins; a name that is nowhere is returned as given."""
+    monkeypatch.chdir(tmp_path)
+    assert paths.bundled("resources/clips/demo.mp4") == paths.RESOURCES / "clips" / "demo.mp4"
+    assert paths.bundled("coffee") == paths.PHOTOS / "coffee.png"
+    assert paths.bundled("rocket.jpg") == paths.PHOTOS / "rocket.jpg"
+    (tmp_path / "coffee").write_bytes(b"mine")
+    assert paths.bundled("coffee") == tmp_path.joinpath("coffee").relative_to(tmp_path)
+    assert str(paths.bundled("nowhere/coffee.png")) == "nowhere/coffee.png"
+    assert load_image("chelsea").size == (451, 300)
 
 
 @pytest.fixture

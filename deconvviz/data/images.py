@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DeconvvizError
-from ..paths import PHOTOS
+from ..paths import PHOTOS, bundled
 
 # Pillow's decompression-bomb threshold (about 89 megapixels): beyond any photo a person inspects, far below
 # what exhausts memory. Images declaring more are refused from their header, before any decoding.
@@ -33,10 +33,11 @@ def as_picture(item: "str | Path | Picture") -> Picture:
 def load_image(path: str | Path) -> Image.Image:
     """Return the image at ``path`` as an RGB or L PIL image, upright per its EXIF orientation.
 
-    Raises DeconvvizError for a missing file, a file that is not a readable image (truncated, corrupt,
+    A path that does not exist may name a bundled file (:func:`~deconvviz.paths.bundled`). Raises
+    DeconvvizError for a missing file, a file that is not a readable image (truncated, corrupt,
     unknown format) or one that declares more than MAX_PIXELS pixels (a decompression bomb).
     """
-    path = Path(path)
+    path = bundled(path)
     if not path.is_file():
         raise DeconvvizError(f"image not found: {path}")
     try:

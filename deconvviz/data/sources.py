@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from ..errors import DeconvvizError
+from ..paths import bundled
 from .idx import read_idx
 from .images import load_image
 
@@ -93,7 +94,7 @@ def open_images(spec: str | Path, limit: int | None = None) -> ImageSource:
     ``limit`` keeps only the first ``limit`` images. Raises DeconvvizError for a missing, empty or unreadable
     data set.
     """
-    path = Path(spec)
+    path = bundled(spec)
     if not path.exists():
         raise DeconvvizError(f"data set not found: {path} (give an image folder, a folder of class folders, "
                              f"or an IDX images file such as t10k-images-idx3-ubyte.gz)")

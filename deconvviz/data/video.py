@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DeconvvizError
+from ..paths import bundled
 
 # what a file dialog offers as videos (FFmpeg reads more; any file may be tried)
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".ogv", ".gif")
@@ -133,7 +134,7 @@ class VideoFile:
     def __init__(self, path: str | Path) -> None:
         import av
 
-        self.path = Path(path)
+        self.path = bundled(path)
         self.name = self.path.name
         self.warnings: list[str] = []
         if not self.path.is_file():

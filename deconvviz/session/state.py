@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..paths import bundled
 from .events import Events, _same
 
 
@@ -58,7 +59,7 @@ class FrameInput:
 
     def rereadable(self) -> bool:
         """Return whether a command can read this frame again: a video file's frame can, a camera's cannot."""
-        return Path(self.video).is_file()
+        return bundled(self.video).is_file()
 
 
 @dataclass(frozen=True, eq=False)
