@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, PngImagePlugin
 from ..atomic import atomic_path
 from .labels import CHAR_W, font
 
-_CAPTION_HEIGHT = 19
+CAPTION_HEIGHT = 19  # one 12 px line with 3 px above and below
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Panel:
         if not self.caption:
             return self.pixels
         height, width = self.pixels.shape[:2]
-        canvas = Image.new("RGB", (width, height + _CAPTION_HEIGHT), "white")
+        canvas = Image.new("RGB", (width, height + CAPTION_HEIGHT), "white")
         canvas.paste(Image.fromarray(self.pixels), (0, 0))
         ImageDraw.Draw(canvas).text((3, height + 3), _fit(self.caption, width), fill="black",
                                      font=font())

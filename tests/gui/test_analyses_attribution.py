@@ -14,6 +14,7 @@ from PIL import Image
 import deconvviz
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait, wait_for
 from deconvviz.cli import main as cli_main
+from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.data.images import default_photo, load_image
 from deconvviz.engine.methods import NAMES
 from deconvviz.models import load_model
@@ -50,7 +51,7 @@ def test_opacity_redraws_and_export_writes_the_png(qtbot, window, tmp_path):
     assert np.abs(after.astype(int) - before.astype(int)).mean() > 1
     pixels, facts = export_and_read(qtbot, view, tmp_path / "attr.png")
     shown = view.view.pixels()
-    assert pixels.shape == (shown.shape[0] + 18, shown.shape[1], 3)  # the panel and its caption strip
+    assert pixels.shape == (shown.shape[0] + CAPTION_HEIGHT, shown.shape[1], 3)  # the panel and its caption strip
     assert np.array_equal(pixels[:shown.shape[0]], shown)  # what the view shows, pixel for pixel
     assert facts["command"].startswith("deconvviz attribute --model zf-fmnist ")
     assert "--opacity 0.2" in facts["command"] and facts["method"] == "gradcam"

@@ -9,6 +9,7 @@ from PIL import Image
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait, wait_for
 from deconvviz.cli import main as cli_main
+from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.paths import WEIGHTS
 
 
@@ -26,7 +27,7 @@ def test_filters_alone_then_beside_a_snapshot(qtbot, window, tmp_path):
 
     out = tmp_path / "filters.png"
     pixels, facts = export_and_read(qtbot, view, out)
-    assert pixels.shape[0] == beside.shape[0] + 18  # the panel plus its caption strip
+    assert pixels.shape[0] == beside.shape[0] + CAPTION_HEIGHT  # the panel plus its caption strip
     argv = shlex.split(facts["command"])
     assert argv[:2] == ["deconvviz", "filters"] and "--compare-model" in argv and argv[-1] == str(out)
     again = tmp_path / "again.png"

@@ -10,6 +10,7 @@ from PIL import Image
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
 from deconvviz.cli import main as cli_main
+from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.engine.topk import load_index
 from deconvviz.figures.topk import topk_crops, topk_panel
 
@@ -39,7 +40,7 @@ def test_top9_of_the_selected_channel_follows_the_main_window(qtbot, window, tmp
     assert view.shown_channel == other and not np.array_equal(view.view.pixels(), first)
 
     pixels, facts = export_and_read(qtbot, view, tmp_path / "top9.png")
-    assert pixels.shape[:2] == (view.panel.pixels.shape[0] + 18, view.panel.pixels.shape[1])
+    assert pixels.shape[:2] == (view.panel.pixels.shape[0] + CAPTION_HEIGHT, view.panel.pixels.shape[1])
     assert facts["command"].startswith("deconvviz topk --model zf-fmnist --data ")
     assert f"--layer features.0 --channels {other} --k 9 --limit 50 --out {tmp_path / 'top9'}" in facts["command"]
 
