@@ -287,10 +287,19 @@ def test_convolutions_fuse_with_their_activation_and_depthwise_pads_go_into_the_
         def forward(self, x):
             return F.conv2d(self.static_padding(x), self.weight, self.bias, self.stride, self.padding, 1, self.groups)
 
+    class OwnIdentity(nn.Module):  # efficientnet's own utils.Identity, not nn.Identity
+        def forward(self, x):
+            return x
+
+    class Pointwise(SamePadded):  # efficientnet's 1x1 Conv2dStaticSamePadding holds its own Identity
+        def __init__(self, cin, cout):
+            nn.Conv2d.__init__(self, cin, cout, 1, bias=False)
+            self.static_padding = OwnIdentity()
+
     torch.manual_seed(0)
     act = nn.ReLU6()  # one module called after several convolutions, as efficientnet's _swish
     depthwise, dense = SamePadded(8, 8), SamePadded(3, 1)
-    net = nn.Sequential(dense, nn.BatchNorm2d(3), act, nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), act, depthwise,
+    net = nn.Sequential(dense, nn.BatchNorm2d(3), act, Pointwise(3, 8), nn.BatchNorm2d(8), act, depthwise,
                         nn.BatchNorm2d(8), act, nn.Conv2d(8, 4, 1)).eval()
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):

@@ -60,13 +60,27 @@ class _ConvAct(torch.autograd.Function):
 
 def _pad_child(conv: nn.Conv2d) -> tuple[bool, nn.Module | None]:
     """Return (usable, the convolution's padding child or None): usable when it has no child, or one ZeroPad2d or
-    Identity (efficientnet's Conv2dStaticSamePadding)."""
+    one identity (efficientnet's Conv2dStaticSamePadding holds a ZeroPad2d, or its own ``Identity`` class for a
+    1x1 kernel)."""
     children = list(conv.children())
     if not children:
         return True, None
-    if len(children) == 1 and isinstance(children[0], (nn.ZeroPad2d, nn.Identity)):
+    if len(children) == 1 and (isinstance(children[0], nn.ZeroPad2d) or _hands_back(children[0])):
         return True, children[0]
     return False, None
+
+
+def _hands_back(module: nn.Module) -> bool:
+    """Return whether ``module`` has no parameters and returns its input itself: an identity, whichever class."""
+    if isinstance(module, nn.Identity):
+        return True
+    if any(True for _ in module.parameters()):
+        return False
+    probe = torch.zeros(1, 1, 1, 1)
+    try:
+        return module(probe) is probe
+    except Exception:  # a module that cannot take the probe is not an identity
+        return False
 
 
 def _into_kernel(conv: nn.Conv2d, pad: nn.Module | None):
