@@ -14,9 +14,9 @@ from PIL import Image
 import deconvviz
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait, wait_for
 from deconvviz.cli import main as cli_main
-from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.data.images import default_photo, load_image
 from deconvviz.engine.methods import NAMES
+from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.models import load_model
 
 OPTIONS = {"integrated-gradients": {"steps": 32, "baseline": "zero"},

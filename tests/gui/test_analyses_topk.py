@@ -10,8 +10,8 @@ from PIL import Image
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
 from deconvviz.cli import main as cli_main
-from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.engine.topk import load_index
+from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.figures.topk import topk_crops, topk_panel
 
 

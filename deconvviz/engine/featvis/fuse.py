@@ -72,8 +72,6 @@ def _pad_child(conv: nn.Conv2d) -> tuple[bool, nn.Module | None]:
 
 def _hands_back(module: nn.Module) -> bool:
     """Return whether ``module`` has no parameters and returns its input itself: an identity, whichever class."""
-    if isinstance(module, nn.Identity):
-        return True
     if any(True for _ in module.parameters()):
         return False
     probe = torch.zeros(1, 1, 1, 1)
