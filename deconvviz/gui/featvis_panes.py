@@ -2,7 +2,9 @@
 to the Qt-free :class:`~deconvviz.session.featvis_tiles.FeatvisTiles` (its jobs run in the analysis views' lane).
 
 Settings: ``featvis/steps`` (default 256), ``featvis/size`` (128), ``featvis/cacheDir`` (default the user's cache
-folder, QStandardPaths' CacheLocation, + ``/featvis``) and ``featvis/pane`` (compute the pane's picture).
+folder, QStandardPaths' CacheLocation, + ``/featvis``), ``featvis/pane`` (compute the pane's picture) and
+``featvis/background`` (Analyses > "Feature vis of every layer, in the background": a
+:class:`~deconvviz.session.featvis_precompute.FeatvisPrecompute`, its progress in the status bar).
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
+from PySide6.QtWidgets import QLabel, QMenu
 
 from ..session.controller import channel_count
+from ..session.featvis_precompute import OWNER as BACKGROUND_OWNER
+from ..session.featvis_precompute import FeatvisPrecompute
 from ..session.featvis_tiles import FeatvisParams, FeatvisTiles
 
 
@@ -49,6 +54,21 @@ class FeatvisPanes:
         tiles.state = self._state
         backend.resultReady.connect(tiles.on_result)
         backend.progress.connect(tiles.on_progress)
+        self.background = FeatvisPrecompute(
+            tiles, main_busy=lambda: backend.busy("main"),
+            others_waiting=lambda: backend.pending() - backend.pending("main") - backend.pending(BACKGROUND_OWNER) > 0)
+        self.background_state = QLabel("", objectName="featvisBackground")
+        window.statusBar().addPermanentWidget(self.background_state)
+        self.background.state = self.background_state.setText
+        backend.resultReady.connect(self.background.on_result)
+        backend.progress.connect(self.background.on_progress)
+        menu = window.menuBar().findChild(QMenu, "analysesMenu")
+        menu.addSeparator()
+        action = self.background_action = menu.addAction("Feature vis of every layer, in the background")
+        action.setObjectName("featvis-background")
+        action.setCheckable(True)
+        action.setChecked(str(window.settings.value("featvis/background", "false")).lower() == "true")
+        action.toggled.connect(self._background_toggled)
         window.grid_view.currentIndexChanged.connect(lambda i: self.set_view("featvis" if i else "maps"))
         pane = window.deconv.compute_featvis
         pane.setChecked(str(window.settings.value("featvis/pane", "false")).lower() == "true")
@@ -93,6 +113,13 @@ class FeatvisPanes:
     def _on_loaded(self, loaded) -> None:
         self.tiles.model(loaded, self.w.session.model_args() if loaded is not None else ("", None))
         self.w.grid.clear_pictures()
+        layers = [(r.name, channel_count(r)) for r in loaded.layers if channel_count(r)] if loaded is not None else []
+        self.background.on = self.background_action.isChecked()
+        self.background.model(loaded, layers)
+
+    def _background_toggled(self, on: bool) -> None:
+        self.w.settings.setValue("featvis/background", "true" if on else "false")
+        self.background.enable(on)
 
     def _choose(self) -> None:
         s = self.w.session

@@ -50,6 +50,11 @@ def load(key: str, folder: Path | None = None) -> torch.Tensor | None:
         return None
 
 
+def has(key: str, folder: Path | None = None) -> bool:
+    """Return whether a picture is cached under ``key`` (without reading it)."""
+    return ((folder or cache_dir()) / f"{key}.npy").is_file()
+
+
 def store(key: str, picture: torch.Tensor, folder: Path | None = None) -> Path:
     """Write ``picture`` (3, S, S) under ``key`` atomically and return its path."""
     return save_npy((folder or cache_dir()) / f"{key}.npy", picture.detach().cpu().numpy())

@@ -56,14 +56,17 @@ def as_rgb(picture) -> np.ndarray:
 
 
 def featvis_job(layer: str, channels: list[int], params: FeatvisParams, folder: Path | None, known_hash: str | None,
-                chunk: int = CHUNK) -> Callable:
+                chunk: int = CHUNK, polite: Callable[[Callable[[], bool]], Callable[[], bool]] | None = None) -> Callable:
     """Return an Analysis function computing ``channels`` of ``layer``: it reports (``progress(done, total,
     Pictures)``) the cached ones first, then each finished chunk, storing each in the cache before; returns the
-    last :class:`Pictures` (empty pictures)."""
+    last :class:`Pictures` (empty pictures). ``polite(cancel)``, when given, returns the cancel check the run
+    uses instead of the runner's (a background job's: it may wait, or stop to let others go first)."""
 
     def job(model, progress, cancel):
         from ..analyses.featvis import feature_visualisation
 
+        if polite is not None:
+            cancel = polite(cancel)
         digest = known_hash or cache.weights_hash(model.net)
         keys = {c: cache.picture_key(digest, layer, c, **params.key_params()) for c in channels}
         found = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
 
 from deconvviz.paths import WEIGHTS
 from deconvviz.session import messages as m
@@ -205,3 +207,36 @@ def test_the_panes_empty_feature_vis_says_how_to_get_one(qtbot):
     with_picture = view.grab().toImage()
     view.placeholder = "something else"
     assert view.grab().toImage() == with_picture  # a picture hides the words
+
+
+def test_every_layer_in_the_background_fills_the_cache_and_a_visit_then_reads_it(qtbot, settings, tmp_path,
+                                                                                   open_window):
+    model = tmp_path / "tinynet.py"
+    model.write_text("import torch\nimport torch.nn as nn\n"
+                     "PREPROCESSING = {'size': [16, 16], 'mode': 'L', 'mean': [0.5], 'std': [0.25]}\n"
+                     "def build():\n    torch.manual_seed(0)\n"
+                     "    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 3), nn.ReLU(),\n"
+                     "                         nn.AdaptiveAvgPool2d(1), nn.Flatten())\n")
+    settings.setValue("featvis/steps", 3)
+    settings.setValue("featvis/size", 16)
+    settings.setValue("featvis/cacheDir", str(tmp_path / "cache"))
+    window = open_window(settings, model=f"{model}:build")
+    layers = [r for r in window.session.loaded.layers if r.channels or len(r.output_shape) == 1]
+    total = sum(r.channels or r.output_shape[0] for r in layers)
+    action = window.menuBar().findChild(QMenu, "analysesMenu").findChild(QAction, "featvis-background")
+    assert not action.isChecked() and cached(tmp_path) == 0  # off by default
+    action.trigger()
+    state = window.featvis.background_state
+    qtbot.waitUntil(lambda: state.text() == f"every layer's feature vis: {len(layers)} of {len(layers)} layers",
+                    timeout=TIMEOUT)
+    assert cached(tmp_path) == total and settings.value("featvis/background") == "true"
+    # the grid's feature vis view on a layer now reads the disk: no job of its own
+    submitted = []
+    submit = window.featvis.tiles.submit
+    window.featvis.tiles.submit = lambda r: (submitted.append(r), submit(r))
+    choose_layer(qtbot, window, layers[2].name)
+    window.grid_view.setCurrentIndex(window.grid_view.findText("feature vis"))
+    qtbot.waitUntil(lambda: window.grid.picture_count() == window.grid.count() > 0, timeout=TIMEOUT)
+    assert submitted == [] and window.featvis_state.text() == f"feature vis: {layers[2].channels} channels (cached)"
+    action.trigger()  # off: the status line empties
+    assert state.text() == "" and settings.value("featvis/background") == "false"
