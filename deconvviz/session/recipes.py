@@ -284,8 +284,12 @@ class FeatvisRecipe(ModelRecipe):
     summary = "feature visualisation: a picture per channel (or class), as Lucid's (Olah et al. 2017)"
 
     layer: str | None = option(help=LAYER_HELP + "; not needed for --objective class")
-    channels: tuple[int, ...] = option(required=True, parse=parse_int_list, format=format_int_ranges,
-                                       help="channels (class indices for --objective class), e.g. 0-31 or 0,3,5-8")
+    channels: tuple[int, ...] | None = option(parse=parse_int_list, format=format_int_ranges,
+                                              help="channels (class indices for --objective class), e.g. 0-31 or "
+                                                   "0,3,5-8; with --all-layers those of each layer (default all)")
+    all_layers: bool = option(False, switch=True,
+                              help="every layer with maps (or a vector), one grid per layer in the folder --out, "
+                                   "each picture also cached where the app looks for it")
     objective: str = option("channel", choices=FEATVIS_OBJECTIVES, always=True,
                             help="channel: the map's mean; neuron: one position (--position); class: the class's "
                                  "pre-softmax score; negative: the channel's mean minimised")
@@ -297,13 +301,17 @@ class FeatvisRecipe(ModelRecipe):
                             help="K pictures per channel, pushed apart by Lucid's diversity term (default 1)")
     seed: int = option(0, parse=int, always=True, help="seed of the starts and transforms (default 0)")
     batch: int | None = option(parse=int, help="pictures optimised together (default: all at once)")
-    out: str = option(required=True, help="PNG to write: the grid of pictures with their channel numbers")
-    npy: str | None = option(help="also write the pictures as float32 (N, 3, size, size) RGB in [0, 1]")
+    out: str = option(required=True, help="PNG to write: the grid of pictures with their channel numbers "
+                                          "(--all-layers: the folder of one LAYER.png per layer)")
+    npy: str | None = option(help="also write the pictures as float32 (N, 3, size, size) RGB in [0, 1] "
+                                  "(--all-layers: the folder of one LAYER.npy per layer)")
 
     def compute(self, model, progress=None, cancel=None, on_chunk=None):
         """Return the FeatureVis these options ask for (the CLI and the app call this one place)."""
         from ..analyses.featvis import feature_visualisation
 
+        if not self.channels:
+            raise DeconvvizError("--channels is needed (or --all-layers)")
         if self.objective != "class" and self.layer is None:
             raise DeconvvizError(f"--objective {self.objective} needs --layer")
         if self.position is not None and self.objective != "neuron":

@@ -36,3 +36,47 @@ def test_bad_featvis_input_is_one_line(tmp_path, capsys):
     assert "channel 99 out of range" in err and len(err.strip().splitlines()) == 1
     assert main(["featvis", "--model", "zf-fmnist", "--channels", "0", "--out", out]) == 2
     assert "needs --layer" in capsys.readouterr().err
+
+
+def test_all_layers_writes_a_grid_per_layer_and_fills_the_apps_cache(tmp_path, monkeypatch, capsys):
+    from deconvviz import load_model
+    from deconvviz.session import featvis_cache as cache
+    from deconvviz.session.featvis_tiles import FeatvisParams, featvis_job
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    net = tmp_path / "tinynet.py"
+    net.write_text("import torch\nimport torch.nn as nn\n"
+                   "PREPROCESSING = {'size': [16, 16], 'mode': 'L', 'mean': [0.5], 'std': [0.25]}\n"
+                   "def build():\n    torch.manual_seed(0)\n"
+                   "    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 12, 3),\n"
+                   "                         nn.AdaptiveAvgPool2d(1), nn.Flatten())\n")
+    model = f"{net}:build"
+    out, npy = tmp_path / "grids", tmp_path / "arrays"
+    assert main(["featvis", "--model", model, "--all-layers", "--channels", "0-9", "--steps", "3", "--size", "16",
+                 "--out", str(out), "--npy", str(npy)]) == 0
+    layers = ["0", "1", "2", "3", "4"]  # the two maps layers of 4 channels, then 12 channels up to the vector
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.png" for n in layers]
+    assert [np.load(npy / f"{n}.npy").shape[0] for n in layers] == [4, 4, 10, 10, 10]  # --channels within each
+    assert "--layer 2 --channels 0-9" in read_facts(out / "2.png")["command"]
+    assert len(list((tmp_path / "xdg" / "deconvviz" / "featvis").glob("*.npy"))) == 38
+    assert "5 layers" in capsys.readouterr().out
+
+    # the app's grid job for a layer finds the command's pictures: the same key, the same picture
+    m = load_model(model)
+    params = FeatvisParams(steps=3, size=16)
+    key = cache.picture_key(cache.weights_hash(m.net), "2", 7, **params.key_params())
+    from_cli = cache.load(key)
+    assert from_cli is not None
+    reports = []
+    featvis_job("2", [7], params, tmp_path / "fresh", None)(m, lambda *a: reports.append(a), lambda: False)
+    fresh = cache.load(key, tmp_path / "fresh")
+    assert float((fresh - from_cli).abs().max()) <= 1e-6
+    assert np.array_equal(np.load(npy / "2.npy")[7], from_cli.numpy())
+
+
+def test_all_layers_bad_input_is_one_line(tmp_path, capsys):
+    out = str(tmp_path / "x")
+    assert main(["featvis", "--model", "zf-fmnist", "--all-layers", "--objective", "class", "--out", out]) == 2
+    assert "--all-layers takes --objective channel" in capsys.readouterr().err
+    assert main(["featvis", "--model", "zf-fmnist", "--layer", "features.12", "--out", out]) == 2
+    assert "--channels is needed (or --all-layers)" in capsys.readouterr().err
