@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QToolBar, QVBoxLayout,
+                               QWidget)
 
 from .channel_grid import ChannelGrid
 from .deconv_pane import DeconvPane
@@ -42,6 +43,8 @@ def build_panes(window) -> None:
     window.sort.addItems(["index order", "sorted by max"])
     window.filters = QCheckBox("filters", objectName="showFilters", enabled=False)
     window.grid_title = QLabel("feature maps")
+    # a long title (layer, type, shape, levels) is cut at the pane's edge rather than squeezing the layer tree
+    window.grid_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     grid_box = QWidget()
     grid_header = QHBoxLayout()
     grid_header.addWidget(window.grid_title, 1)

@@ -240,3 +240,14 @@ def test_every_layer_in_the_background_fills_the_cache_and_a_visit_then_reads_it
     assert submitted == [] and window.featvis_state.text() == f"feature vis: {layers[2].channels} channels (cached)"
     action.trigger()  # off: the status line empties
     assert state.text() == "" and settings.value("featvis/background") == "false"
+
+
+def test_the_layer_tree_keeps_its_width_when_the_grid_shows_feature_vis(qtbot, featvis_window):
+    window = featvis_window
+    window.resize(1400, 900)
+    choose_layer(qtbot, window, "features.4")
+    qtbot.wait(50)
+    width = window.tree.width()
+    show_featvis(qtbot, window)
+    qtbot.wait(50)
+    assert window.featvis_state.isVisible() and window.tree.width() == width
