@@ -6,7 +6,7 @@ cache keys, so a layer visited later is read from the disk with no job). One job
 :data:`OWNER`, in the analysis views' lane. It stays out of the user's way:
 
 - while the main window's lane is busy (a click, the square dragged, a video playing) it pauses between steps;
-- when another job waits in the views' lane (the grid's own batch, a view's analysis) it stops after the step it
+- when another job waits in the views' lane (also during a pause) (the grid's own batch, a view's analysis) it stops after the step it
   is in, losing only its unfinished chunk, and asks again behind that job.
 
 A layer whose pictures fail (say, a layer no gradient reaches) is skipped and named in the state line.
@@ -137,14 +137,15 @@ class FeatvisPrecompute:
 
         def polite(cancel: Callable[[], bool]) -> Callable[[], bool]:
             def stop() -> bool:
-                while self.main_busy() and not cancel():
+                while True:  # a pause holds the views' lane: another job waiting ends it too
+                    if cancel():
+                        return True
+                    if self.others_waiting():
+                        yielded.append(True)
+                        return True
+                    if not self.main_busy():
+                        return False
                     time.sleep(PAUSE_S)
-                if cancel():
-                    return True
-                if self.others_waiting():
-                    yielded.append(True)
-                    return True
-                return False
 
             return stop
 

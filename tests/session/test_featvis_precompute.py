@@ -130,3 +130,28 @@ def test_switched_off_it_stops_and_asks_for_nothing(model_file, tmp_path):
     assert len(s.jobs) == 3
     s.background.enable(False)
     assert s.states[-1] == ""
+
+
+def test_a_pause_ends_when_another_job_waits_in_the_views_lane(model_file, tmp_path):
+    """While a video plays the main lane is always busy: a paused job must still let a view's job go first."""
+    folder = tmp_path / "cache"
+    waiting = []
+
+    def others_waiting():  # a view's job comes while the first layer is paused
+        if not waiting:
+            waiting.append(len(looks))  # how long it had been paused when the job came
+            return True
+        return False
+
+    looks: list[bool] = []
+
+    def main_busy():  # busy until the view's job came (at most 20 looks, 1 s: a pause that misses it ends)
+        looks.append(True)
+        return not waiting and len(looks) <= 20
+
+    s = Setup(model_file, folder, main_busy=main_busy, others_waiting=others_waiting)
+    s.background.enable(True)
+    s.load()
+    runs = [r.value for r in s.results if isinstance(r, m.Done) and r.request.owner == OWNER]
+    assert (runs[0].layer, runs[0].yielded) == ("0", True) and waiting[0] <= 1  # gave way at once, not after
+    assert len(list(folder.glob("*.npy"))) == 18
