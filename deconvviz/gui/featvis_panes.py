@@ -54,9 +54,8 @@ class FeatvisPanes:
         tiles.state = self._state
         backend.resultReady.connect(tiles.on_result)
         backend.progress.connect(tiles.on_progress)
-        self.background = FeatvisPrecompute(
-            tiles, main_busy=lambda: backend.busy("main"),
-            others_waiting=lambda: backend.pending() - backend.pending("main") - backend.pending(BACKGROUND_OWNER) > 0)
+        self.background = FeatvisPrecompute(tiles, main_busy=lambda: backend.busy("main"),
+                                            others_waiting=self._views_waiting)
         self.background_state = QLabel("", objectName="featvisBackground")
         window.statusBar().addPermanentWidget(self.background_state)
         self.background.state = self.background_state.setText
@@ -113,9 +112,15 @@ class FeatvisPanes:
     def _on_loaded(self, loaded) -> None:
         self.tiles.model(loaded, self.w.session.model_args() if loaded is not None else ("", None))
         self.w.grid.clear_pictures()
-        layers = [(r.name, channel_count(r)) for r in loaded.layers if channel_count(r)] if loaded is not None else []
+        counts = [(r.name, channel_count(r)) for r in loaded.layers] if loaded is not None else []
+        layers = [(name, count) for name, count in counts if count]
         self.background.on = self.background_action.isChecked()
         self.background.model(loaded, layers)
+
+    def _views_waiting(self) -> bool:
+        """Return whether a job other than the background's waits in the views' lane (any thread)."""
+        backend = self.w.backend
+        return backend.pending() - backend.pending("main") - backend.pending(BACKGROUND_OWNER) > 0
 
     def _background_toggled(self, on: bool) -> None:
         self.w.settings.setValue("featvis/background", "true" if on else "false")
