@@ -5,7 +5,8 @@ picture is not in the disk cache yet (the grid's :func:`~.featvis_tiles.featvis_
 cache keys, so a layer visited later is read from the disk with no job). One job per layer, of owner
 :data:`OWNER`, in the analysis views' lane. It stays out of the user's way:
 
-- while the main window's lane is busy (a click, the square dragged, a video playing) it pauses between steps;
+- while the main window's lane is busy (a click, the square dragged, a video playing), and until it has been idle
+  for :data:`QUIET_S`, it pauses between steps;
 - when another job waits in the views' lane (also during a pause) (the grid's own batch, a view's analysis) it stops after the step it
   is in, losing only its unfinished chunk, and asks again behind that job.
 
@@ -25,6 +26,9 @@ from .tracker import Tracker
 
 OWNER = "featvis-all"
 PAUSE_S = 0.05  # how often a paused job looks again whether the main window's lane is idle
+# It goes on once the main lane has been idle this long: a drag or a video sends a request every few ms, and a
+# step started in one of those gaps would take the cores from the next answer.
+QUIET_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class FeatvisPrecompute:
         self.index = 0  # the layer being computed, or the next one
         self.job: m.Analysis | None = None
         self.skipped: list[str] = []  # layers whose pictures failed, with why
+        self.main_seen = -QUIET_S  # when (monotonic seconds) the main lane was last seen busy
 
     # -- the window's choices -------------------------------------------------------------------------
     def enable(self, on: bool) -> None:
@@ -143,7 +148,10 @@ class FeatvisPrecompute:
                     if self.others_waiting():
                         yielded.append(True)
                         return True
-                    if not self.main_busy():
+                    now = time.monotonic()
+                    if self.main_busy():
+                        self.main_seen = now
+                    elif now - self.main_seen >= QUIET_S:
                         return False
                     time.sleep(PAUSE_S)
 

@@ -155,3 +155,17 @@ def test_a_pause_ends_when_another_job_waits_in_the_views_lane(model_file, tmp_p
     runs = [r.value for r in s.results if isinstance(r, m.Done) and r.request.owner == OWNER]
     assert (runs[0].layer, runs[0].yielded) == ("0", True) and waiting[0] <= 1  # gave way at once, not after
     assert len(list(folder.glob("*.npy"))) == 18
+
+
+def test_after_the_main_lane_was_busy_it_waits_until_the_lane_has_been_quiet(model_file, tmp_path):
+    """A drag sends a request every few ms: a step must not start in the gaps between them."""
+    import time
+
+    from deconvviz.session.featvis_precompute import QUIET_S
+
+    busy = iter([True])  # busy at the first look only
+    s = Setup(model_file, tmp_path / "cache", main_busy=lambda: next(busy, False))
+    s.background.enable(True)
+    start = time.monotonic()
+    s.load([("0", 4)])
+    assert time.monotonic() - start >= QUIET_S and len(list((tmp_path / "cache").glob("*.npy"))) == 4
