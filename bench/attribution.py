@@ -20,9 +20,11 @@ neither given (it finds the top class and the default layer itself).
 The app's live Grad-CAM: per video frame (a 320x240 frame of the demo clip's kind), preprocessing and one
 forward and backward pass, at the app's torch thread count (``app_threads()``), against the 50 ms target.
 
+Ours runs in the heap the ``deconvviz`` program holds (:func:`deconvviz.engine.heap.hold`: large blocks
+reused, not mapped afresh), and again in glibc's own heap beside the reference, which runs in glibc's own.
 Candidates alternate within each repeat, in reverse order every other repeat (so load drifts hit them alike),
-and each quick one (under 0.5 s) is timed right after an untimed run of itself: the run after another
-method's batch of 16 was up to 10% slower, whichever side it fell to. Times are medians over --repeats;
+and each is timed right after an untimed run of itself in its heap: the run after another method's batch of
+16 was up to 10% slower, whichever side it fell to. Times are medians over --repeats;
 ours / reference is the median of the per-repeat ratios.
 
     PYTHONPATH=. python -m bench.attribution [--repeats 5] [--threads N] [--frames 30] [--methods ...]
@@ -47,7 +49,6 @@ from bench.cpu import cpu_line
 SIZE = 224
 IG = {"steps": 32, "batch": 16, "baseline": "zero"}
 SMOOTH = {"samples": 16, "noise": 0.15, "seed": 0, "batch": 16}
-QUICK = 0.5  # s: a candidate quicker than this runs once untimed before each timed run
 
 
 class _ReLU6AsReLU(nn.ReLU):
@@ -222,23 +223,23 @@ def bench_methods(model, x, names, repeats):
         return lambda: attribute(net, x, name, AttributionTarget(k), lay, options.get(name), prep.mean, prep.std)
 
     rows = []
-    candidates = []
+    candidates = []  # (method, candidate, function, whether its heap is held)
     for name in names:
-        candidates.append((name, "ours", ours(name)))
-        candidates.append((name, "defaults", ours(name, True)))
+        candidates.append((name, "ours", ours(name), True))
+        candidates.append((name, "defaults", ours(name, True), True))
+        candidates.append((name, "glibc", ours(name), False))
         for ref in (name, name + "/pgc"):
             if ref in refs:
-                candidates.append((name, ref, refs[ref][1]))
-    quick = set()
-    for n, c, fn in candidates:  # warm-up: oneDNN's kernels, Captum's imports
-        if timed(fn)[0][0] < QUICK:
-            quick.add((n, c))
-    times = {(n, c): [] for n, c, _ in candidates}
+                candidates.append((name, ref, refs[ref][1], False))
+    for _, _, fn, held in candidates:  # warm-up: oneDNN's kernels, Captum's imports
+        heap_mode(held)
+        fn()
+    times = {(n, c): [] for n, c, _, _ in candidates}
     values = {}
     for i in range(repeats):
-        for n, c, fn in (candidates if i % 2 == 0 else candidates[::-1]):  # neither side always goes first
-            if (n, c) in quick:
-                fn()  # timed warm, never just after another method's batch of 16 (measured: up to 10% slower)
+        for n, c, fn, held in (candidates if i % 2 == 0 else candidates[::-1]):  # neither side always goes first
+            heap_mode(held)
+            fn()  # timed warm: in its heap, never just after another method's batch of 16 (measured: up to 10% slower)
             t, values[(n, c)] = timed(fn)
             times[(n, c)].append(t)
     med = {key: tuple(statistics.median(t[i] for t in v) for i in (0, 1)) for key, v in times.items()}
@@ -253,11 +254,25 @@ def bench_methods(model, x, names, repeats):
             a, b = (minmax(mine), minmax(theirs)) if scale == "minmax" else (mine, theirs)
             diff = float(np.abs(a - b).max() / (np.abs(b).max() or 1.0))
             ratio = paired_ratio(times[(name, "ours")], times[(name, ref)])
-            rows.append((name, label, med[(name, "ours")], med[(name, "defaults")], med[(name, ref)], diff, same,
-                         ratio))
+            plain = paired_ratio(times[(name, "glibc")], times[(name, ref)])
+            rows.append((name, label, med[(name, "ours")], med[(name, "defaults")], med[(name, "glibc")],
+                         med[(name, ref)], diff, same, ratio, plain))
         if not any(r in refs for r in (name, name + "/pgc")):
-            rows.append((name, None, med[(name, "ours")], med[(name, "defaults")], None, None, same, None))
+            rows.append((name, None, med[(name, "ours")], med[(name, "defaults")], med[(name, "glibc")], None, None,
+                         same, None, None))
+    heap_mode(True)
     return k, layer, rows
+
+
+def heap_mode(held: bool) -> None:
+    """Put this process's heap as the deconvviz program holds it (``held``) or as glibc keeps it by itself
+    (thresholds where its own adjustment ends after large blocks are freed, the free memory given back)."""
+    from deconvviz.engine import heap
+
+    if held:
+        heap.hold()
+    else:
+        heap.release()
 
 
 def paired_ratio(ours: list, theirs: list) -> tuple[float, float]:
@@ -337,20 +352,23 @@ def main(argv=None) -> None:
           f"saliency, {SMOOTH['samples']} samples (batch {SMOOTH['batch']}), noise {SMOOTH['noise']}; medians of "
           f"{args.repeats}")
     print("times: median wall ms (median CPU ms of this process, nearer the cost alone on a shared machine); "
-          "ours / reference: the median of the per-repeat ratios, wall (CPU)")
-    print("| method | reference | ours | ours, defaults | reference | ours / reference | max abs diff / max |ref| |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "ours / reference: the median of the per-repeat ratios, wall (CPU). 'ours' and 'ours, defaults' run in "
+          "the heap the deconvviz program holds (deconvviz.engine.heap.hold), 'ours, glibc's heap' and the "
+          "reference in glibc's own; each timed run follows an untimed one in its heap")
+    print("| method | reference | ours | ours, defaults | ours, glibc's heap | reference | ours / reference | "
+          "ours, glibc's heap / reference | max abs diff / max |ref| |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 
     def ms(t):
         return f"{t[0] * 1000:.1f} ({t[1] * 1000:.1f})"
 
-    for name, label, mine, defaults, theirs, diff, _, ratio in rows:
+    for name, label, mine, defaults, glibc, theirs, diff, _, ratio, plain in rows:
         if label is None:
-            print(f"| {name} | none | {ms(mine)} | {ms(defaults)} | | | |")
+            print(f"| {name} | none | {ms(mine)} | {ms(defaults)} | {ms(glibc)} | | | | |")
             continue
-        print(f"| {name} | {label} | {ms(mine)} | {ms(defaults)} | {ms(theirs)} | "
-              f"{ratio[0]:.2f} ({ratio[1]:.2f}) | {diff:.1e} |")
-    slower = [(n, lab, r[1]) for n, lab, _, _, t, _, _, r in rows if t is not None and r[1] > 1.0]
+        print(f"| {name} | {label} | {ms(mine)} | {ms(defaults)} | {ms(glibc)} | {ms(theirs)} | "
+              f"{ratio[0]:.2f} ({ratio[1]:.2f}) | {plain[0]:.2f} ({plain[1]:.2f}) | {diff:.1e} |")
+    slower = [(n, lab, r[1]) for n, lab, _, _, _, t, _, _, r, _ in rows if t is not None and r[1] > 1.0]
     print("ours slower than the reference (CPU time): "
           + (", ".join(f"{n} vs {lab} ({r:.2f}x)" for n, lab, r in slower) or "nowhere"))
     if gc is not None and "gradcam++" in args.methods:

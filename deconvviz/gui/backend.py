@@ -114,6 +114,7 @@ class Backend(QObject):
             self._stall_timer = QTimer(self)
             self._stall_timer.setInterval(500)
             self._stall_timer.timeout.connect(self.core.check_stall)
+            self._stall_timer.timeout.connect(self.core.give_back_when_idle)
             self._stall_timer.start()
 
     # -- the core's knobs and answers, for the windows and the tests ----------------------------------

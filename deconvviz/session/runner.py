@@ -41,6 +41,7 @@ import threading
 import time
 from typing import Callable
 
+from ..engine import heap
 from . import messages as m
 from .compute import Compute
 from .tracker import Generations
@@ -48,6 +49,7 @@ from .tracker import Generations
 # Requests that replace the state every other request depends on: they cancel the owner's running map.
 RESETS = (m.LoadModel, m.LoadImage)
 LANES = ("main", "views")  # the main window's requests; the analysis views' jobs
+GIVE_BACK_S = 10.0  # idle seconds after which a held heap's free memory goes back to the system
 
 
 def lane_of(request: m.Request) -> str:
@@ -206,6 +208,7 @@ class Runner:
         self._device = device
         self._stalls: dict[str, tuple[Job | None, float]] = {}  # lane -> (job last reported, next report at)
         self._workers = {lane: self._new_worker(lane) for lane in LANES}
+        self._idle_at: float | None = None  # when the lanes last ran out of work (None: given back since)
 
     def _new_worker(self, lane: str, restore: tuple = ()) -> Worker:
         worker = Worker(Compute(self._device), restore, lane)
@@ -317,6 +320,7 @@ class Runner:
                 key = next((k for k, r in self._pending.items() if lane_of(r) == worker.lane), None)
                 if key is None:
                     worker.busy = False
+                    self._idle_at = time.monotonic()
                     return
                 request = self._pending.pop(key)
                 worker.busy = True
@@ -430,6 +434,18 @@ class Runner:
                 self._stalls[lane] = (job, seconds + self.watchdog)
                 request = job.request
                 self.on_stalled(int(seconds), request.name if isinstance(request, m.Analysis) else type(request).__name__)
+
+    def give_back_when_idle(self, now: float | None = None) -> bool:
+        """Give a held heap's free memory back to the system (:func:`deconvviz.engine.heap.give_back`) once no
+        lane has computed for :data:`GIVE_BACK_S` seconds, once per idle spell; return whether it did. The
+        app calls it with the stall check, so a session's peak memory does not stay with it while it waits."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if not heap.held() or self._idle_at is None or self.busy() or now - self._idle_at < GIVE_BACK_S:
+                return False
+            self._idle_at = None
+        heap.give_back()
+        return True
 
     def stuck_workers(self) -> list[Worker]:
         """Return the abandoned workers whose thread is still inside a user's call."""

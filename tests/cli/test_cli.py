@@ -61,3 +61,20 @@ def test_console_entry_point_runs_as_a_module():
     done = subprocess.run([sys.executable, "-m", "deconvviz", "layers", "--model", "nope"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("deconvviz: error: unknown model 'nope'")
+
+
+def test_the_deconvviz_program_holds_its_heap_and_importing_deconvviz_does_not():
+    script = ("import sys, deconvviz.cli as cli, deconvviz.engine.heap as heap\n"
+              "sys.argv = ['deconvviz', 'layers', '--model', 'zf-fmnist']\n"
+              "print('before', heap.held()); code = cli.entry(); print('after', heap.held(), code)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "before False" and lines[-1] == f"after {heap_applies()} 0"
+    assert "features.0" in out.stdout  # the command itself ran
+
+
+def heap_applies() -> bool:
+    from deconvviz.engine import heap
+
+    return heap._LIBC is not None

@@ -258,7 +258,7 @@ def test_a_visualisation_reuses_its_large_blocks_instead_of_faulting_them_in_eve
     import contextlib
 
     from deconvviz.engine.featvis import run
-    from deconvviz.engine.featvis.heap import _LIBC
+    from deconvviz.engine.heap import _LIBC
 
     if _LIBC is None:
         pytest.skip("not glibc")

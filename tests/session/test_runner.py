@@ -324,3 +324,58 @@ def test_a_views_stuck_job_is_abandoned_without_touching_the_main_windows_lane()
     finally:
         done.set()
         runner.stop()
+
+
+def test_a_held_heap_goes_back_to_the_system_once_per_idle_spell_after_the_lanes_rest(monkeypatch):
+    from deconvviz.engine import heap
+    from deconvviz.session import runner as runner_module
+
+    given = []
+    monkeypatch.setattr(heap, "give_back", lambda: given.append(1))
+    runner = Runner("cpu")
+    assert not runner.give_back_when_idle(time.monotonic() + 60)  # nothing computed yet
+    runner.submit(job(lambda *_: 1))
+    wait = runner_module.GIVE_BACK_S
+    start = time.monotonic()
+    monkeypatch.setattr(heap, "held", lambda: False)
+    assert not runner.give_back_when_idle(start + wait + 1)  # not held: glibc trims by itself
+    monkeypatch.setattr(heap, "held", lambda: True)
+    assert not runner.give_back_when_idle(start + wait / 2)  # not idle long enough
+    assert runner.give_back_when_idle(start + wait + 1) and given == [1]
+    assert not runner.give_back_when_idle(start + 3 * wait) and given == [1]  # once per idle spell
+    runner.submit(job(lambda *_: 2))
+    assert runner.give_back_when_idle(time.monotonic() + wait + 1) and given == [1, 1]
+
+
+def _faults_of_large_blocks(times: int = 4) -> list[int]:
+    """Return the page faults of each of ``times`` allocations, fillings and frees of a 64 MiB tensor."""
+    import resource
+
+    import torch
+
+    counts = []
+    for _ in range(times):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        torch.ones(16 << 20).sum()
+        counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return counts
+
+
+def test_hold_keeps_the_heap_for_the_process_and_release_ends_it():
+    import pytest
+
+    from deconvviz.engine import heap
+
+    if heap._LIBC is None:
+        pytest.skip("not glibc")
+    pages = (64 << 20) // 4096
+    try:
+        assert heap.hold() and heap.held()
+        with heap.kept_heap() as applies:  # inside a hold the block changes nothing and gives nothing back
+            assert applies
+        assert heap.held()
+        assert max(_faults_of_large_blocks()[1:]) < pages // 4  # the block before's pages reused
+    finally:
+        heap.release()
+    assert not heap.held()
+    assert min(_faults_of_large_blocks()[1:]) > pages // 2  # glibc's own: mapped afresh each time

@@ -17,7 +17,7 @@ from .._control import Cancel, Progress, report
 from ..layers import capture, run_until
 from ..layout import no_maps_error
 from .fold import folded
-from .heap import kept_heap
+from ..heap import kept_heap
 from .objectives import CLASS, Objective, diversity
 from .param import FourierImage, grey
 from .transforms import Robustness, resample
