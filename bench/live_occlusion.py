@@ -20,7 +20,7 @@ latency (release -> repaint) is reported too. ``--mode exact`` moves the square 
 every answer is exact (the app before approximate answers). The move rate caps updates/s: 125/s at 8 ms.
 
     PYTHONPATH=. python -m bench.live_occlusion [--models zf-fmnist efficientnet-lite0] [--moves 200]
-        [--interval-ms 8] [--mode drag|exact]
+        [--interval-ms 8] [--mode drag|exact] [--heap held|glibc]
 """
 
 from __future__ import annotations
@@ -347,13 +347,19 @@ def main() -> None:
     parser.add_argument("--fixed", nargs="*", type=float, default=[0.5, 1.0],
                         help="fields for the fixed-level drags of efficientnet-lite0 (1: exact; none: skip)")
     parser.add_argument("--ladder-step", type=int, default=4, help="px between the ladder's positions (0: skip)")
+    parser.add_argument("--heap", choices=["held", "glibc"], default="held",
+                        help="the heap as the deconvviz program holds it (deconvviz.engine.heap.hold), or glibc's own")
     args = parser.parse_args()
+    if args.heap == "held":
+        from deconvviz.engine.heap import hold
+
+        hold()  # before the app's threads start, as the deconvviz program does
 
     from bench.cpu import cpu_line
     from deconvviz.engine.occlusion_ladder import Level
     from deconvviz.session.budget import DEFAULT_BUDGET_MS
 
-    print(cpu_line())
+    print(cpu_line() + f"; heap: {args.heap}")
     if args.ladder_step:
         print_ladder(measure_ladder(step=args.ladder_step))
         print()
