@@ -80,8 +80,9 @@ def hold() -> bool:
     and every thread that has not yet allocated on the main arena, so that a worker thread's batches reuse
     their blocks too. Call it before the threads that compute start. Returns whether it applies (glibc).
 
-    Measured on efficientnet-lite0 at 224 px, 1 torch thread, 2 cores: SmoothGrad's batch of 16 in 1.02-1.08 s
-    against 1.61 s, integrated gradients' 32 steps in 2.0-2.4 s against 2.8-3.1 s; the same bits."""
+    Measured on efficientnet-lite0 at 224 px, 1 torch thread, 2 cores of an AVX2-only EPYC, held against glibc's
+    own in separate processes: SmoothGrad's batch of 16 in 1.02-1.08 s against 1.61 s (in a worker thread
+    1.01-1.12 s against 1.75-2.00 s), integrated gradients' 32 steps in 2.0-2.4 s against 2.8-3.1 s; the same bits."""
     global _held
     if _LIBC is None:
         return False

@@ -14,10 +14,10 @@ from torch import nn
 from ...errors import DeconvvizError
 from ...models.preprocessing import Preprocessing
 from .._control import Cancel, Progress, report
+from ..heap import kept_heap
 from ..layers import capture, run_until
 from ..layout import no_maps_error
 from .fold import folded
-from ..heap import kept_heap
 from .objectives import CLASS, Objective, diversity
 from .param import FourierImage, grey
 from .transforms import Robustness, resample
