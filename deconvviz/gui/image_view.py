@@ -72,7 +72,9 @@ class ImageView(QWidget):
         painter.fillRect(self.rect(), self.palette().window())
         if self.title:
             painter.setPen(self.palette().windowText().color())
-            painter.drawText(QRectF(0, 0, self.width(), 16), Qt.AlignmentFlag.AlignCenter, self.title)
+            # a title wider than the view is cut at its end with an ellipsis (centred, it lost both ends)
+            title = painter.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, self.width() - 4)
+            painter.drawText(QRectF(0, 0, self.width(), 16), Qt.AlignmentFlag.AlignCenter, title)
         if self._image is None:
             if self.placeholder:
                 painter.setPen(self.palette().placeholderText().color())

@@ -150,3 +150,13 @@ def test_a_new_layer_never_keeps_a_channel_it_does_not_have(qtbot, window):
     qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
     assert window.session.channel is not None and window.session.channel < 64
     assert not errors
+
+
+def test_the_deconvnet_panes_titles_fit_their_columns_at_the_readmes_window_size(qtbot, window):
+    from deconvviz.gui.image_view import ImageView
+
+    window.resize(1560, 900)  # the README screenshot's size: five columns under the deconvnet pane
+    qtbot.waitUntil(lambda: window.deconv.featvis.width() < 160)
+    for view in window.deconv.findChildren(ImageView):
+        if view.title:
+            assert view.fontMetrics().horizontalAdvance(view.title) <= view.width() - 4, view.title
