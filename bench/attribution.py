@@ -198,7 +198,8 @@ def pgc_plus_plus_formula(net, x, k, layer, eps=1e-6):
 
 def bench_methods(model, x, names, repeats):
     """Return (class, layer, rows): per method and reference (method, reference name, ours s, ours-with-defaults
-    s, reference s, max relative diff, whether ours and ours-with-defaults agree, :func:`paired_ratio`)."""
+    s, ours-in-glibc's-heap s, reference s, max relative diff, whether ours and ours-with-defaults agree,
+    :func:`paired_ratio` of ours, and of ours in glibc's heap, to the reference)."""
     from deconvviz.api import attribution
     from deconvviz.engine.attribution import AttributionTarget
     from deconvviz.engine.gradcam import default_layer
