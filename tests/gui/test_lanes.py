@@ -76,7 +76,8 @@ def test_the_square_answers_while_a_views_long_job_runs_within_a_bound_of_its_id
 
 def test_closing_a_view_cancels_its_running_and_waiting_jobs(qtbot, window):
     view = open_from_menu(window, "filters")
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=TIMEOUT)
+    # the view's own first answer shown, not only computed: it must not land among the cancellations below
+    qtbot.waitUntil(lambda: view.panel is not None and not window.backend.busy(), timeout=TIMEOUT)
     started, checks, shown = threading.Event(), [], []
 
     def long_job(model, progress, cancel):
