@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from deconvviz.data.images import default_photo
+from settle import settled
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +64,7 @@ def _open_window(qtbot, settings, model="zf-fmnist", image=None, timeout=20000):
     window.show()
     qtbot.waitUntil(lambda: window.pixels is not None and window.grid.count() > 0
                     and window.deconv.projection.has_image(), timeout=timeout)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=timeout)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=timeout)
     return window
 
 

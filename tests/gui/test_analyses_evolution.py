@@ -6,6 +6,7 @@ import numpy as np
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
 from deconvviz.session import messages as m
+from settle import settled
 
 EPOCHS = [1, 2, 5, 10, 20, 30, 40, 64, 70]
 
@@ -16,7 +17,7 @@ def test_the_slider_switches_the_main_window_to_a_snapshot(qtbot, window):
     assert view.slider.maximum() == len(EPOCHS) - 1
     channel = next(c for c in range(32) if c != window.channel)
     window.grid.select(channel)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=30000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=30000)
     maps_before = window.grid._maxima.copy()
 
     with qtbot.waitSignal(window.shown, timeout=30000,
@@ -34,7 +35,7 @@ def test_the_slider_switches_the_main_window_to_a_snapshot(qtbot, window):
                           check_params_cb=lambda r: isinstance(r, m.ModelLoaded) and r.request.weights.endswith("epoch-010.safetensors")):
         for i in (1, 2, 3):
             view.slider.setValue(i)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=30000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=30000)
     assert window.weights.endswith("epoch-010.safetensors") and view.epoch() == 10
 
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from analyses_helpers import export_and_read, open_from_menu, run_and_wait
 from deconvviz.cli import main as cli_main
+from settle import settled
 
 TIMEOUT = 120000  # the whole cascading test of zf-fmnist: 8 steps x 4 methods
 
@@ -109,7 +110,7 @@ def test_a_paused_video_frame_is_checked_and_its_command_reads_that_frame(qtbot,
 
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
         window.open_video(str(clip))
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
         window.video.slider.setValue(5)
     view = open_from_menu(window, "sanity")

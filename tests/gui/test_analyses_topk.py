@@ -13,6 +13,7 @@ from deconvviz.cli import main as cli_main
 from deconvviz.engine.topk import load_index
 from deconvviz.figures.png import CAPTION_HEIGHT
 from deconvviz.figures.topk import topk_crops, topk_panel
+from settle import settled
 
 
 def build(qtbot, window, limit=50):
@@ -79,7 +80,7 @@ def test_cancelling_a_build_keeps_the_previous_index(qtbot, window, tmp_path):
     assert view.build_button.isEnabled()
     # and the app goes on: the main window still answers
     window.tree.select_layer("features.1")
-    qtbot.waitUntil(lambda: window.layer == "features.1" and not window.backend.busy(), timeout=30000)
+    qtbot.waitUntil(lambda: window.layer == "features.1" and settled(window.backend), timeout=30000)
 
 
 def test_a_bad_data_set_is_a_message(qtbot, window, tmp_path):

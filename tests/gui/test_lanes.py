@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from deconvviz.session import messages as m
 from analyses_helpers import open_from_menu
+from settle import settled
 
 TIMEOUT = 30000
 
@@ -44,7 +45,7 @@ def test_the_square_answers_while_a_views_long_job_runs_within_a_bound_of_its_id
     median + 0.5 s (a generous bound for two busy threads on 2 loaded cores). With one queue it waited for
     the whole job (here: until released, after the test's 30 s timeout)."""
     view = open_from_menu(window, "filters")
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=TIMEOUT)
     w = window.pixels.shape[1]
     idle = drag_answers(qtbot, window, range(4, w - 4, 3)[:8])
 
@@ -77,7 +78,7 @@ def test_the_square_answers_while_a_views_long_job_runs_within_a_bound_of_its_id
 def test_closing_a_view_cancels_its_running_and_waiting_jobs(qtbot, window):
     view = open_from_menu(window, "filters")
     # the view's own first answer shown, not only computed: it must not land among the cancellations below
-    qtbot.waitUntil(lambda: view.panel is not None and not window.backend.busy(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: view.panel is not None and settled(window.backend), timeout=TIMEOUT)
     started, checks, shown = threading.Event(), [], []
 
     def long_job(model, progress, cancel):

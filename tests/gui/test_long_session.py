@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from deconvviz.session import messages as m
 from occlusion_helpers import direct_probs
+from settle import settled
 
 # Measured on 2 busy cores: +11 to +22 MiB for the first long session, then 0 to +27 / -9 for each further
 # one (allocator arenas, not a trend: +40 MiB over 5 sessions, 500 model loads). A leak of the model per load
@@ -41,7 +42,7 @@ def rss_mb() -> float:
 
 
 def idle(qtbot, window, timeout=30000):
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=timeout)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=timeout)
     QApplication.processEvents()  # deliver the last queued results
 
 

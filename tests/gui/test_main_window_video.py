@@ -20,6 +20,7 @@ from tests.clips import clip_frames, rotate_mp4, write_clip
 
 from stall_meter import StallMeter, allowed_stall, idle_heartbeat
 from test_main_window import wait_shown
+from settle import settled
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def open_clip(qtbot, window, path):
     """Open ``path`` in ``window``; return the ImageLoaded of its first frame."""
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded) as got:
         window.open_video(str(path))
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     return got.args[0]
 
 
@@ -69,7 +70,7 @@ def test_opening_a_video_holds_its_first_frame_as_the_input(qtbot, window, clip,
 def test_playing_analyses_frames_newest_first_and_pause_holds_one(qtbot, window, clip, model):
     open_clip(qtbot, window, clip)
     window.tree.select_layer("features.4")
-    qtbot.waitUntil(lambda: window.grid_title.text().startswith("features.4") and not window.backend.busy(),
+    qtbot.waitUntil(lambda: window.grid_title.text().startswith("features.4") and settled(window.backend),
                     timeout=20000)
     rates = []
     window.message.connect(lambda text: rates.append(text) if text.startswith("analysing") else None)
@@ -114,7 +115,7 @@ def test_slow_panes_go_to_every_other_frame_and_the_class_table_gets_every_one(q
     clip = write_clip(tmp_path / "long.mp4", clip_frames(100), fps=10)
     open_clip(qtbot, window, clip)
     window.tree.select_layer("features.4")
-    qtbot.waitUntil(lambda: window.grid_title.text().startswith("features.4") and not window.backend.busy(),
+    qtbot.waitUntil(lambda: window.grid_title.text().startswith("features.4") and settled(window.backend),
                     timeout=20000)
     rates, shown = [], []
     window.message.connect(lambda text: rates.append(text) if text.startswith("analysing") else None)
@@ -179,7 +180,7 @@ def test_export_while_paused_names_the_video_frame_and_time(qtbot, window, clip,
     open_clip(qtbot, window, clip)
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
         window.video.slider.setValue(7)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     assert "frame7" in window.suggested_name("grid")
     for pane in ("grid", "deconv", "occlusion"):
         out = tmp_path / f"{pane}.png"
@@ -201,7 +202,7 @@ def test_the_export_of_a_paused_frame_is_the_png_its_command_writes(qtbot, windo
     open_clip(qtbot, window, clip)
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=frame_loaded):
         window.video.slider.setValue(13)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     out = tmp_path / f"{pane}.png"
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.Exported)):
         window.export_pane(pane, str(out))
@@ -332,7 +333,7 @@ def test_the_ui_thread_never_blocks_while_a_video_plays(qtbot, window, clip, app
     a fixed 50 ms bound that flaked on 2 loaded cores)."""
     open_clip(qtbot, window, clip)
     window.tree.select_layer("features.4")
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     shown = []
     window.shown.connect(lambda r: shown.append(r) if isinstance(r, m.FrameAnalysed) else None)
     idle = idle_heartbeat(qtbot)

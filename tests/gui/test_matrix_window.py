@@ -12,6 +12,7 @@ from tests.matrix.kinds import KINDS
 
 from test_main_window import wait_shown
 from test_main_window_video import FakeCamera
+from settle import settled
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_each_input_shows_the_layer_kind(kind, qtbot, settings, open_window, cli
     with qtbot.waitSignal(window.shown, timeout=20000,
                           check_params_cb=lambda r: isinstance(r, m.ImageLoaded) and r.frame is not None):
         window.open_video(str(clip))
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     window.play_video()
     played = wait_shown(qtbot, window, m.FrameAnalysed)
     assert played.maps is not None and played.maps.maps.shape == k.shape
@@ -52,7 +53,7 @@ def test_each_input_shows_the_layer_kind(kind, qtbot, settings, open_window, cli
     with qtbot.waitSignal(window.shown, timeout=20000,
                           check_params_cb=lambda r: isinstance(r, m.ImageLoaded) and r.frame is not None):
         window.pause_video()
-    qtbot.waitUntil(lambda: not window.player.is_playing and not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: not window.player.is_playing and settled(window.backend), timeout=20000)
     assert window.grid.count() == channels and not window.last_error
     # the camera (a stand-in source of 40 x 30 frames)
     monkeypatch.setattr(camera, "camera_support", lambda: camera.CameraSupport(("Test camera",), None))
@@ -61,5 +62,5 @@ def test_each_input_shows_the_layer_kind(kind, qtbot, settings, open_window, cli
     live = wait_shown(qtbot, window, m.FrameAnalysed, check=lambda r: r.request.path == "Test camera")
     assert live.maps.maps.shape == k.shape and window.grid.count() == channels
     window.pause_video()
-    qtbot.waitUntil(lambda: not window.player.is_playing and not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: not window.player.is_playing and settled(window.backend), timeout=20000)
     assert not window.last_error, window.last_error

@@ -14,6 +14,7 @@ from deconvviz.figures.png import read_facts
 from deconvviz.engine.occlusion_ladder import LADDER
 from deconvviz.session import messages as m
 from occlusion_helpers import direct_probs
+from settle import settled
 
 
 def _shown(qtbot, window, check, timeout=20000):
@@ -54,7 +55,7 @@ def test_a_dragged_square_answers_approximately_and_exactly_on_release(qtbot, wi
     with qtbot.waitSignal(window.shown, timeout=20000,
                           check_params_cb=lambda r: isinstance(r, m.Occluded) and not r.request.approximate):
         qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=window.canvas.to_widget(h / 2, 16).toPoint())
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     assert window.occlusion.answer.text() == "exact"
     assert window.table.horizontalHeaderItem(1).text() == "probability"
     last = window._last_occlude
@@ -71,7 +72,7 @@ def test_a_dragged_square_whose_exact_answer_fits_the_budget_is_answered_exactly
     assert window.occlusion.answer.text() == "exact (square moving)"
     assert window.table.horizontalHeaderItem(1).text() == "probability"
     qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
 
 
 def test_a_square_held_still_gets_its_exact_answer_without_a_release(qtbot, window):
@@ -82,7 +83,7 @@ def test_a_square_held_still_gets_its_exact_answer_without_a_release(qtbot, wind
     assert (exact.request.top, exact.request.left) == window.canvas.square
     np.testing.assert_allclose(exact.probs, direct_probs(window), atol=2e-6)
     qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
 
 
 def test_a_late_approximate_answer_never_replaces_the_exact_one(qtbot, window):

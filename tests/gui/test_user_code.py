@@ -13,6 +13,7 @@ from deconvviz.session import messages as m
 from deconvviz.gui.backend import stuck_threads
 from occlusion_helpers import direct_probs
 from stall_meter import StallMeter, allowed_stall, idle_heartbeat
+from settle import settled
 
 HEADER = (
     "import time\n"
@@ -136,7 +137,7 @@ def loop_in_saliency_view(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.shown, timeout=20000, check_params_cb=lambda r: isinstance(r, m.ProjectionReady)
                           and r.request.generation > window.tracker.epoch and window.model_name == spec):
         window.open_model(spec)  # the chain load -> maps -> projection has ended: the main window is idle
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     flag.touch()
     view = open_from_menu(window, "saliency")  # runs at once, on the looping model
     qtbot.waitUntil(lambda: window.backend.running_for() > 0.3, timeout=10000)

@@ -13,6 +13,7 @@ from tests.clips import clip_frames, write_clip
 
 from test_main_window import wait_shown
 from test_main_window_video import FakeCamera, frame_loaded, open_clip
+from settle import settled
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_enter_in_the_model_box_loads_once_and_adds_no_item(qtbot, window):
     edit.selectAll()
     qtbot.keyClicks(edit, "zf-fmnist")
     qtbot.keyClick(edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     assert len(loads) == 1
     assert window.model_chooser.count() == items
 
@@ -76,7 +77,7 @@ def test_switching_to_a_camera_while_a_video_plays_raises_nothing(qtbot, window,
     window.player._on_delivered(Frame(clip_frames(1)[0], 5, 0.5))
     wait_shown(qtbot, window, m.FrameAnalysed, check=lambda r: r.request.path == "Test camera")
     window.pause_video()
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
 
 
 def test_opening_a_video_while_one_plays_stops_the_old_playback(qtbot, window, clip, other_clip):
@@ -147,7 +148,7 @@ def test_a_new_layer_never_keeps_a_channel_it_does_not_have(qtbot, window):
     window.deconv.mode.setCurrentText("guided")  # asks for a projection before the new maps arrive
     window.canvas.move_to(12, 12)
     wait_shown(qtbot, window, m.MapsReady, check=lambda r: r.request.layer == "features.4")
-    qtbot.waitUntil(lambda: not window.backend.busy(), timeout=20000)
+    qtbot.waitUntil(lambda: settled(window.backend), timeout=20000)
     assert window.session.channel is not None and window.session.channel < 64
     assert not errors
 
