@@ -7,7 +7,11 @@ share, the power with radius above a quarter of the image size in the centred 2-
 (its mean removed), upscaled bilinearly to 224 px, over the total; and the strongest activation among the
 bundled photos. Then the time per channel of a batch of --time-channels channels against the same batch by the
 plain path (the whole batch in one pass, the model's own memory layout) and against one at a time (--time-steps
-steps, alternating, medians), extrapolated to --steps. --time-only skips the per-channel table.
+steps, alternating, medians), extrapolated to --steps. --time-only skips the per-channel table. --lucent also
+times Lucent (``pip install torch-lucent``), the PyTorch port of Lucid, on the same channels in one batch of its
+own ``render_vis`` (its standard transforms, 128 px upsampled to 224, the whole network, parameters frozen as
+ours are), against ours, each at --time-steps and twice as many steps: the difference gives the time per step,
+the rest the fixed cost, both extrapolated to --steps.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def main(argv=None) -> None:
     parser.add_argument("--time-only", action="store_true", help="only the timing")
     parser.add_argument("--quality-only", action="store_true", help="only the per-channel table (its featvis run "
                                                                     "timed for real, all steps)")
+    parser.add_argument("--lucent", action="store_true", help="also time Lucent on the same channels (torch-lucent)")
     parser.add_argument("--png", help="also write each model's pictures as a grid PNG (the model's name added to the file name)")
     parser.add_argument("--models", default=",".join(n for n, _ in CASES), help="of " + ",".join(n for n, _ in CASES))
     args = parser.parse_args(argv)
@@ -98,6 +103,8 @@ def main(argv=None) -> None:
             quality(model, name, layer, args)
         if not args.quality_only:
             timing(model, name, layer, args)
+        if args.lucent:
+            against_lucent(model, name, layer, args)
 
 
 def plain(model, layer, channels, steps, size):
@@ -171,6 +178,50 @@ def timing(model, name, layer, args) -> None:
           f"{b:.3f} s, plain batched path {o:.3f} s (x{o / b:.2f}), one at a time {s:.3f} s (x{s / b:.2f}); "
           f"a {n}-channel layer at {args.steps} steps: ~{b * n * scale:.0f} s batched, ~{o * n * scale:.0f} s plain "
           f"(extrapolated from {args.time_steps} steps)")
+
+
+def against_lucent(model, name, layer, args) -> None:
+    """Print a whole layer's time by Lucent's ``render_vis`` and by ours, extrapolated from two step counts."""
+    try:
+        from lucent.optvis import objectives, param, render
+    except ImportError as exc:
+        print(f"\n{name} {layer}: Lucent not timed ({exc}); pip install torch-lucent")
+        return
+    if model.preprocessing.channels != 3:
+        print(f"\n{name} {layer}: Lucent not timed (its images are RGB, the model takes "
+              f"{model.preprocessing.channels} channel)")
+        return
+    n, short = args.time_channels, args.time_steps
+    net = model.net.eval()
+    flags = [(p, p.requires_grad) for p in net.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)  # as ours: no parameter gradients (a Lucent user's model would compute them)
+
+    def lucent(steps):
+        objective = sum(objectives.channel(layer.replace(".", "_"), c, batch=c) for c in range(n))
+        t = time.perf_counter()
+        render.render_vis(net, objective, lambda: param.image(args.size, batch=n), thresholds=(steps,),
+                          show_image=False, progress=False)
+        return time.perf_counter() - t
+
+    def ours(steps):
+        t = time.perf_counter()
+        feature_visualisation(model, layer, list(range(n)), steps, args.size)
+        return time.perf_counter() - t
+
+    try:
+        results = {}
+        for who, run in (("Lucent", lucent), ("deconvviz", ours)):
+            a, b = run(short), run(2 * short)
+            step = (b - a) / short
+            results[who] = (a - step * short) + step * args.steps
+            print(f"\n{name} {layer}, {n} channels in one batch, {args.size} px: {who} {a:.1f} s for {short} steps, "
+                  f"{b:.1f} s for {2 * short}: {step:.3f} s a step, ~{results[who]:.0f} s for {args.steps}")
+        print(f"a {n}-channel layer at {args.steps} steps: Lucent / deconvviz = "
+              f"{results['Lucent'] / results['deconvviz']:.2f}")
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
 
 
 if __name__ == "__main__":
