@@ -158,6 +158,20 @@ class AnalysisView(QWidget):
         self.backend.submit(job)
         return job
 
+    def submit_recipe(self, key: str, recipe, on_done: Callable) -> None:
+        """Run ``recipe`` on the session's image (a file, or a frame's own pixels) as a long job; call
+        ``on_done(result, panel, rereadable)`` on the UI thread. The panel carries the recipe's command only
+        where the image can be read again (not a camera's frame)."""
+        facts = self.session.image
+        command = recipe.shell() if facts.rereadable() else ""
+
+        def job(model, progress, cancel):
+            x = model.preprocess(facts.as_picture().image)
+            result = recipe.compute(model, x, progress, cancel)
+            return result, recipe.panel(model, x, result, facts.frame, command), bool(command)
+
+        self.submit(key, job, lambda answer: on_done(*answer), long=True)
+
     def cancel(self) -> None:
         """Ask this view's running job to stop (escalating if it does not); the last result stays on screen."""
         self.backend.cancel(self.slug)

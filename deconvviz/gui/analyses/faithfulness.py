@@ -78,18 +78,11 @@ class FaithfulnessView(AnalysisView):
 
     def run(self) -> None:
         """Compute the curves (a long job: progress per stage, and Cancel)."""
-        recipe, facts = self.recipe(), self.session.image
+        recipe = self.recipe()
         if recipe is None:
             return
-        command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
-
-        def job(model, progress, cancel):
-            x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
-            result = recipe.compute(model, x, progress, cancel)
-            return result, recipe.panel(model, x, result, facts.frame, command), bool(command)
-
         self.show_message("deleting and inserting pixels…")
-        self.submit("faithfulness", job, lambda r: self._show(*r, recipe), long=True)
+        self.submit_recipe("faithfulness", recipe, lambda *answer: self._show(*answer, recipe))
 
     def _show(self, result, panel, rereadable: bool, recipe: FaithfulnessRecipe) -> None:
         self.result = result

@@ -119,19 +119,12 @@ class SanityView(AnalysisView):
 
     def run(self) -> None:
         """Start the test (a long job: progress per step, and Cancel)."""
-        recipe, facts = self.recipe(), self.session.image
+        recipe = self.recipe()
         if recipe is None:
             return
-        command = recipe.shell() if facts.rereadable() else ""  # a camera's frame: nothing can read it again
-
-        def job(model, progress, cancel):
-            x = model.preprocess(facts.as_picture().image)  # an image file, or the frame's own pixels
-            result = recipe.compute(model, x, progress, cancel)
-            return result, recipe.panel(model, x, result, facts.frame, command), bool(command)
-
         what = f"{recipe.layer} channel {recipe.channel}" if recipe.layer else "the class score"
         self.show_message(f"randomising the weights ({recipe.test}) and explaining {what}…")
-        self.submit("sanity", job, lambda r: self._show(*r, recipe), long=True)
+        self.submit_recipe("sanity", recipe, lambda *answer: self._show(*answer, recipe))
 
     def _show(self, result, panel, rereadable: bool, recipe: SanityRecipe) -> None:
         from ...analyses.sanity import summary_similarity, verdict
