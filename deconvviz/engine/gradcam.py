@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DeconvvizError
-from .attribution import AttributionTarget, forward
+from .attribution import AttributionTarget, forward, resolve_class
 from .layout import no_maps_error
 from .probe import probe
 from .rules import uniform_rules
@@ -116,10 +116,16 @@ def guided_gradcam(net: nn.Module, xs: torch.Tensor, target: AttributionTarget, 
 
 def default_layer(net: nn.Module, x: torch.Tensor, target: AttributionTarget) -> str:
     """Return Grad-CAM's default layer: the last call of a leaf module (not a pooling) whose output reads
-    as maps larger than 1x1, run before the target's layer when the target is in a layer.
+    as maps larger than 1x1, run before the target's layer when the target is in a layer, and whose maps get
+    a gradient from the target that is not zero everywhere, among the calls with that last one's map shape.
 
-    Found by one probe pass, then remembered for the same network, modules (names and types), input shape
-    and target layer."""
+    The gradient matters for a vision transformer whose head reads its class token only: every later
+    layer's patch tokens then get no gradient at all (a Grad-CAM of zero at ``encoder.ln``), and the
+    default is the last block's first norm, before its attention mixes the tokens (as pytorch-grad-cam
+    advises). Where no such layer has a gradient (a head of zeros), it is the last one all the same.
+
+    Found by one probe pass and one forward and backward pass, then remembered for the same network,
+    modules (names and types), input shape and target layer."""
     key = (tuple((name, type(m)) for name, m in net.named_modules()), tuple(x.shape[1:]), x.dtype,
            x.device, target.layer)
     known = _DEFAULTS.setdefault(net, {})
@@ -141,4 +147,22 @@ def _find_default_layer(net: nn.Module, x: torch.Tensor, target: AttributionTarg
     if not chosen:
         where = f" before {target.layer!r}" if target.layer is not None else ""
         raise DeconvvizError(f"the model has no layer with spatial maps{where}; Grad-CAM needs one (give --layer)")
+    alike = [r.name for r in chosen if r.map_shape == chosen[-1].map_shape]
+    if len(alike) > 1:
+        live = _with_gradient(net, x[:1], target, alike)
+        if live:
+            return live[-1]
     return chosen[-1].name
+
+
+def _with_gradient(net: nn.Module, x: torch.Tensor, target: AttributionTarget, names: list[str]) -> list[str]:
+    """Return those of ``names`` (layer calls, in call order) whose maps get a gradient from the target that is
+    not zero everywhere, from one forward and backward pass."""
+    taps = {f"cam{i}": name for i, name in enumerate(names)}
+    target = resolve_class(net, x, target)  # which class does not matter: where no gradient reaches, none does
+    xs = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        values, box = forward(net, xs, target, taps)
+        grads = torch.autograd.grad(values.sum(), [box[k] for k in taps], allow_unused=True)
+    return [name for (key, name), g in zip(taps.items(), grads)
+            if g is not None and bool(box[key + ":layout"].maps(g).any())]

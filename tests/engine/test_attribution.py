@@ -340,3 +340,21 @@ def test_the_default_layer_is_found_again_when_the_modules_change(tiny, x):
     tiny.relu2 = nn.Sequential(nn.ReLU())
     assert default_layer(tiny, x, AttributionTarget(0)) == "relu2.0"
     assert default_layer(tiny, x[:, :, :8, :8], AttributionTarget(0)) == "relu2.0"
+
+
+def test_gradcam_default_layer_of_a_class_token_vit_is_its_last_blocks_first_norm():
+    # The head reads the class token only, so after the last attention no patch token gets a gradient:
+    # Grad-CAM at the last layer with maps (the final norm) is 0 everywhere, and the default steps back.
+    import deconvviz
+    from deconvviz.engine.gradcam import default_layer
+    from deconvviz.engine.attribution import resolve_class
+
+    model = deconvviz.load_model("timm:test_vit.r160_in1k")
+    x = model.preprocess(deconvviz.load_image("resources/photos/coffee.png"))
+    assert not deconvviz.attribution(model, x, "gradcam", layer="norm").any()
+    target = resolve_class(model.net, x, AttributionTarget())
+    norm1 = f"blocks.{len(model.net.blocks) - 1}.norm1"
+    assert default_layer(model.net, x, target) == norm1
+    default = deconvviz.attribution(model, x, "gradcam")
+    np.testing.assert_array_equal(default, deconvviz.attribution(model, x, "gradcam", layer=norm1))
+    assert default.any()
