@@ -6,6 +6,7 @@ from ..session.recipes import AttributeRecipe as RECIPE
 
 
 def run(r: RECIPE) -> int:
+    from ..figures.attribution import ZERO_MAP
     from ..figures.png import save_panel
     from ..npy import save_npy
     from ..session.recipes import describe_target
@@ -18,6 +19,7 @@ def run(r: RECIPE) -> int:
     if r.npy:
         save_npy(r.npy, result.map)
     where = f" at {result.layer}" if result.layer else ""
-    print(f"{r.method} of {describe_target(model, result.target)}{where}; wrote {r.out}"
+    zero = "" if result.map.any() else f"; {ZERO_MAP}"
+    print(f"{r.method} of {describe_target(model, result.target)}{where}{zero}; wrote {r.out}"
           + (f" and {r.npy}" if r.npy else ""))
     return 0

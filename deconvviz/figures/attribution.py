@@ -50,6 +50,9 @@ def heat_overlay(pixels: np.ndarray, amap: np.ndarray, opacity: float = 0.7) -> 
     return np.ascontiguousarray(out.round().clip(0, 255).astype(np.uint8))
 
 
+ZERO_MAP = "the map is 0 everywhere"
+
+
 def attribution_panel(model: LoadedModel, x: torch.Tensor, amap: np.ndarray, method: str, target: str,
                       layer: str | None, image_name: str = "", command: str = "", opacity: float = 0.7) -> Panel:
     """Return the Panel: the input and the map over it, enlarged to ~448 px, with the colour bar."""
@@ -69,6 +72,8 @@ def overlay_panel(pixels: np.ndarray, amap: np.ndarray, method: str, target: str
     tiles = [with_title(enlarge(pixels, _SIZE), "input"), with_title(over, title),
              with_title(colour_bar(over.shape[0], low, high, signed), "")]
     caption = f"{label} · {method} of {target}" + (f" · layer {layer}" if layer else "") + f" · {image_name}"
+    if not np.any(amap):  # a blank overlay says nothing by itself (e.g. torchvision's ViT head starts at zero)
+        caption += f" · {ZERO_MAP}"
     facts = {"model": name, "weights": weights, "method": method, "target": target,
              "layer": layer or "", "image": image_name, "command": command}
     return Panel(side_by_side(tiles, 6), caption, facts)

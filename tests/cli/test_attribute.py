@@ -31,3 +31,24 @@ def test_an_unknown_method_is_one_line_and_exit_2(tmp_path, capsys):
         main(argv)
     assert stop.value.code == 2
     assert not (tmp_path / "a.png").exists()
+
+
+def test_a_map_that_is_zero_everywhere_says_so(tmp_path, capsys):
+    # a model whose scores do not depend on the input, as torchvision's ViT on random weights (its head starts at 0)
+    source = tmp_path / "flat.py"
+    source.write_text(
+        "import torch\n"
+        "PREPROCESSING = {'size': [16, 16], 'mode': 'L', 'mean': [0.5], 'std': [0.5]}\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(); self.conv = torch.nn.Conv2d(1, 4, 3); self.head = torch.nn.Linear(4, 3)\n"
+        "        torch.nn.init.zeros_(self.head.weight); torch.nn.init.zeros_(self.head.bias)\n"
+        "    def forward(self, x):\n        return self.head(torch.relu(self.conv(x)).mean((2, 3)))\n"
+        "def make():\n    return Net()\n")
+    out, npy = tmp_path / "a.png", tmp_path / "a.npy"
+    argv = ["attribute", "--model", f"{source}:make", "--image", IMAGE, "--method", "gradcam", "--out", str(out),
+            "--npy", str(npy)]
+    assert main(argv) == 0
+    assert "the map is 0 everywhere" in capsys.readouterr().out
+    assert not np.load(npy).any()
+    assert read_facts(out)["Title"].endswith("the map is 0 everywhere")
