@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -47,17 +49,20 @@ def occlusion_pixels(pixels: np.ndarray, square: tuple[int, int, int] | None, fi
 
 
 def colour_bar(height: int, low: float, high: float, signed: bool = False) -> np.ndarray:
-    """Return a vertical bar (height, 64, 3): viridis, or for a ``signed`` map the diverging ramp with its 0
-    marked, ``high`` at the top and ``low`` at the bottom."""
-    bar = np.full((height, 64, 3), 255, np.uint8)
+    """Return a vertical bar (height, W, 3), W at least 64 and wide enough for its labels: viridis, or for a
+    ``signed`` map the diverging ramp with its 0 marked, ``high`` at the top and ``low`` at the bottom."""
+    labels = [(0, f"{high:.4g}"), (height - LINE_H, f"{low:.4g}")]
+    if signed:
+        labels.append((height // 2 - LINE_H // 2, "0"))
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = max(64, _BAR + 3 + max(math.ceil(measure.textlength(text, font=font())) for _, text in labels) + 2)
+    bar = np.full((height, width, 3), 255, np.uint8)
     ramp = (DIVERGING if signed else VIRIDIS)[np.linspace(255, 0, height).round().astype(np.intp)]
     bar[:, :_BAR] = ramp[:, None, :]
     image = Image.fromarray(bar)
     draw = ImageDraw.Draw(image)
-    draw.text((_BAR + 3, 0), f"{high:.4g}", fill="black", font=font())
-    if signed:
-        draw.text((_BAR + 3, height // 2 - LINE_H // 2), "0", fill="black", font=font())
-    draw.text((_BAR + 3, height - LINE_H), f"{low:.4g}", fill="black", font=font())
+    for y, text in labels:
+        draw.text((_BAR + 3, y), text, fill="black", font=font())
     return np.asarray(image)
 
 

@@ -29,3 +29,13 @@ def test_panel_with_a_map_has_a_colour_bar():
     assert panel.pixels.shape[0] == 28 * 16 and panel.pixels.shape[1] == 28 * 16 + 6 + 64
     plain = occlusion_panel(pixels, (0, 0, 8), np.zeros(3), None, 8, 4, "caption", {})
     assert plain.pixels.shape == (448, 448, 3)
+
+
+def test_the_colour_bars_labels_are_never_cut_at_its_edge():
+    from deconvviz.figures.overlay import colour_bar
+
+    assert colour_bar(200, 0.0, 1.0).shape == (200, 64, 3)  # short labels: the usual width
+    for low, high, signed in ((0.0, 1.706e-05, False), (-0.0002859, 0.0002859, True)):
+        bar = colour_bar(200, low, high, signed)
+        assert bar.shape[1] > 64
+        assert (bar[:, -2:] == 255).all()  # a white margin after the longest label: nothing drawn to the edge
