@@ -114,7 +114,9 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
         build_kwargs["num_classes"] = len(class_names)
     if prep.channels != spec.preprocessing.channels:
         build_kwargs["in_channels"] = prep.channels
-    net = spec.build(**build_kwargs)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
+        torch.manual_seed(0)  # random weights are the same on every load, so a figure's command redraws it
+        net = spec.build(**build_kwargs)
     source = RANDOM
     if state is None:
         default = spec.default_weights()

@@ -81,3 +81,12 @@ def test_image_of_the_input_size_is_only_normalised():
     expected = (torch.from_numpy(pixels).float() / 255 - 0.2860) / 0.3530
     assert torch.allclose(x[0, 0], expected, atol=1e-6)
     assert np.array_equal(m.preprocessing.to_pixels(x)[:, :, 0], pixels)
+
+
+@pytest.mark.parametrize("name", ["zfnet", "torchvision:resnet18"])
+def test_random_weights_are_the_same_on_every_load_and_leave_the_random_state_alone(name):
+    # a figure made on random weights carries its command: that command must draw the same figure again
+    before = torch.random.get_rng_state()
+    first, second = deconvviz.load_model(name).net.state_dict(), deconvviz.load_model(name).net.state_dict()
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
