@@ -97,7 +97,7 @@ def sanity_panel(model: LoadedModel, x: torch.Tensor, result: SanityResult, imag
     target = result.target.describe()
     if result.target.class_index is not None:
         target += f" ({model.class_name(result.target.class_index)})"
-    caption = f"{model.name} · {result.test} randomisation · {target} · seed {result.seed} · {image_name}"
+    caption = f"{model.label} · {result.test} randomisation · {target} · seed {result.seed} · {image_name}"
     facts = {"model": model.name, "weights": model.weights, "test": result.test, "target": target,
              "methods": ",".join(result.methods), "seed": str(result.seed), "image": image_name,
              "steps": ",".join(result.steps), "verdicts": "\n".join(verdicts(result)), "command": command}
@@ -132,7 +132,7 @@ def faithfulness_panel(model: LoadedModel, x: torch.Tensor, result: Faithfulness
               f"{result.curves[n].deletion_auc:.3f}, insertion AUC {result.curves[n].insertion_auc:.3f}"
               for n in names]
     name = model.class_name(result.target)
-    caption = (f"{model.name} · deletion/insertion of {name} (class {result.target}, p = {result.base_prob:.3f}) · "
+    caption = (f"{model.label} · deletion/insertion of {name} (class {result.target}, p = {result.base_prob:.3f}) · "
                f"{result.steps} steps · {image_name}")
     facts = {"model": model.name, "weights": model.weights, "class": str(result.target), "class name": name,
              "image": image_name, "aucs": "\n".join(labels), "command": command}

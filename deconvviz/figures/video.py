@@ -73,7 +73,7 @@ def frame_panel(model: LoadedModel, analysis: FrameAnalysis, video: str | Path, 
     tiles = [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in tiles]
     what = f" · {layer}" if layer else ""
     what += f" · channel {channel}" if channel is not None else ""
-    caption = f"{model.name}{what} · {name} · frame {index} at {time_s:.2f} s"
+    caption = f"{model.label}{what} · {name} · frame {index} at {time_s:.2f} s"
     facts = {"model": model.name, "weights": model.weights, "video": str(video), "frame": str(index),
              "time_s": f"{time_s:.6f}", "layer": layer or "", "channel": "" if channel is None else str(channel),
              "command": command}
