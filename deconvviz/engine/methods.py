@@ -182,8 +182,9 @@ class Attribution:
 def explain(net: nn.Module, x: torch.Tensor, name: str, target: AttributionTarget | None = None,
             layer: str | None = None, options: dict | None = None, mean=None, std=None) -> Attribution:
     """Return the Attribution of method ``name`` for ``target`` (default: the top class) and one input ``x``
-    (1, C, H, W); ``layer`` is Grad-CAM's (default: the last layer with maps before the target), ``options``
-    the method's (see :data:`METHODS`), ``mean``/``std`` the model's normalisation (for the baselines)."""
+    (1, C, H, W); ``layer`` is Grad-CAM's (default: the last layer with maps before the target whose gradient
+    is not zero everywhere, :func:`.gradcam.default_layer`), ``options`` the method's (see :data:`METHODS`),
+    ``mean``/``std`` the model's normalisation (for the baselines)."""
     method, request = settle(net, x, name, target, layer, options, mean, std)
     with top_class_of_first_pass() as found:
         raw = method.raw(request, request.x)

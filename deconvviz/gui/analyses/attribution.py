@@ -27,7 +27,7 @@ from .base import AnalysisView, ClassBox
 from .panel_view import PanelView
 
 FOLLOW = "follow"  # the target entry that follows the occlusion pane's class
-DEFAULT_LAYER = "last layer with maps"
+DEFAULT_LAYER = "default: last with maps and a gradient"
 CLASS, CHANNEL, NEURON = "class", "channel", "neuron"  # the target kinds: the API's three targets
 
 
