@@ -43,7 +43,12 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise DeconvvizError(f"{path.name} is not a readable safetensors file ({exc})") from None
-    meta = json.loads(header[META_KEY]) if META_KEY in header else {}
+    try:
+        meta = json.loads(header[META_KEY]) if META_KEY in header else {}
+    except ValueError as exc:
+        raise DeconvvizError(f"{path.name}: its {META_KEY!r} metadata is not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise DeconvvizError(f"{path.name}: its {META_KEY!r} metadata is not a JSON object")
     return state, meta
 
 
@@ -60,6 +65,9 @@ def _read_torch(path: Path) -> dict[str, torch.Tensor]:
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise DeconvvizError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?): {exc}") from None
+    except Exception as exc:  # the unpickler meets arbitrary bytes with any error (KeyError for a text file)
+        raise DeconvvizError(f"{path.name} is not a readable PyTorch weights file (truncated or corrupt?): "
+                             f"{type(exc).__name__} {exc}") from None
     return _find_state_dict(obj, path)
 
 

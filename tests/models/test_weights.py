@@ -50,6 +50,12 @@ def test_truncated_and_random_files_give_clear_errors(tmp_path):
             deconvviz.load_model("zf-fmnist", weights=path)
     with pytest.raises(DeconvvizError, match="^text.pth is not a readable PyTorch weights file"):
         deconvviz.load_model("zf-fmnist", weights=text)
+    # other bytes meet the unpickler with other errors (a KeyError for "hello\n", an IndexError, ...)
+    for i, junk in enumerate((b"hello\n", b"h\x00\x00\x00", b"\x80\x02q\x00h\x01", b"", bytes(range(7, 256, 3)))):
+        other = tmp_path / f"junk-{i}.pth"
+        other.write_bytes(junk)
+        with pytest.raises(DeconvvizError, match=f"^junk-{i}.pth is not a readable PyTorch weights file"):
+            deconvviz.load_model("zf-fmnist", weights=other)
     with pytest.raises(DeconvvizError, match="weights file not found"):
         deconvviz.load_model("zf-fmnist", weights=tmp_path / "absent.pth")
 
@@ -80,3 +86,13 @@ def test_state_dicts_from_torchvision_ddp_and_snapshots_load(tmp_path):
     write_safetensors(snapshot, net.state_dict(), meta)
     m = deconvviz.load_model(str(snapshot))
     assert m.name == "zf-fmnist" and m.meta["epoch"] == 3 and m.class_names[0] == "a"
+
+
+@pytest.mark.parametrize("meta", ["{not json", "[1, 2]"])
+def test_a_snapshot_whose_description_is_not_a_json_object_is_one_message(tmp_path, meta):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "odd.safetensors"
+    save_file(zf_fmnist().state_dict(), str(path), metadata={"deconvviz": meta})
+    with pytest.raises(DeconvvizError, match="^odd.safetensors: its 'deconvviz' metadata is not"):
+        read_weights(path)
