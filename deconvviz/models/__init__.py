@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..devices import torch_device
 from ..errors import DeconvvizError
 from .layers import LayerRecord, record_calls
 from .preprocessing import Preprocessing
@@ -94,6 +95,7 @@ def load_model(name: str, weights: str | Path | None = None, device: str | torch
     ``timm:NAME``, ``DEFAULT``: its pretrained weights in the Hugging Face cache (downloaded likewise).
     Raises DeconvvizError for an unknown name or a weights file that cannot be read or does not fit.
     """
+    device = torch_device(device)
     meta: dict = {}
     state = None
     if weights is None and str(name).endswith(".safetensors") and Path(name).is_file():

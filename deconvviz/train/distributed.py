@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..errors import DeconvvizError
+from ..devices import torch_device
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,7 @@ def choose_device(name: str | None) -> torch.device:
     """Return ``name`` as a torch device ("auto"/None: CUDA when available, else CPU)."""
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise DeconvvizError(f"unknown device {name!r}; valid: auto, cpu, cuda, cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise DeconvvizError(f"device {name} asked for, but this machine has no usable CUDA GPU; use --device cpu")
-    return device
+    return torch_device(name)
 
 
 def start(device_name: str | None) -> Ranks:

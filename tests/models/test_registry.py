@@ -90,3 +90,14 @@ def test_random_weights_are_the_same_on_every_load_and_leave_the_random_state_al
     first, second = deconvviz.load_model(name).net.state_dict(), deconvviz.load_model(name).net.state_dict()
     assert torch.equal(torch.random.get_rng_state(), before)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+@pytest.mark.parametrize("device", ["bogus", "cuda:99"] + ([] if torch.cuda.is_available() else ["cuda"]))
+def test_a_device_that_is_not_there_is_one_line_and_exit_2(device, capsys):
+    from deconvviz.cli import main
+
+    with pytest.raises(DeconvvizError, match="device"):
+        deconvviz.load_model("zf-fmnist", device=device)
+    assert main(["layers", "--model", "zf-fmnist", "--device", device]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("deconvviz: error:") and device in err
