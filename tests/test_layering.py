@@ -31,7 +31,7 @@ LAYERS = [
     ("engine",),
     ("data",),
     ("models",),
-    ("npy", "tables"),
+    ("npy", "tables", "devices"),
     ("atomic",),
     ("errors", "paths"),
 ]
