@@ -38,6 +38,8 @@ def load_image(path: str | Path) -> Image.Image:
     unknown format) or one that declares more than MAX_PIXELS pixels (a decompression bomb).
     """
     path = bundled(path)
+    if path.is_dir():
+        raise DeconvvizError(f"{path} is a folder, not an image (name an image file in it)")
     if not path.is_file():
         raise DeconvvizError(f"image not found: {path}")
     try:

@@ -67,6 +67,8 @@ def test_decompression_bomb_is_refused_without_decoding(tmp_path):
 def test_missing_and_truncated_files(tmp_path):
     with pytest.raises(DeconvvizError, match="image not found"):
         load_image(tmp_path / "absent.png")
+    with pytest.raises(DeconvvizError, match="is a folder, not an image"):
+        load_image(tmp_path)
     data = open(PHOTO, "rb").read()
     cut = tmp_path / "cut.png"
     cut.write_bytes(data[: len(data) // 3])
