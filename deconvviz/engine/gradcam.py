@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DeconvvizError
-from .attribution import AttributionTarget, forward, resolve_class
+from .attribution import AttributionTarget, forward, top_class_of_first_pass
 from .layout import no_maps_error
 from .probe import probe
 from .rules import uniform_rules
@@ -159,9 +159,9 @@ def _with_gradient(net: nn.Module, x: torch.Tensor, target: AttributionTarget, n
     """Return those of ``names`` (layer calls, in call order) whose maps get a gradient from the target that is
     not zero everywhere, from one forward and backward pass."""
     taps = {f"cam{i}": name for i, name in enumerate(names)}
-    target = resolve_class(net, x, target)  # which class does not matter: where no gradient reaches, none does
     xs = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
+    # a class target naming no class explains the top one: which class does not matter where no gradient reaches
+    with top_class_of_first_pass(), torch.enable_grad():
         values, box = forward(net, xs, target, taps)
         grads = torch.autograd.grad(values.sum(), [box[k] for k in taps], allow_unused=True)
     return [name for (key, name), g in zip(taps.items(), grads)
