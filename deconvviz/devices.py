@@ -1,4 +1,4 @@
-"""Torch device names as users type them (``--device``, the app's device setting)."""
+"""Torch device names as users type them (``--device``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import torch
 from .errors import DeconvvizError
 
 
-def torch_device(name: str | torch.device) -> torch.device:
+def torch_device(name: str | torch.device, valid: str = "cpu, cuda, cuda:N") -> torch.device:
     """Return ``name`` ("cpu", "cuda", "cuda:1", ...) as a torch device this machine has; DeconvvizError, naming
-    the valid ones, for a name torch does not know or a CUDA device that is not there."""
+    the ``valid`` ones, for a name torch does not know or a CUDA device that is not there."""
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
-        raise DeconvvizError(f"unknown device {name!r}; valid: cpu, cuda, cuda:N") from None
+        raise DeconvvizError(f"unknown device {name!r}; valid: {valid}") from None
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:

@@ -34,7 +34,7 @@ def choose_device(name: str | None) -> torch.device:
     """Return ``name`` as a torch device ("auto"/None: CUDA when available, else CPU)."""
     if name in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch_device(name)
+    return torch_device(name, valid="auto, cpu, cuda, cuda:N")
 
 
 def start(device_name: str | None) -> Ranks:
