@@ -54,8 +54,7 @@ def colour_bar(height: int, low: float, high: float, signed: bool = False) -> np
     labels = [(0, f"{high:.4g}"), (height - LINE_H, f"{low:.4g}")]
     if signed:
         labels.append((height // 2 - LINE_H // 2, "0"))
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    width = max(64, _BAR + 3 + max(math.ceil(measure.textlength(text, font=font())) for _, text in labels) + 2)
+    width = max(64, _BAR + 3 + max(math.ceil(font().getlength(text)) for _, text in labels) + 2)
     bar = np.full((height, width, 3), 255, np.uint8)
     ramp = (DIVERGING if signed else VIRIDIS)[np.linspace(255, 0, height).round().astype(np.intp)]
     bar[:, :_BAR] = ramp[:, None, :]
