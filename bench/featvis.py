@@ -192,10 +192,7 @@ def against_lucent(model, name, layer, args) -> None:
               f"{model.preprocessing.channels} channel)")
         return
     n, short = args.time_channels, args.time_steps
-    net = model.net.eval()
-    flags = [(p, p.requires_grad) for p in net.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)  # as ours: no parameter gradients (a Lucent user's model would compute them)
+    net = model.net
 
     def lucent(steps):
         objective = sum(objectives.channel(layer.replace(".", "_"), c, batch=c) for c in range(n))
@@ -209,7 +206,8 @@ def against_lucent(model, name, layer, args) -> None:
         feature_visualisation(model, layer, list(range(n)), steps, args.size)
         return time.perf_counter() - t
 
-    try:
+    # as ours: no parameter gradients (a Lucent user's model would compute them), eval mode; both restored after
+    with featvis_run.frozen(net):
         results = {}
         for who, run in (("Lucent", lucent), ("deconvviz", ours)):
             a, b = run(short), run(2 * short)
@@ -217,11 +215,8 @@ def against_lucent(model, name, layer, args) -> None:
             results[who] = (a - step * short) + step * args.steps
             print(f"\n{name} {layer}, {n} channels in one batch, {args.size} px: {who} {a:.1f} s for {short} steps, "
                   f"{b:.1f} s for {2 * short}: {step:.3f} s a step, ~{results[who]:.0f} s for {args.steps}")
-        print(f"a {n}-channel layer at {args.steps} steps: Lucent / deconvviz = "
-              f"{results['Lucent'] / results['deconvviz']:.2f}")
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
+    print(f"a {n}-channel layer at {args.steps} steps: Lucent / deconvviz = "
+          f"{results['Lucent'] / results['deconvviz']:.2f}")
 
 
 if __name__ == "__main__":
