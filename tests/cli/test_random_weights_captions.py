@@ -7,18 +7,18 @@ from deconvviz.figures.png import read_facts
 from tests.clips import clip_frames, write_clip
 
 IMAGE = "resources/correspondence/sneaker-0009.png"
-# command -> its arguments besides the model, the input and --out
+# command -> its arguments besides the model, the input and --out (layer "3": the model's second convolution)
 COMMANDS = {
-    "project": ["--layer", "features.4", "--channel", "3"],
+    "project": ["--layer", "3", "--channel", "3"],
     "saliency": [],
     "attribute": ["--method", "gradcam"],
     "occlusion": ["--patch", "8", "--stride", "8"],
-    "maps": ["--layer", "features.4"],
+    "maps": ["--layer", "3"],
     "sanity": ["--methods", "saliency", "--csv", "{tmp}/s.csv"],
     "faithfulness": ["--steps", "4", "--random", "1", "--csv", "{tmp}/f.csv"],
-    "invariance": ["--transform", "rotate", "--range", "0,90", "--layers", "features.4"],
-    "featvis": ["--layer", "features.4", "--channels", "0-1", "--steps", "2"],
-    "actmax": ["--layer", "features.4", "--channel", "0", "--steps", "2"],
+    "invariance": ["--transform", "rotate", "--range", "0,90", "--layers", "3"],
+    "featvis": ["--layer", "3", "--channels", "0-1", "--steps", "2"],
+    "actmax": ["--layer", "3", "--channel", "0", "--steps", "2"],
     "filters": [],
 }
 NO_IMAGE = {"featvis", "actmax", "filters"}
@@ -41,7 +41,6 @@ def random_model(tmp_path):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_figure_on_random_weights_says_so(random_model, tmp_path, command):
     args = [a.replace("{tmp}", str(tmp_path)) for a in COMMANDS[command]]
-    args = [{"features.4": "3"}.get(a, a) for a in args]  # the user model's second convolution
     out = tmp_path / "out.png"
     image = [] if command in NO_IMAGE else ["--images" if command == "invariance" else "--image", IMAGE]
     assert main([command, *random_model, *image, *args, "--out", str(out)]) == 0
